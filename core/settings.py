@@ -1,0 +1,259 @@
+"""Django settings for Portico, read from the environment (see README, Configuration)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from core.env import env_bool, env_choice, env_int, env_list, env_optional, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("PORTICO_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+PORTICO_ENV = env_choice("PORTICO_ENV", "development", ["development", "test", "production"])
+PRODUCTION = PORTICO_ENV == "production"
+DEBUG = env_bool("PORTICO_DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("PORTICO_DEBUG must be off when PORTICO_ENV=production")
+
+
+def _secret_key() -> str:
+    configured = env_optional("PORTICO_SECRET_KEY")
+    if configured:
+        return configured
+    if PRODUCTION:
+        raise ImproperlyConfigured("PORTICO_SECRET_KEY (or PORTICO_SECRET_KEY_FILE) must be set in production")
+    # Development: one random key per checkout, kept under var/ so sessions survive restarts.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+PORTICO_BASE_DOMAIN = env_str("PORTICO_BASE_DOMAIN", "localhost").lower()
+PORTICO_URL_SCHEME = env_choice("PORTICO_URL_SCHEME", "https" if PRODUCTION else "http", ["http", "https"])
+# The port users reach the web app on; only used to print and email URLs.
+PORTICO_PUBLIC_PORT = env_int("PORTICO_PUBLIC_PORT", 443 if PRODUCTION else 8000, minimum=1)
+ALLOWED_HOSTS = [PORTICO_BASE_DOMAIN, f".{PORTICO_BASE_DOMAIN}", *env_list("PORTICO_EXTRA_HOSTS")]
+
+# --- Tenancy -----------------------------------------------------------------
+# Public schema = control plane (tenants and their domains). Everything a firm
+# owns lives in its own schema; see tenants/ and the README's architecture.
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "django.contrib.messages",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "guardian",
+    "core",
+    "portal",
+]
+INSTALLED_APPS = [
+    *SHARED_APPS,
+    *[app for app in TENANT_APPS if app not in SHARED_APPS],
+    "rest_framework",
+]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "core.urls_public"
+ROOT_URLCONF = "core.urls"
+# New firms are stamped out of a pre-migrated template schema (tenants/services.py).
+TENANT_BASE_SCHEMA = "portico_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+MIDDLEWARE = [
+    "core.middleware.RequestIdMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "core.middleware.TenantStatusMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "core" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "core.wsgi.application"
+
+# --- Database ----------------------------------------------------------------
+# `portico` starts an embedded PostgreSQL under var/ and exports DATABASE_URL
+# before Django loads, so every process (web, worker, scheduler) sees the same URL.
+_database_url = env_optional("DATABASE_URL")
+if not _database_url:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set: run Portico through the `portico` command, "
+        "which starts an embedded PostgreSQL, or point DATABASE_URL at your server"
+    )
+DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=env_int("PORTICO_DB_CONN_MAX_AGE", 0))}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Users and sessions --------------------------------------------------------
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_RESET_TIMEOUT = env_int("PORTICO_INVITE_TTL_SECONDS", 7 * 24 * 3600, minimum=3600)
+# Host-only cookies: a firm's session never reaches another firm's subdomain.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PORTICO_URL_SCHEME == "https"
+CSRF_COOKIE_SECURE = PORTICO_URL_SCHEME == "https"
+SESSION_COOKIE_AGE = env_int("PORTICO_SESSION_SECONDS", 8 * 3600, minimum=300)
+GUARDIAN_RAISE_403 = False
+GUARDIAN_RENDER_403 = False
+ANONYMOUS_USER_NAME = None
+
+# --- Cache -------------------------------------------------------------------
+REDIS_URL = env_optional("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+    | {"KEY_FUNCTION": "django_tenants.cache.make_key", "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key"}
+}
+
+# --- Celery ------------------------------------------------------------------
+# Redis when REDIS_URL is set; otherwise kombu's filesystem transport under
+# var/broker, which needs nothing installed and is processed by a real worker.
+CELERY_BROKER_DIR = VAR_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "heartbeat": {"task": "core.tasks.heartbeat", "schedule": 60.0},
+}
+
+# --- Email -------------------------------------------------------------------
+_email_backends = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+EMAIL_BACKEND = _email_backends[env_choice("PORTICO_EMAIL_BACKEND", "file", list(_email_backends))]
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+EMAIL_HOST = env_str("PORTICO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("PORTICO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("PORTICO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("PORTICO_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("PORTICO_EMAIL_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("PORTICO_FROM_EMAIL", f"Portico <no-reply@{PORTICO_BASE_DOMAIN}>")
+
+# --- I18N, static ------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "core" / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Security headers (production) --------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_SSL_REDIRECT = PRODUCTION
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging and errors ------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request": {"()": "core.logging.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s request=%(request_id)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request"]}},
+    "root": {"handlers": ["console"], "level": env_str("PORTICO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+SENTRY_DSN = env_optional("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=PORTICO_ENV,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        send_default_pii=False,
+        max_request_body_size="never",
+    )

@@ -1,0 +1,34 @@
+"""Views every firm's site has: the signed-in home page, health and readiness."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    roles = sorted(request.user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    return render(request, "home.html", {"firm": request.tenant, "roles": roles})  # type: ignore[attr-defined]
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - readiness reports any database failure as not ready
+        return JsonResponse({"status": "database unavailable"}, status=503)
+    return JsonResponse({"status": "ready"})
+
+
+def public_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "public_home.html")

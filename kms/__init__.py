@@ -1,0 +1,1 @@
+"""Per-tenant envelope encryption: key providers, data keys, encrypted files and fields (SPEC §4)."""

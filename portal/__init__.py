@@ -1,0 +1,1 @@
+"""The server-rendered web UI: the client portal and the staff workspace."""

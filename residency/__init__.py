@@ -1,0 +1,1 @@
+"""Regions, where each firm's data lives, and (later) region-pinned storage."""

@@ -1,0 +1,88 @@
+"""Control-plane models, in the public schema."""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+from residency.regions import region_codes
+
+SLUG_PATTERN = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
+RESERVED_SLUGS = frozenset(
+    {
+        "admin", "api", "app", "assets", "auth", "billing", "blog", "cdn", "dashboard",
+        "demo-template", "docs", "ftp", "help", "imap", "login", "mail", "media", "ns1",
+        "ns2", "pop", "portal", "portico", "public", "smtp", "static", "status", "support",
+        "template", "test", "vendor", "webhooks", "www",
+    }
+)
+
+
+def slug_to_schema(slug: str) -> str:
+    """Schema names are the slug with hyphens as underscores (slugs hold no underscore)."""
+    return slug.replace("-", "_")
+
+
+class Tenant(TenantMixin):
+    """A law firm subscribing to Portico, with its own schema, region and keys."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        OFFBOARDING = "offboarding", "Offboarding"
+
+    class Plan(models.TextChoices):
+        TRIAL = "trial", "Trial"
+        STANDARD = "standard", "Standard"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    class Kind(models.TextChoices):
+        FIRM = "firm", "Firm"
+        TEMPLATE = "template", "Template"
+        PUBLIC = "public", "Public"
+
+    slug = models.CharField(max_length=40, unique=True, validators=[RegexValidator(SLUG_PATTERN)])
+    name = models.CharField(max_length=200)
+    region = models.CharField(max_length=32)
+    plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.STANDARD)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FIRM)
+    created = models.DateTimeField(auto_now_add=True)
+    status_changed = models.DateTimeField(null=True, blank=True)
+
+    # Schemas are created explicitly by tenants.services so that clone, fallback
+    # and rollback are under our control rather than a side effect of save().
+    auto_create_schema = False
+    # A cloned template holds no firm data; copying its rows keeps the migration
+    # history, content types and permissions, so the clone needs no fake migrate.
+    clone_mode = "DATA"
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "suspended", "offboarding"]), name="tenant_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_firm(self) -> bool:
+        return self.kind == self.Kind.FIRM
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def region_is_known(self) -> bool:
+        return self.region in region_codes()
+
+
+class Domain(DomainMixin):
+    """A host name that routes to a tenant (``<slug>.<PORTICO_BASE_DOMAIN>``)."""
+
+    def __str__(self) -> str:
+        return self.domain

@@ -1,0 +1,175 @@
+"""Onboarding, status changes and migrations of firms (writes on the control plane).
+
+A new firm's schema is stamped out of the pre-migrated template schema
+(``settings.TENANT_BASE_SCHEMA``) with django-tenants' clone function; when the
+template is missing, the firm's schema is built by running every migration.
+Everything one onboarding does happens in one transaction, so a failure midway
+leaves neither rows nor a schema behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import schema_exists, schema_context
+
+from residency.regions import UnknownRegion, get_region
+from tenants.models import RESERVED_SLUGS, Domain, Tenant, slug_to_schema
+from tenants.schema_state import pending_migrations
+
+TEMPLATE_SLUG = "template"
+PUBLIC_SLUG = "public"
+
+
+class TenantError(Exception):
+    """A failure the operator can act on; its message is one line."""
+
+
+class TenantInputError(TenantError):
+    """The operator's input is wrong (bad slug, region, email): a usage error."""
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    tenant: Tenant
+    url: str
+    admin_email: str
+    invitation_link: str
+    cloned: bool
+
+
+def firm_domain(slug: str) -> str:
+    return f"{slug}.{settings.PORTICO_BASE_DOMAIN}"
+
+
+def firm_url(slug: str) -> str:
+    port = settings.PORTICO_PUBLIC_PORT
+    default_port = 443 if settings.PORTICO_URL_SCHEME == "https" else 80
+    suffix = "" if port == default_port else f":{port}"
+    return f"{settings.PORTICO_URL_SCHEME}://{firm_domain(slug)}{suffix}/"
+
+
+def validate_new_firm(*, slug: str, name: str, region: str, admin_email: str) -> None:
+    import re
+
+    from tenants.models import SLUG_PATTERN
+
+    if slug in RESERVED_SLUGS:
+        raise TenantInputError(f"slug {slug!r} is reserved; choose another")
+    if not re.fullmatch(SLUG_PATTERN, slug) or "--" in slug:
+        raise TenantInputError(
+            f"invalid slug {slug!r}: use 3-40 lowercase letters, digits and single hyphens, starting with a letter"
+        )
+    if not name.strip():
+        raise TenantInputError("the firm's name must not be empty")
+    try:
+        get_region(region)
+    except UnknownRegion as exc:
+        raise TenantInputError(str(exc)) from None
+    try:
+        validate_email(admin_email)
+    except ValidationError:
+        raise TenantInputError(f"invalid email address {admin_email!r}") from None
+    if Tenant.objects.filter(slug=slug).exists() or schema_exists(slug_to_schema(slug)):
+        raise TenantError(f"a firm with slug {slug!r} already exists")
+
+
+def _stamp_schema(schema_name: str) -> bool:
+    """Create the firm's schema; True when it was cloned from the template."""
+    template = settings.TENANT_BASE_SCHEMA
+    if schema_exists(template) and not pending_migrations([template]):
+        # DATA mode copies the template's migration history, content types and
+        # permissions too, so the new schema needs no fake-migrate pass.
+        CloneSchema().clone_schema(template, schema_name, "DATA")
+        connection.set_schema_to_public()
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{schema_name}"')
+    call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
+    connection.set_schema_to_public()
+    return False
+
+
+def tenant_create(
+    *, slug: str, name: str, region: str, admin_email: str, plan: str = Tenant.Plan.STANDARD, admin_name: str = ""
+) -> Onboarded:
+    """Onboard a firm: schema, domain, roles and an invited firm admin, all or nothing."""
+    from core.roles import Role, ensure_default_roles
+    from core.services import user_create, user_invite
+
+    slug, admin_email = slug.strip().lower(), admin_email.strip().lower()
+    validate_new_firm(slug=slug, name=name, region=region, admin_email=admin_email)
+    if plan not in Tenant.Plan.values:
+        raise TenantInputError(f"unknown plan {plan!r} (known: {', '.join(Tenant.Plan.values)})")
+    with transaction.atomic():
+        tenant = Tenant.objects.create(
+            slug=slug, schema_name=slug_to_schema(slug), name=name.strip(), region=region, plan=plan
+        )
+        Domain.objects.create(domain=firm_domain(slug), tenant=tenant, is_primary=True)
+        cloned = _stamp_schema(tenant.schema_name)
+        with tenant:
+            ensure_default_roles()
+            admin = user_create(email=admin_email, full_name=admin_name, role=Role.FIRM_ADMIN)
+            link = user_invite(user=admin)
+    return Onboarded(tenant=tenant, url=firm_url(slug), admin_email=admin_email, invitation_link=link, cloned=cloned)
+
+
+def tenant_set_status(*, slug: str, status: str) -> tuple[Tenant, bool]:
+    """Suspend or resume a firm; returns the firm and whether anything changed."""
+    tenant = firm_get(slug)
+    if tenant.status == status:
+        return tenant, False
+    if tenant.status == Tenant.Status.OFFBOARDING:
+        raise TenantError(f"firm {slug!r} is being offboarded; its status cannot change")
+    tenant.status = status
+    tenant.status_changed = timezone.now()
+    tenant.save(update_fields=["status", "status_changed"])
+    return tenant, True
+
+
+def firm_get(slug: str) -> Tenant:
+    try:
+        return Tenant.objects.get(slug=slug, kind=Tenant.Kind.FIRM)
+    except Tenant.DoesNotExist:
+        raise TenantError(f"no firm with slug {slug!r}") from None
+
+
+def public_ensure() -> Tenant:
+    """The public tenant row and the base domain, which django-tenants routes to the control plane."""
+    tenant, _ = Tenant.objects.get_or_create(
+        schema_name="public",
+        defaults={"slug": PUBLIC_SLUG, "name": "Portico", "region": "", "kind": Tenant.Kind.PUBLIC},
+    )
+    Domain.objects.get_or_create(domain=settings.PORTICO_BASE_DOMAIN, defaults={"tenant": tenant})
+    return tenant
+
+
+def template_ensure() -> Tenant:
+    """The template tenant: a row without a domain, so migrations keep its schema current."""
+    tenant, _ = Tenant.objects.get_or_create(
+        schema_name=settings.TENANT_BASE_SCHEMA,
+        defaults={"slug": TEMPLATE_SLUG, "name": "Template (never holds firm data)", "region": "",
+                  "kind": Tenant.Kind.TEMPLATE},
+    )
+    if not schema_exists(tenant.schema_name):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE SCHEMA "{tenant.schema_name}"')
+            call_command("migrate_schemas", schema_name=tenant.schema_name, interactive=False, verbosity=0)
+            connection.set_schema_to_public()
+    _template_content(tenant)
+    return tenant
+
+
+def _template_content(template: Tenant) -> None:
+    from core.roles import ensure_default_roles
+
+    with schema_context(template.schema_name):
+        ensure_default_roles()
