@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from django.db import connection
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
@@ -28,7 +27,9 @@ class PorticoTask(TenantTask):
     tenant_required = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.tenant_required and connection.schema_name == "public":
+        from tenants.db import current_schema
+
+        if self.tenant_required and current_schema() == "public":
             raise TaskWithoutTenant(f"{self.name} needs a firm but was sent without one")
         return super().__call__(*args, **kwargs)
 

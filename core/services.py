@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -14,11 +14,12 @@ from django.utils.http import urlsafe_base64_encode
 
 from core.models import User
 from core.roles import Role, ensure_default_roles
+from tenants.db import tenant_connection
 
 
 def firm_base_url() -> str:
     """The current firm's own address, e.g. ``http://acme.localhost:8000``."""
-    tenant = connection.tenant
+    tenant = tenant_connection().tenant
     host = tenant.get_primary_domain().domain
     port = settings.PORTICO_PUBLIC_PORT
     default_port = 443 if settings.PORTICO_URL_SCHEME == "https" else 80
@@ -33,10 +34,15 @@ def set_password_link(*, user: User) -> str:
 
 
 @transaction.atomic
-def user_create(*, email: str, role: Role, full_name: str = "", password: str | None = None, language: str = "en") -> User:
+def user_create(
+    *, email: str, role: Role, full_name: str = "", password: str | None = None, language: str = "en"
+) -> User:
     groups = ensure_default_roles()
     user = User.objects.create_user(
-        email, password, full_name=full_name, is_staff=role not in (Role.CLIENT, Role.OUTSIDE_COUNSEL),
+        email,
+        password,
+        full_name=full_name,
+        is_staff=role not in (Role.CLIENT, Role.OUTSIDE_COUNSEL),
         preferred_language=language,
     )
     user.groups.add(groups[role])
@@ -46,7 +52,7 @@ def user_create(*, email: str, role: Role, full_name: str = "", password: str | 
 def user_invite(*, user: User) -> str:
     """Email the user a one-time link to choose a password; returns the link."""
     link = set_password_link(user=user)
-    firm_name = connection.tenant.name
+    firm_name = tenant_connection().tenant.name
     with translation.override(user.preferred_language):
         body = render_to_string("invitation_email.txt", {"firm_name": firm_name, "link": link, "email": user.email})
         subject = translation.gettext("Your invitation to %(firm)s on Portico") % {"firm": firm_name}

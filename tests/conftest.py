@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from core.models import User
 from core.roles import Role
+from tenants.db import tenant_connection
 from tenants.models import Tenant
 
 PASSWORD = "correct horse battery staple"
@@ -62,7 +62,7 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         with firms["acme"].tenant:
             user_create(email="charlie@acme.test", role=Role.CLIENT, password=PASSWORD)
             User.objects.get(email="charlie@acme.test").groups.clear()
-    yield firms
+    return firms
 
 
 @pytest.fixture
@@ -85,4 +85,4 @@ def charlie(firm_a: Firm) -> User:
 def _back_to_public() -> Iterator[None]:
     """A request through the test client leaves the connection in the firm's schema."""
     yield
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Bootstrap for a fresh clone: needs only Python >= 3.11 and git.
+
+    python3 infra/dev.py up      # install, then `portico up`
+    python3 infra/dev.py test    # install, then the whole test suite
+    python3 infra/dev.py sync    # install only
+
+Installs uv (from PyPI) into .tools/uv, then the locked dependencies
+(uv.lock) into .venv, and hands over to the project's own commands.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / ".tools" / "uv"
+UV_VERSION = "0.13.9"
+COMMANDS = {"up": ["portico", "up"], "test": ["pytest"], "sync": []}
+
+
+def _uv() -> Path:
+    uv = TOOLS / "bin" / "uv"
+    if not uv.exists():
+        print("Installing uv into .tools/uv …", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+        subprocess.run([TOOLS / "bin" / "python", "-m", "pip", "install", "-q", f"uv=={UV_VERSION}"], check=True)
+    return uv
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 11):
+        sys.exit("Portico needs Python 3.11 or newer")
+    if not argv or argv[0] not in COMMANDS:
+        sys.exit(f"usage: python3 infra/dev.py {{{'|'.join(COMMANDS)}}} [args …]")
+    command, extra = COMMANDS[argv[0]], argv[1:]
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(ROOT / ".venv")}
+    subprocess.run([_uv(), "sync", "--frozen", "--python", sys.executable, "--quiet"], cwd=ROOT, env=env, check=True)
+    if not command:
+        return 0
+    executable = ROOT / ".venv" / "bin" / command[0]
+    os.chdir(ROOT)
+    os.execve(executable, [str(executable), *command[1:], *extra], env)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
