@@ -1,4 +1,4 @@
-"""Request middleware: request ids, and refusing service to firms that are not active."""
+"""Request middleware: request ids, finding the firm from the host, refusing firms that are not active."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import split_domain_port
 from django.shortcuts import render
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import remove_www
 
 from core.logging import request_id_var
 
@@ -27,6 +30,25 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class TenantMiddleware(TenantMainMiddleware):
+    """django-tenants' host routing, with host names compared the way DNS compares them.
+
+    django-tenants looks the raw Host header up (so ``ACME.localhost`` or
+    ``acme.localhost.`` found no firm) and answers a host outside ALLOWED_HOSTS
+    with an empty 404. Here the host is lower-cased without its trailing dot,
+    and a disallowed host is left to Django: 400 and a django.security log line.
+    """
+
+    @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        domain, _port = split_domain_port(request.get_host())
+        return remove_www(domain)
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        request.get_host()  # raises DisallowedHost before django-tenants can swallow it
+        return super().process_request(request)
 
 
 class TenantStatusMiddleware:
