@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -31,13 +31,23 @@ def setup_django() -> None:
     django.setup()
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception as one line: database errors carry DETAIL and HINT lines after the message."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def with_django(func: F) -> F:
-    """Load Django first, and turn TenantError into a one-line error and exit code."""
+    """Load Django first, and turn every error into one line on stderr and an exit code.
+
+    An unexpected error (database down, email server refusing) exits 1 with its
+    first line; PORTICO_DEBUG_CLI=1 lets the traceback through instead.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -55,6 +65,12 @@ def with_django(func: F) -> F:
             fail(str(exc), code=2)
         except TenantError as exc:
             fail(str(exc))
+        except (click.ClickException, click.exceptions.Exit):
+            raise
+        except Exception as exc:
+            if os.environ.get("PORTICO_DEBUG_CLI"):
+                raise
+            fail(f"{first_line(exc)} (PORTICO_DEBUG_CLI=1 shows the traceback)")
 
     return wrapper  # type: ignore[return-value]
 
@@ -82,19 +98,33 @@ def tenants() -> None:
 @click.option("--plan", default="standard", show_default=True, help="trial, standard or enterprise.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_django
-def tenants_create(slug: str, name: str, region: str, admin_email: str, admin_name: str, plan: str, as_json: bool) -> None:
+def tenants_create(
+    slug: str, name: str, region: str, admin_email: str, admin_name: str, plan: str, as_json: bool
+) -> None:
     """Onboard a firm: schema (cloned from the template), domain, roles, invited admin."""
     from tenants.services import tenant_create
 
     started = time.perf_counter()
-    result = tenant_create(slug=slug, name=name, region=region, admin_email=admin_email, admin_name=admin_name, plan=plan)
+    result = tenant_create(
+        slug=slug, name=name, region=region, admin_email=admin_email, admin_name=admin_name, plan=plan
+    )
     elapsed = time.perf_counter() - started
     if as_json:
-        emit_json({"slug": result.tenant.slug, "url": result.url, "admin_email": result.admin_email,
-                   "region": result.tenant.region, "cloned_from_template": result.cloned, "seconds": round(elapsed, 3)})
+        emit_json(
+            {
+                "slug": result.tenant.slug,
+                "url": result.url,
+                "admin_email": result.admin_email,
+                "region": result.tenant.region,
+                "cloned_from_template": result.cloned,
+                "seconds": round(elapsed, 3),
+            }
+        )
         return
     how = "cloned from the template" if result.cloned else "built by running migrations (no template)"
-    click.echo(f"Created firm {result.tenant.slug} ({result.tenant.name}) in {result.tenant.region}, {how}, in {elapsed:.2f} s")
+    click.echo(
+        f"Created firm {result.tenant.slug} ({result.tenant.name}) in {result.tenant.region}, {how}, in {elapsed:.2f} s"
+    )
     click.echo(f"URL:   {result.url}")
     click.echo(f"Admin: {result.admin_email} was emailed a link to set a password:")
     click.echo(f"       {result.invitation_link}")
@@ -133,7 +163,7 @@ def tenants_show(slug: str, as_json: bool) -> None:
         emit_json(detail)
         return
     for key, value in detail.items():
-        click.echo(f"{key.replace('_', ' ')+':':<22}{value}")
+        click.echo(f"{key.replace('_', ' ') + ':':<22}{value}")
 
 
 def _set_status(slug: str, status: str, verb: str) -> None:
@@ -177,16 +207,22 @@ def tenants_migrate(as_json: bool) -> None:
     if as_json:
         emit_json({"migrated": report.migrated, "up_to_date": report.up_to_date, "seconds": round(elapsed, 3)})
     else:
-        click.echo(f"{len(report.migrated)} schema(s) migrated, {len(report.up_to_date)} already up to date, in {elapsed:.2f} s")
+        migrated, current = len(report.migrated), len(report.up_to_date)
+        click.echo(f"{migrated} schema(s) migrated, {current} already up to date, in {elapsed:.2f} s")
 
 
 @tenants.command("regions")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def tenants_regions(as_json: bool) -> None:
     """List the regions a firm can be placed in."""
+    from django.core.exceptions import ImproperlyConfigured
+
     from residency.regions import registry
 
-    regions = [{"code": r.code, "name": r.name} for r in registry().values()]
+    try:
+        regions = [{"code": r.code, "name": r.name} for r in registry().values()]
+    except ImproperlyConfigured as exc:
+        fail(f"configuration: {exc}")
     if as_json:
         emit_json(regions)
         return

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django_tenants.utils import schema_exists
 
+from tenants.db import tenant_connection
 from tenants.models import Tenant
 from tenants.schema_state import pending_migrations
 
@@ -35,18 +37,24 @@ def migrate_all(*, progress: Progress = _quiet) -> MigrateReport:
     else:
         report.up_to_date.append("public")
         progress(0, 0, "public", "up to date")
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
     public_ensure()
+    template_missing = not schema_exists(settings.TENANT_BASE_SCHEMA)
     template_ensure()  # creates and migrates the template when it is missing
 
-    schemas = list(Tenant.objects.exclude(schema_name="public").order_by("schema_name").values_list("schema_name", flat=True))
+    schemas = list(
+        Tenant.objects.exclude(schema_name="public").order_by("schema_name").values_list("schema_name", flat=True)
+    )
     behind = pending_migrations(schemas)
     for index, schema in enumerate(schemas, start=1):
         if schema in behind:
             call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
-            connection.set_schema_to_public()
+            tenant_connection().set_schema_to_public()
             report.migrated.append(schema)
             progress(index, len(schemas), schema, f"migrated ({len(behind[schema])} migrations)")
+        elif template_missing and schema == settings.TENANT_BASE_SCHEMA:
+            report.migrated.append(schema)
+            progress(index, len(schemas), schema, "was missing: recreated by running migrations")
         else:
             report.up_to_date.append(schema)
             progress(index, len(schemas), schema, "up to date")

@@ -54,5 +54,5 @@ def pending_migrations(schemas: list[str]) -> dict[str, set[tuple[str, str]]]:
     return {
         schema: missing
         for schema, applied in applied_migrations(schemas).items()
-        if (missing := expected - applied)
+        if (missing := set(expected - applied))
     }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django_tenants.utils import schema_context
 
+from tenants.db import tenant_connection
 from tenants.models import Tenant
 from tenants.schema_state import pending_migrations
 from tenants.services import firm_get, firm_url
@@ -35,7 +35,7 @@ def firm_detail(slug: str) -> dict[str, Any]:
     with schema_context(tenant.schema_name):
         users = User.objects.count()
         staff = User.objects.filter(is_staff=True).count()
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
     return {
         **_summary(tenant),
         "schema": tenant.schema_name,

@@ -18,9 +18,11 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.clone import CloneSchema
-from django_tenants.utils import schema_exists, schema_context
+from django_tenants.utils import schema_context, schema_exists
+from psycopg import sql as psycopg_sql
 
 from residency.regions import UnknownRegion, get_region
+from tenants.db import tenant_connection
 from tenants.models import RESERVED_SLUGS, Domain, Tenant, slug_to_schema
 from tenants.schema_state import pending_migrations
 
@@ -67,6 +69,8 @@ def validate_new_firm(*, slug: str, name: str, region: str, admin_email: str) ->
         raise TenantInputError(
             f"invalid slug {slug!r}: use 3-40 lowercase letters, digits and single hyphens, starting with a letter"
         )
+    if _schema_is_reserved(slug_to_schema(slug)):
+        raise TenantInputError(f"slug {slug!r} is reserved; choose another")
     if not name.strip():
         raise TenantInputError("the firm's name must not be empty")
     try:
@@ -79,6 +83,11 @@ def validate_new_firm(*, slug: str, name: str, region: str, admin_email: str) ->
         raise TenantInputError(f"invalid email address {admin_email!r}") from None
     if Tenant.objects.filter(slug=slug).exists() or schema_exists(slug_to_schema(slug)):
         raise TenantError(f"a firm with slug {slug!r} already exists")
+
+
+def _schema_is_reserved(schema: str) -> bool:
+    """PostgreSQL refuses pg_* schema names; the others belong to the platform."""
+    return schema.startswith("pg_") or schema in {"public", "information_schema", settings.TENANT_BASE_SCHEMA}
 
 
 def _stamp_schema(schema_name: str) -> bool:
@@ -97,6 +106,40 @@ def _stamp_schema(schema_name: str) -> bool:
     return False
 
 
+def _restore_constraint_names(*, template: str, schema: str) -> None:
+    """Give the clone's unique and primary-key constraints the template's names.
+
+    django-tenants' clone (pg-clone-schema) builds tables with ``LIKE ... INCLUDING
+    ALL`` and leaves unique constraints under PostgreSQL's generated names
+    (``..._key``) instead of Django's (``..._uniq``, or a ``UniqueConstraint``'s
+    name). A later migration that removes a constraint by name would then work on
+    the template and fail on every cloned firm.
+    """
+    query = """
+        SELECT t.relname, con.contype::text, pg_get_constraintdef(con.oid), con.conname
+        FROM pg_constraint con JOIN pg_class t ON t.oid = con.conrelid
+        JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE n.nspname = %s AND con.contype IN ('u', 'p', 'x')
+    """
+    names: dict[str, dict[tuple[str, str, str], set[str]]] = {}
+    with connection.cursor() as cursor:
+        for side in (template, schema):
+            cursor.execute(query, [side])
+            names[side] = {}
+            for table, kind, definition, name in cursor.fetchall():
+                names[side].setdefault((table, kind, definition), set()).add(name)
+        for key, current in names[schema].items():
+            wanted = names[template].get(key, set())
+            for old, new in zip(sorted(current - wanted), sorted(wanted - current), strict=False):
+                cursor.execute(
+                    psycopg_sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}")
+                    .format(
+                        psycopg_sql.Identifier(schema, key[0]), psycopg_sql.Identifier(old), psycopg_sql.Identifier(new)
+                    )
+                    .as_string(connection.connection)
+                )
+
+
 def tenant_create(
     *, slug: str, name: str, region: str, admin_email: str, plan: str = Tenant.Plan.STANDARD, admin_name: str = ""
 ) -> Onboarded:
@@ -104,16 +147,19 @@ def tenant_create(
     from core.roles import Role, ensure_default_roles
     from core.services import user_create, user_invite
 
-    slug, admin_email = slug.strip().lower(), admin_email.strip().lower()
-    validate_new_firm(slug=slug, name=name, region=region, admin_email=admin_email)
+    # The slug is taken as typed: "Acme" is refused rather than silently becoming acme.
+    admin_email = admin_email.strip().lower()
     if plan not in Tenant.Plan.values:
         raise TenantInputError(f"unknown plan {plan!r} (known: {', '.join(Tenant.Plan.values)})")
+    validate_new_firm(slug=slug, name=name, region=region, admin_email=admin_email)
     with transaction.atomic():
         tenant = Tenant.objects.create(
             slug=slug, schema_name=slug_to_schema(slug), name=name.strip(), region=region, plan=plan
         )
         Domain.objects.create(domain=firm_domain(slug), tenant=tenant, is_primary=True)
         cloned = _stamp_schema(tenant.schema_name)
+        if cloned:
+            _restore_constraint_names(template=settings.TENANT_BASE_SCHEMA, schema=tenant.schema_name)
         with tenant:
             ensure_default_roles()
             admin = user_create(email=admin_email, full_name=admin_name, role=Role.FIRM_ADMIN)
@@ -155,15 +201,19 @@ def template_ensure() -> Tenant:
     """The template tenant: a row without a domain, so migrations keep its schema current."""
     tenant, _ = Tenant.objects.get_or_create(
         schema_name=settings.TENANT_BASE_SCHEMA,
-        defaults={"slug": TEMPLATE_SLUG, "name": "Template (never holds firm data)", "region": "",
-                  "kind": Tenant.Kind.TEMPLATE},
+        defaults={
+            "slug": TEMPLATE_SLUG,
+            "name": "Template (never holds firm data)",
+            "region": "",
+            "kind": Tenant.Kind.TEMPLATE,
+        },
     )
     if not schema_exists(tenant.schema_name):
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f'CREATE SCHEMA "{tenant.schema_name}"')
             call_command("migrate_schemas", schema_name=tenant.schema_name, interactive=False, verbosity=0)
-            connection.set_schema_to_public()
+            tenant_connection().set_schema_to_public()
     _template_content(tenant)
     return tenant
 
