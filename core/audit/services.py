@@ -1,0 +1,161 @@
+"""Writes on the audit log: recording an action (the one call every part makes) and pruning.
+
+``audit_record`` runs inside the caller's transaction: when the audited action
+rolls back, so does its entry. Appends are serialised per firm by a row lock on
+the chain head (``SELECT ... FOR UPDATE``), which makes sequence numbers
+gap-free and the chain strictly ordered under concurrency; the lock is held
+until the caller commits, so record the action late in a long transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from core.audit.chain import canonical_data, entry_hash, format_timestamp
+from core.audit.models import AuditEntry
+from core.audit.request import client_ip, user_agent
+from tenants.db import current_schema
+
+if TYPE_CHECKING:
+    from core.models import User
+
+ACTION_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+# Values under keys like these never reach the log, whatever a caller passes.
+SECRET_KEY_PATTERN = re.compile(r"pass(word|wd|phrase)|secret|token|api_?key|private|otp|cvc|cvv", re.IGNORECASE)
+REDACTED = "[redacted]"
+LABEL_MAX = 200
+
+_LOCK_HEAD = "SELECT sequence, hash FROM audit_auditchainhead WHERE id = 1 FOR UPDATE"
+_APPEND = """
+    WITH entry AS (
+        INSERT INTO audit_auditentry (sequence, created, tenant, action, actor_id, actor_email, target_type,
+                                      target_id, target_label, ip, user_agent, data, prev_hash, hash)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        RETURNING sequence, hash
+    )
+    UPDATE audit_auditchainhead SET sequence = entry.sequence, hash = entry.hash FROM entry WHERE id = 1
+"""
+
+
+class AuditError(RuntimeError):
+    """The log cannot be written here (no firm schema, missing chain head)."""
+
+
+def audit_record(
+    action: str,
+    *,
+    actor: User | None = None,
+    target: models.Model | None = None,
+    request: HttpRequest | None = None,
+    data: Mapping[str, object] | None = None,
+) -> AuditEntry:
+    """Record ``action`` (``area.verb``, e.g. ``document.download``) in the current firm's log.
+
+    ``actor`` defaults to the request's signed-in user. ``target`` is kept as its
+    model label, primary key and a short label. ``data`` is JSON-serialisable
+    context; values under secret-looking keys (password, token, otp...) are
+    replaced by ``[redacted]``. IP address and user agent come from ``request``.
+    """
+    if not ACTION_PATTERN.fullmatch(action) or len(action) > 100:
+        raise ValueError(f"audit action {action!r} is not of the form area.verb (lowercase)")
+    if actor is None and request is not None:
+        actor = getattr(request, "user", None)
+    if actor is not None and not actor.is_authenticated:  # AnonymousUser
+        actor = None
+    entry = AuditEntry(
+        tenant=current_schema(),
+        action=action,
+        actor_id=actor.pk if actor is not None else None,
+        actor_email=_clean(actor.email, 254) if actor is not None else "",
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=_clean(str(target.pk), 64) if target is not None else "",
+        target_label=_label(target),
+        ip=client_ip(request) if request is not None else "",
+        user_agent=_clean(user_agent(request), 512) if request is not None else "",
+        data=canonical_data(_redact(dict(data or {}))),
+    )
+    if entry.tenant == "public":
+        raise AuditError(f"audit_record({action!r}) ran in the public schema; the log lives in a firm's schema")
+    if entry.tenant == settings.TENANT_BASE_SCHEMA:
+        # The template never holds firm data; an entry there would be copied into every new firm.
+        return entry
+    _append(entry)
+    return entry
+
+
+def _append(entry: AuditEntry) -> None:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_LOCK_HEAD)
+        head = cursor.fetchone()
+        if head is None:
+            raise AuditError(f"the audit chain head of schema {entry.tenant!r} is missing")
+        entry.sequence, entry.prev_hash = head[0] + 1, head[1]
+        entry.created = timezone.now()
+        entry.hash = entry_hash(
+            sequence=entry.sequence,
+            created=format_timestamp(entry.created),
+            tenant=entry.tenant,
+            action=entry.action,
+            actor_id=entry.actor_id,
+            actor_email=entry.actor_email,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            target_label=entry.target_label,
+            ip=entry.ip,
+            user_agent=entry.user_agent,
+            data=entry.data,
+            prev_hash=entry.prev_hash,
+        )
+        cursor.execute(
+            _APPEND,
+            [
+                entry.sequence,
+                entry.created,
+                entry.tenant,
+                entry.action,
+                entry.actor_id,
+                entry.actor_email,
+                entry.target_type,
+                entry.target_id,
+                entry.target_label,
+                entry.ip,
+                entry.user_agent,
+                entry.data,
+                entry.prev_hash,
+                entry.hash,
+            ],
+        )
+    entry._state.adding = False
+    entry._state.db = "default"
+
+
+def _clean(text: str, limit: int) -> str:
+    """Text PostgreSQL stores byte for byte as hashed: no NUL, valid UTF-8, within the column."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def _label(target: models.Model | None) -> str:
+    if target is None:
+        return ""
+    try:
+        label = str(target)
+    except Exception:  # a broken __str__ must not lose the entry
+        label = f"{target._meta.label_lower} {target.pk}"
+    return _clean(label, LABEL_MAX)
+
+
+def _redact(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {
+            str(key): REDACTED if SECRET_KEY_PATTERN.search(str(key)) else _redact(item) for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(item) for item in value]
+    return value
