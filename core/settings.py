@@ -49,6 +49,7 @@ ALLOWED_HOSTS = [PORTICO_BASE_DOMAIN, f".{PORTICO_BASE_DOMAIN}", *env_list("PORT
 SHARED_APPS = [
     "django_tenants",
     "tenants",
+    "kms",
     "django.contrib.contenttypes",
     "django.contrib.staticfiles",
     "django.contrib.messages",
@@ -60,6 +61,7 @@ TENANT_APPS = [
     "guardian",
     "core",
     "portal",
+    "residency",
 ]
 INSTALLED_APPS = [
     *SHARED_APPS,
@@ -257,3 +259,16 @@ if SENTRY_DSN:
         send_default_pii=False,
         max_request_body_size="never",
     )
+
+# --- Residency and keys (residency/, kms/) -------------------------------------
+# Per-region storage and key settings are read by residency.regions from
+# PORTICO_REGIONS_FILE / PORTICO_STORAGE_BACKEND / PORTICO_KMS_PROVIDER /
+# PORTICO_AWS_ENDPOINT_URL; the local master key by kms.local from
+# PORTICO_MASTER_KEY(_FILE). Both refuse bad values loudly. Files go through the
+# firm's encrypted, region-pinned storage; kms.E001 refuses the local master key
+# with DEBUG off unless PORTICO_ALLOW_LOCAL_KMS=true.
+PORTICO_ALLOW_LOCAL_KMS = env_bool("PORTICO_ALLOW_LOCAL_KMS", default=False)
+STORAGES = {
+    "default": {"BACKEND": "residency.storage.FirmStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -4,3 +4,12 @@ from core.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# pytest-django runs with DEBUG off; tests use the local key provider on purpose.
+PORTICO_ALLOW_LOCAL_KMS = True
+
+# A tenant app with every encrypted field type, for kms/ tests only (tests/kms_demo).
+from core.settings import INSTALLED_APPS, TENANT_APPS  # noqa: E402
+
+TENANT_APPS = [*TENANT_APPS, "tests.kms_demo"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.kms_demo"]

@@ -1,27 +1,76 @@
-"""The region registry: which regions Portico may place a firm in.
+"""The region registry: where Portico may place a firm, and how each region stores files and keys.
 
-Defaults cover the four regions the product launched with. Operators can
-replace the list with ``PORTICO_REGIONS`` (comma-separated codes) or with a JSON
-file named by ``PORTICO_REGIONS_FILE`` holding ``{"code": {"name": ...}, ...}``.
-Storage and key settings per region arrive with the residency issue; the
-registry is the one place they will hang from.
+Every region has storage settings (``local`` files under ``<VAR_DIR>/storage/<region>/<firm>/``,
+or ``s3`` with one bucket per firm named by a pattern) and key settings
+(``local`` master key or ``aws`` KMS). Configuration, read once per process
+(``reload()`` re-reads it) and refused loudly when wrong:
+
+- Defaults for every region from the environment: ``PORTICO_STORAGE_BACKEND``
+  (local|s3, default local), ``PORTICO_KMS_PROVIDER`` (local|aws, default local),
+  ``PORTICO_BUCKET_PATTERN`` (default ``portico-{region}-{slug}``),
+  ``PORTICO_AWS_ENDPOINT_URL`` (an S3/KMS-compatible endpoint, e.g. moto in
+  tests; ``PORTICO_S3_ENDPOINT_URL`` and ``PORTICO_KMS_ENDPOINT_URL`` override
+  it per service).
+- The region list: the four launch regions, or ``PORTICO_REGIONS``
+  (comma-separated codes), or a JSON file named by ``PORTICO_REGIONS_FILE``::
+
+      {"eu-central-1": {"name": "Europe (Frankfurt)",
+                        "storage": {"backend": "s3", "bucket_pattern": "portico-{region}-{slug}",
+                                    "endpoint_url": null},
+                        "keys": {"provider": "aws", "endpoint_url": null}}}
+
+  where every key but the region code is optional (defaults above).
+
+A firm's region is chosen at onboarding and stored on the tenant; nothing here
+moves a firm.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+
+from core.env import env_choice, env_optional, env_str
+
+STORAGE_BACKENDS = ("local", "s3")
+KEY_PROVIDERS = ("local", "aws")
+DEFAULT_BUCKET_PATTERN = "portico-{region}-{slug}"
+_REGION_CODE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    backend: str
+    bucket_pattern: str
+    endpoint_url: str | None
+
+
+@dataclass(frozen=True)
+class KeySettings:
+    provider: str
+    endpoint_url: str | None
 
 
 @dataclass(frozen=True)
 class Region:
     code: str
     name: str
+    storage: StorageSettings
+    keys: KeySettings
+
+    def bucket_name(self, slug: str) -> str:
+        name = self.storage.bucket_pattern.format(region=self.code, slug=slug)
+        if not _BUCKET_NAME.fullmatch(name) or ".." in name:
+            raise ImproperlyConfigured(f"bucket pattern {self.storage.bucket_pattern!r} gives an invalid name {name!r}")
+        return name
 
 
 DEFAULT_REGIONS: dict[str, str] = {
@@ -36,8 +85,82 @@ class UnknownRegion(ValueError):
     pass
 
 
+def _check_pattern(pattern: str, source: str) -> str:
+    if "{slug}" not in pattern:
+        raise ImproperlyConfigured(f"{source}={pattern!r} must contain {{slug}} (one bucket per firm)")
+    try:
+        pattern.format(region="us-east-1", slug="acme")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{source}={pattern!r}: only {{region}} and {{slug}} may appear ({exc})") from None
+    return pattern
+
+
+def _env_defaults() -> tuple[StorageSettings, KeySettings]:
+    shared_endpoint = env_optional("PORTICO_AWS_ENDPOINT_URL")
+    storage = StorageSettings(
+        backend=env_choice("PORTICO_STORAGE_BACKEND", "local", STORAGE_BACKENDS),
+        bucket_pattern=_check_pattern(
+            env_str("PORTICO_BUCKET_PATTERN", DEFAULT_BUCKET_PATTERN), "PORTICO_BUCKET_PATTERN"
+        ),
+        endpoint_url=env_optional("PORTICO_S3_ENDPOINT_URL") or shared_endpoint,
+    )
+    keys = KeySettings(
+        provider=env_choice("PORTICO_KMS_PROVIDER", "local", KEY_PROVIDERS),
+        endpoint_url=env_optional("PORTICO_KMS_ENDPOINT_URL") or shared_endpoint,
+    )
+    return storage, keys
+
+
+def _section(spec: dict[str, Any], name: str, allowed: set[str], where: str) -> dict[str, Any]:
+    section = spec.get(name, {})
+    if not isinstance(section, dict):
+        raise ImproperlyConfigured(f"{where}.{name} must be an object")
+    unknown = set(section) - allowed
+    if unknown:
+        raise ImproperlyConfigured(f"{where}.{name}: unknown setting(s) {', '.join(sorted(unknown))}")
+    return section
+
+
+def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
+    if value not in choices:
+        raise ImproperlyConfigured(f"{where}={value!r} must be one of: {', '.join(choices)}")
+    return str(value)
+
+
+def _region_from_file(code: str, spec: Any, defaults: tuple[StorageSettings, KeySettings], source: str) -> Region:
+    where = f"{source}: {code}"
+    if not _REGION_CODE.fullmatch(code):
+        raise ImproperlyConfigured(f"{where}: not a region code (like eu-central-1)")
+    if not isinstance(spec, dict):
+        raise ImproperlyConfigured(f"{where} must be an object")
+    unknown = set(spec) - {"name", "storage", "keys"}
+    if unknown:
+        raise ImproperlyConfigured(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    storage_defaults, key_defaults = defaults
+    storage = _section(spec, "storage", {"backend", "bucket_pattern", "endpoint_url"}, where)
+    keys = _section(spec, "keys", {"provider", "endpoint_url"}, where)
+    return Region(
+        code=code,
+        name=str(spec.get("name", DEFAULT_REGIONS.get(code, code))),
+        storage=StorageSettings(
+            backend=_choice(
+                storage.get("backend", storage_defaults.backend), STORAGE_BACKENDS, f"{where}.storage.backend"
+            ),
+            bucket_pattern=_check_pattern(
+                str(storage.get("bucket_pattern", storage_defaults.bucket_pattern)), f"{where}.storage.bucket_pattern"
+            ),
+            endpoint_url=storage.get("endpoint_url", storage_defaults.endpoint_url),
+        ),
+        keys=KeySettings(
+            provider=_choice(keys.get("provider", key_defaults.provider), KEY_PROVIDERS, f"{where}.keys.provider"),
+            endpoint_url=keys.get("endpoint_url", key_defaults.endpoint_url),
+        ),
+    )
+
+
 @cache
 def registry() -> dict[str, Region]:
+    defaults = _env_defaults()
     file_name = os.environ.get("PORTICO_REGIONS_FILE")
     if file_name:
         try:
@@ -46,12 +169,20 @@ def registry() -> dict[str, Region]:
             raise ImproperlyConfigured(f"PORTICO_REGIONS_FILE={file_name!r}: {exc}") from exc
         if not isinstance(data, dict) or not data:
             raise ImproperlyConfigured("PORTICO_REGIONS_FILE must hold a non-empty JSON object")
-        return {code: Region(code, str(spec.get("name", code))) for code, spec in data.items()}
+        source = f"PORTICO_REGIONS_FILE={file_name}"
+        return {code: _region_from_file(code, spec, defaults, source) for code, spec in data.items()}
     codes = os.environ.get("PORTICO_REGIONS")
-    if codes:
-        chosen = [c.strip() for c in codes.split(",") if c.strip()]
-        return {code: Region(code, DEFAULT_REGIONS.get(code, code)) for code in chosen}
-    return {code: Region(code, name) for code, name in DEFAULT_REGIONS.items()}
+    chosen = [c.strip() for c in codes.split(",") if c.strip()] if codes else list(DEFAULT_REGIONS)
+    for code in chosen:
+        if not _REGION_CODE.fullmatch(code):
+            raise ImproperlyConfigured(f"PORTICO_REGIONS: {code!r} is not a region code (like eu-central-1)")
+    storage, keys = defaults
+    return {code: Region(code, DEFAULT_REGIONS.get(code, code), storage, keys) for code in chosen}
+
+
+def reload() -> None:
+    """Forget the configuration read so far (after changing the environment)."""
+    registry.cache_clear()
 
 
 def region_codes() -> list[str]:
@@ -62,6 +193,4 @@ def get_region(code: str) -> Region:
     try:
         return registry()[code]
     except KeyError:
-        raise UnknownRegion(
-            f"unknown region {code!r} (known: {', '.join(registry())})"
-        ) from None
+        raise UnknownRegion(f"unknown region {code!r} (known: {', '.join(registry())})") from None

@@ -1,0 +1,161 @@
+"""A firm's key-encryption keys (KEKs): create, look up, wrap and unwrap data keys, rotate, destroy.
+
+A firm has one KEK per key class (``client``, ``retention``; see
+``kms.models.KeyClass``) and version. The provider is the firm's region's
+(``residency.regions``) at the time the key is created, and is recorded on the
+key, so changing a region's configuration never strands existing keys.
+
+Data keys (one per file, one per key class for fields) are wrapped by the
+primary KEK of their class under a context naming firm, class, purpose and
+object; the wrapped form is stored with the data, with the KEK version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from kms.errors import KeyNotFound, NoFirmSelected
+from kms.models import KeyClass, KeyEncryptionKey
+from kms.providers import Context, KekRef, provider_for
+from tenants.models import Tenant
+
+KEY_CLASSES: tuple[str, ...] = tuple(KeyClass.values)
+
+
+def current_firm(connection: BaseDatabaseWrapper | None = None) -> Tenant:
+    """The firm the database connection is set to (``with tenant:`` or ``schema_context``)."""
+    from django.db import connection as default_connection
+
+    conn: Any = connection or default_connection
+    tenant = getattr(conn, "tenant", None)
+    if isinstance(tenant, Tenant) and tenant.kind == Tenant.Kind.FIRM:
+        return tenant
+    schema = getattr(conn, "schema_name", None)
+    firm = Tenant.objects.filter(schema_name=schema, kind=Tenant.Kind.FIRM).first() if schema else None
+    if firm is None:
+        raise NoFirmSelected(f"encrypted data belongs to a firm, but the connection is on schema {schema!r}")
+    return firm
+
+
+@dataclass(frozen=True)
+class Wrapped:
+    kek_version: int
+    blob: bytes
+
+
+def envelope_context(*, tenant: Tenant, key_class: str, purpose: str, name: str) -> dict[str, str]:
+    """The pairs a data key is bound to: a wrapped key presented for anything else is refused."""
+    return {"portico:firm": tenant.slug, "portico:class": key_class, "portico:purpose": purpose, "portico:object": name}
+
+
+def _check_class(key_class: str) -> None:
+    if key_class not in KEY_CLASSES:
+        raise ValueError(f"unknown key class {key_class!r} (known: {', '.join(KEY_CLASSES)})")
+
+
+def _ref(kek: KeyEncryptionKey) -> KekRef:
+    sealed = bytes(kek.sealed_key) if kek.sealed_key is not None else None
+    return KekRef(key_id=kek.key_id, region=kek.region, sealed_key=sealed)
+
+
+def _create_version(*, tenant: Tenant, key_class: str, version: int) -> KeyEncryptionKey:
+    from residency.regions import get_region
+
+    region = get_region(tenant.region)
+    provider = provider_for(region.keys.provider)
+    created = provider.create_kek(firm=tenant.slug, key_class=key_class, version=version, region=region.code)
+    return KeyEncryptionKey.objects.create(
+        tenant=tenant,
+        key_class=key_class,
+        version=version,
+        is_primary=True,
+        provider=provider.name,
+        region=region.code,
+        key_id=created.key_id,
+        sealed_key=created.sealed_key,
+    )
+
+
+def keks_ensure(*, tenant: Tenant) -> list[KeyEncryptionKey]:
+    """Give the firm a KEK for every key class that has none; returns the keys created now."""
+    created = []
+    with transaction.atomic():
+        existing = set(KeyEncryptionKey.objects.filter(tenant=tenant).values_list("key_class", flat=True))
+        for key_class in KEY_CLASSES:
+            if key_class not in existing:
+                created.append(_create_version(tenant=tenant, key_class=key_class, version=1))
+    return created
+
+
+def kek_primary(*, tenant: Tenant, key_class: str) -> KeyEncryptionKey:
+    _check_class(key_class)
+    kek = KeyEncryptionKey.objects.filter(tenant_id=tenant.pk, key_class=key_class, is_primary=True).first()
+    if kek is None:
+        raise KeyNotFound(f"firm {tenant.slug} has no {key_class} key (not provisioned, or destroyed)")
+    return kek
+
+
+def kek_version(*, tenant: Tenant, key_class: str, version: int) -> KeyEncryptionKey:
+    _check_class(key_class)
+    kek = KeyEncryptionKey.objects.filter(tenant_id=tenant.pk, key_class=key_class, version=version).first()
+    if kek is None:
+        raise KeyNotFound(f"firm {tenant.slug} has no {key_class} key version {version} (destroyed?)")
+    return kek
+
+
+def wrap(*, tenant: Tenant, key_class: str, plaintext: bytes, context: Context) -> Wrapped:
+    """Wrap a data key under the firm's primary KEK of ``key_class``."""
+    kek = kek_primary(tenant=tenant, key_class=key_class)
+    return Wrapped(kek_version=kek.version, blob=provider_for(kek.provider).wrap(_ref(kek), plaintext, context))
+
+
+def unwrap(*, tenant: Tenant, key_class: str, wrapped: Wrapped, context: Context) -> bytes:
+    kek = kek_version(tenant=tenant, key_class=key_class, version=wrapped.kek_version)
+    return provider_for(kek.provider).unwrap(_ref(kek), wrapped.blob, context)
+
+
+def rewrap(*, tenant: Tenant, key_class: str, wrapped: Wrapped, context: Context) -> Wrapped:
+    """The same data key, wrapped under the current primary KEK (unchanged when already there)."""
+    primary = kek_primary(tenant=tenant, key_class=key_class)
+    if wrapped.kek_version == primary.version:
+        return wrapped
+    plaintext = unwrap(tenant=tenant, key_class=key_class, wrapped=wrapped, context=context)
+    return Wrapped(primary.version, provider_for(primary.provider).wrap(_ref(primary), plaintext, context))
+
+
+def kek_rotate(*, tenant: Tenant, key_class: str) -> KeyEncryptionKey:
+    """A new primary KEK version for ``key_class``; older versions stay to unwrap what is not yet re-wrapped."""
+    _check_class(key_class)
+    with transaction.atomic():
+        current = list(KeyEncryptionKey.objects.select_for_update().filter(tenant_id=tenant.pk, key_class=key_class))
+        if not current:
+            raise KeyNotFound(f"firm {tenant.slug} has no {key_class} key to rotate")
+        KeyEncryptionKey.objects.filter(pk__in=[k.pk for k in current]).update(is_primary=False)
+        return _create_version(tenant=tenant, key_class=key_class, version=max(k.version for k in current) + 1)
+
+
+def keks_destroy(*, tenant: Tenant, key_classes: Iterable[str] = KEY_CLASSES) -> list[KeyEncryptionKey]:
+    """Crypto-shred: destroy every version of the given classes' KEKs (and the field keys they wrap).
+
+    With AWS KMS the keys are scheduled for deletion (KMS refuses to use them
+    from now on); with the local provider the sealed keys are deleted.
+    Returns the destroyed keys (their ids, for the operator's record).
+    """
+    from kms.fieldkeys import field_keys_forget
+
+    classes = list(key_classes)
+    for key_class in classes:
+        _check_class(key_class)
+    keks = list(KeyEncryptionKey.objects.filter(tenant_id=tenant.pk, key_class__in=classes))
+    for kek in keks:
+        provider_for(kek.provider).destroy(_ref(kek))
+    with transaction.atomic():
+        KeyEncryptionKey.objects.filter(pk__in=[k.pk for k in keks]).delete()
+        tenant.field_keys.filter(key_class__in=classes).delete()
+    field_keys_forget(tenant=tenant)
+    return keks

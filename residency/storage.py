@@ -1,0 +1,200 @@
+"""The one way to store a firm's files: encrypted, region-pinned, a Django ``Storage``.
+
+    from residency.storage import FirmStorage, client_files, retained_files
+
+    class Document(models.Model):
+        file = models.FileField(storage=client_files)     # or default_storage: the same
+    name = client_files.save("matters/42/passport.pdf", uploaded_file)
+    response = FileResponse(client_files.open(name), as_attachment=True, filename="passport.pdf")
+    StreamingHttpResponse(client_files.stream(name))
+
+Every call works on the *current* firm (the connection's tenant: ``with
+tenant:`` or the request's subdomain) and computes the firm's directory or
+bucket afresh (``residency.backends.placement``). A storage may be bound to a
+region (``FirmStorage(region="eu-central-1")``): asked to touch a firm of
+another region it raises ``CrossRegionError``, as does a bucket that is not in
+the firm's region or an object recorded in another region.
+
+Writes: a fresh data key per file (``kms.files``), wrapped by the firm's KEK of
+the storage's key class (``client`` or ``retention``); the plaintext streams
+through Tink's streaming AEAD into the backend in 1 MiB chunks, and the
+inventory row (``residency.StoredObject``) is written only once the ciphertext
+is complete, so a failure at any step leaves neither an object nor a row.
+Names are never overwritten. Reads stream and authenticate every segment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import IO, Any
+
+from django.core.files import File
+from django.core.files.storage import Storage
+from django.db import transaction
+from django.utils.deconstruct import deconstructible
+
+from kms import files
+from kms.keys import Wrapped, current_firm
+from kms.models import KeyClass
+from residency.backends import Placement, check_object_name, placement
+from residency.errors import CrossRegionError, StorageMisconfigured
+from residency.models import StoredObject
+from tenants.models import Tenant
+
+CHUNK_SIZE = 1 << 20
+
+
+@deconstructible(path="residency.storage.FirmStorage")
+class FirmStorage(Storage):
+    def __init__(self, *, key_class: str = KeyClass.CLIENT, region: str | None = None) -> None:
+        if key_class not in KeyClass.values:
+            raise ValueError(f"unknown key class {key_class!r} (known: {', '.join(KeyClass.values)})")
+        self.key_class = key_class
+        self.region = region
+
+    # -- where
+    def _firm(self) -> tuple[Tenant, Placement]:
+        tenant = current_firm()
+        if self.region is not None and tenant.region != self.region:
+            raise CrossRegionError(
+                f"storage for region {self.region} refuses firm {tenant.slug}, which is pinned to {tenant.region}"
+            )
+        return tenant, placement(tenant)
+
+    def _record(self, name: str) -> tuple[Tenant, Placement, StoredObject]:
+        tenant, place = self._firm()
+        record = StoredObject.objects.filter(name=name).first()
+        if record is None:
+            raise FileNotFoundError(f"{tenant.slug} has no stored object {name!r}")
+        if record.region != tenant.region:
+            raise CrossRegionError(
+                f"{tenant.slug}/{name} is recorded in {record.region}, not the firm's {tenant.region}"
+            )
+        if (record.backend, record.bucket) != (place.backend, place.bucket):
+            where = f"s3://{record.bucket}" if record.bucket else record.backend
+            raise StorageMisconfigured(
+                f"{tenant.slug}/{name} is stored in {where}, "
+                f"but region {tenant.region} is configured for {place.location}"
+            )
+        return tenant, place, record
+
+    # -- writing
+    def _save(self, name: str, content: File) -> str:  # type: ignore[type-arg]
+        tenant, place = self._firm()
+        name = check_object_name(name)
+        if StoredObject.objects.filter(name=name).exists():
+            raise FileExistsError(f"{tenant.slug} already has an object {name!r}; objects are never overwritten")
+        key = files.file_key_new(tenant=tenant, key_class=self.key_class, name=name)  # the key service, first
+        sink = place.open_writer(name)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with files.encrypting_writer(key.aead, sink, tenant=tenant, name=name) as plaintext:  # type: ignore[arg-type]
+                for chunk in content.chunks(CHUNK_SIZE):
+                    digest.update(chunk)
+                    plaintext.write(chunk)
+                    size += len(chunk)
+            version_id = sink.commit()
+        except BaseException:
+            sink.abort()
+            raise
+        try:
+            with transaction.atomic():
+                StoredObject.objects.create(
+                    name=name,
+                    key_class=self.key_class,
+                    kek_version=key.wrapped.kek_version,
+                    wrapped_data_key=key.wrapped.blob,
+                    size=size,
+                    stored_size=getattr(sink, "size", 0),
+                    sha256=digest.hexdigest(),
+                    region=tenant.region,
+                    backend=place.backend,
+                    bucket=place.bucket,
+                    version_id=version_id,
+                )
+        except BaseException:
+            place.delete(name, version_id)
+            raise
+        return name
+
+    # -- reading
+    def _open(self, name: str, mode: str = "rb") -> File:  # type: ignore[type-arg]
+        if mode not in {"r", "rb"}:
+            raise ValueError("stored objects are immutable: open them for reading ('rb'), save new ones with save()")
+        tenant, place, record = self._record(name)
+        aead = files.file_key_open(
+            tenant=tenant,
+            key_class=record.key_class,
+            name=name,
+            wrapped=Wrapped(record.kek_version, bytes(record.wrapped_data_key)),
+        )
+        source = place.open_reader(name, record.version_id)
+        try:
+            stream = files.decrypting_reader(aead, source, tenant=tenant, name=name)
+        except BaseException:
+            source.close()
+            raise
+        opened = File(stream, name=name)
+        opened.size = record.size  # type: ignore[misc]
+        return opened
+
+    def stream(self, name: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """The plaintext in chunks, for ``StreamingHttpResponse``; authentication is checked segment by segment."""
+        opened = self.open(name)
+        try:
+            while chunk := opened.read(chunk_size):
+                yield chunk
+        finally:
+            opened.close()
+
+    # -- the rest of Django's Storage API
+    def delete(self, name: str) -> None:
+        """Delete the object and its data key (the stored version is removed, not hidden)."""
+        _, place = self._firm()
+        record = StoredObject.objects.filter(name=name).first()
+        if record is None:
+            return
+        with transaction.atomic():
+            StoredObject.objects.filter(pk=record.pk).delete()
+        place.delete(name, record.version_id)
+
+    def exists(self, name: str) -> bool:
+        self._firm()
+        return StoredObject.objects.filter(name=name).exists()
+
+    def size(self, name: str) -> int:
+        return self._record(name)[2].size
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        self._firm()
+        prefix = path.strip("/") + "/" if path.strip("/") else ""
+        directories, names = set(), []
+        for name in StoredObject.objects.filter(name__startswith=prefix).values_list("name", flat=True):
+            rest = name[len(prefix) :]
+            if "/" in rest:
+                directories.add(rest.split("/", 1)[0])
+            else:
+                names.append(rest)
+        return sorted(directories), sorted(names)
+
+    def url(self, name: str | None) -> str:
+        raise NotImplementedError("firm files have no public URL: serve them through a view that checks access")
+
+    def get_created_time(self, name: str) -> datetime:
+        return self._record(name)[2].created
+
+    get_modified_time = get_created_time
+
+    def sha256(self, name: str) -> str:
+        return self._record(name)[2].sha256
+
+    def open_raw(self, name: str) -> IO[Any]:
+        """The ciphertext as stored (for backups and tests); useless without the firm's keys."""
+        _, place, record = self._record(name)
+        return place.open_reader(name, record.version_id)
+
+
+client_files = FirmStorage(key_class=KeyClass.CLIENT)
+retained_files = FirmStorage(key_class=KeyClass.RETENTION)
