@@ -114,3 +114,34 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class AuditAnchor(models.Model):
+    """A firm's audit-chain head (sequence and hash) at a moment, signed by the platform (Ed25519).
+
+    Kept outside the firm's schema so that someone rewriting the firm's log cannot
+    rewrite its anchors too; ``core.audit.anchors`` writes and checks them. A
+    ``checkpoint`` anchor marks the last entry pruned for retention: verification
+    of what remains starts from it.
+    """
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        EXPORT = "export", "Export"
+        MANUAL = "manual", "Manual"
+        CHECKPOINT = "checkpoint", "Retention checkpoint"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_anchors")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    sequence = models.BigIntegerField(help_text="The head entry's sequence number (0: empty chain).")
+    head_hash = models.CharField(max_length=64)
+    created = models.DateTimeField()
+    key_id = models.CharField(max_length=100)
+    signature = models.CharField(max_length=100, help_text="Base64 Ed25519 signature of the anchor's message.")
+
+    class Meta:
+        ordering = ["tenant_id", "sequence", "id"]
+        indexes = [models.Index(fields=["tenant", "sequence"], name="auditanchor_tenant_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} #{self.sequence} ({self.kind})"

@@ -75,7 +75,13 @@ def row_hash(row: tuple[object, ...]) -> str:
     return hashlib.sha256(_encode([VERSION, *row]).encode()).hexdigest()
 
 
-# The columns of audit_auditentry in canonical order; ``created`` is formatted by SQL_TIMESTAMP.
+# audit_auditentry's columns in canonical order (``created`` as text), then the stored hash.
+SELECT_LIST = (
+    "sequence, "
+    + SQL_TIMESTAMP
+    + ", tenant, action, actor_id, actor_email, target_type, target_id, target_label, ip, user_agent, data,"
+    " prev_hash, hash"
+)
 HASHED_COLUMNS = (
     "sequence",
     "created",
@@ -93,7 +99,7 @@ HASHED_COLUMNS = (
 )
 
 
-def canonical_data(data: dict[str, object] | None) -> str:
+def canonical_data(data: object) -> str:
     from django.core.serializers.json import DjangoJSONEncoder
 
     return json.dumps(data or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=True, cls=DjangoJSONEncoder)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -159,3 +161,43 @@ def _redact(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_redact(item) for item in value]
     return value
+
+
+@dataclass(frozen=True)
+class Pruned:
+    through: int  # the last pruned sequence (0: nothing to prune)
+    deleted: int
+
+
+def audit_prune(*, now: datetime | None = None) -> Pruned:
+    """Delete the current firm's entries older than the retention period, keeping the rest verifiable.
+
+    The last entry to go is first anchored as a signed *checkpoint* in the public
+    schema; verification then starts from it (its hash is the ``prev_hash`` of the
+    first remaining entry). The delete goes through the one door the append-only
+    trigger leaves open: ``portico.audit_prune_through``, set for this transaction
+    only, and only up to the checkpoint. The prune itself is recorded.
+    """
+    from core.audit.anchors import audit_anchor
+    from tenants.models import AuditAnchor
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PORTICO_AUDIT_RETENTION_DAYS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_LOCK_HEAD)  # no append while the prefix is cut
+        cursor.execute(
+            "SELECT sequence, hash FROM audit_auditentry WHERE created < %s ORDER BY sequence DESC LIMIT 1", [cutoff]
+        )
+        last = cursor.fetchone()
+        if last is None:
+            return Pruned(through=0, deleted=0)
+        through, head_hash = int(last[0]), str(last[1])
+        audit_anchor(kind=AuditAnchor.Kind.CHECKPOINT, head=(through, head_hash))
+        cursor.execute("SELECT set_config('portico.audit_prune_through', %s, true)", [str(through)])
+        cursor.execute("DELETE FROM audit_auditentry WHERE sequence <= %s", [through])
+        deleted = cursor.rowcount
+        cursor.execute("SELECT set_config('portico.audit_prune_through', '0', true)")
+        audit_record(
+            "audit.prune",
+            data={"through_sequence": through, "deleted": deleted, "older_than": cutoff.isoformat()},
+        )
+    return Pruned(through=through, deleted=deleted)

@@ -1,0 +1,219 @@
+"""Recompute a firm's hash chain and hold it against the firm's signed anchors.
+
+Rows are streamed in sequence order through a server-side cursor and hashed in
+a tight loop (no model instances), in one REPEATABLE READ snapshot so that
+entries, chain head and anchors are read as of one moment. The first problem
+found is reported with the sequence number of the entry it concerns:
+
+- a gap in the sequence: entries were deleted;
+- ``prev_hash`` not the previous entry's hash: an entry was inserted or entries reordered;
+- the recomputed hash differs from the stored one: the entry was edited;
+- the chain is shorter than a signed anchor (or than the chain head row): the tail was deleted;
+- an anchor whose Ed25519 signature does not verify: the anchor was forged or altered;
+- an entry whose hash differs from a genuine anchor at its sequence: the chain was rewritten.
+
+What a hash chain cannot show: entries appended after the latest anchor by
+someone who can write SQL, knows this algorithm and also moves the chain head.
+Anchoring often (and at every export) bounds that window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from psycopg import sql
+
+from core.audit.anchors import anchor_is_genuine
+from core.audit.chain import GENESIS, SELECT_LIST, VERSION, _encode
+from tenants.models import AuditAnchor, Tenant
+
+BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    sequence: int
+    kind: str
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    tenant: str
+    checked: int = 0
+    first_sequence: int | None = None
+    last_sequence: int = 0
+    head_hash: str = GENESIS
+    anchors: int = 0
+    latest_anchor: AuditAnchor | None = None
+    checkpoint: AuditAnchor | None = None
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def problem(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+
+def audit_verify(*, tenant: Tenant) -> VerifyReport:
+    started = time.perf_counter()
+    report = VerifyReport(tenant=tenant.slug)
+    with tenant, transaction.atomic():
+        _repeatable_read()
+        anchors = _genuine_anchors(tenant, report)
+        if report.ok:
+            _walk_chain(tenant.schema_name, anchors, report)
+        if report.ok:
+            _check_head(tenant.schema_name, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _repeatable_read() -> None:
+    # One snapshot for anchors, entries and head. Only possible as the transaction's first query,
+    # so not when the caller already runs a transaction (then it is the caller's snapshot rules).
+    if not connection.savepoint_ids:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def _genuine_anchors(tenant: Tenant, report: VerifyReport) -> list[AuditAnchor]:
+    anchors = list(AuditAnchor.objects.filter(tenant=tenant).order_by("sequence", "id"))
+    report.anchors = len(anchors)
+    for anchor in anchors:
+        if not anchor_is_genuine(anchor, schema=tenant.schema_name):
+            report.problems.append(
+                Problem(
+                    anchor.sequence,
+                    "anchor_forged",
+                    f"entry #{anchor.sequence}: its {anchor.kind} anchor of {anchor.created:%Y-%m-%d %H:%M:%S} UTC"
+                    " has an invalid signature, the anchor was forged or altered",
+                )
+            )
+            return []
+    checkpoints = [a for a in anchors if a.kind == AuditAnchor.Kind.CHECKPOINT]
+    report.checkpoint = max(checkpoints, key=lambda a: a.sequence) if checkpoints else None
+    report.latest_anchor = max(anchors, key=lambda a: (a.sequence, a.created)) if anchors else None
+    return anchors
+
+
+def _walk_chain(schema: str, anchors: list[AuditAnchor], report: VerifyReport) -> None:
+    start = report.checkpoint.sequence if report.checkpoint else 0
+    prev = report.checkpoint.head_hash if report.checkpoint else GENESIS
+    anchored: dict[int, list[AuditAnchor]] = defaultdict(list)
+    for anchor in anchors:
+        if anchor.sequence > start:
+            anchored[anchor.sequence].append(anchor)
+        elif anchor.sequence == start and anchor.head_hash != prev:
+            report.problems.append(_rewritten(anchor))
+            return
+    query = sql.SQL("SELECT {} FROM {} WHERE sequence > %s ORDER BY sequence").format(
+        sql.SQL(SELECT_LIST), sql.Identifier(schema, "audit_auditentry")
+    )
+    connection.ensure_connection()
+    expected = start + 1
+    sha256, encode, version = hashlib.sha256, _encode, (VERSION,)
+    with connection.connection.cursor(name="audit_verify") as cursor:
+        cursor.itersize = BATCH
+        cursor.execute(query, [start])
+        while rows := cursor.fetchmany(BATCH):
+            for row in rows:
+                sequence = row[0]
+                if sequence != expected or row[12] != prev:
+                    report.problems.append(_misplaced(sequence, expected))
+                    return
+                stored = row[13]
+                if sha256(encode(version + row[:13]).encode()).hexdigest() != stored:
+                    report.problems.append(
+                        Problem(sequence, "edited", f"entry #{sequence}: hash mismatch, the entry was edited")
+                    )
+                    return
+                if sequence in anchored:
+                    for anchor in anchored[sequence]:
+                        if anchor.head_hash != stored:
+                            report.problems.append(_rewritten(anchor))
+                            return
+                prev = stored
+                expected += 1
+            report.checked += len(rows)
+    report.first_sequence = start + 1 if expected > start + 1 else None
+    report.last_sequence, report.head_hash = expected - 1, prev
+    beyond = [a for a in anchors if a.sequence > report.last_sequence]
+    if beyond:
+        furthest = max(beyond, key=lambda a: a.sequence)
+        report.problems.append(
+            Problem(
+                report.last_sequence + 1,
+                "truncated",
+                f"entry #{report.last_sequence + 1}: missing, the log ends at #{report.last_sequence} but the signed"
+                f" {furthest.kind} anchor of {furthest.created:%Y-%m-%d %H:%M:%S} UTC covers #{furthest.sequence}:"
+                f" entries #{report.last_sequence + 1}-#{furthest.sequence} were deleted",
+            )
+        )
+
+
+def _misplaced(sequence: int, expected: int) -> Problem:
+    if sequence > expected:
+        missing = f"#{expected}" if sequence == expected + 1 else f"#{expected}-#{sequence - 1}"
+        return Problem(expected, "deleted", f"entry {missing}: missing, the entry was deleted (gap before #{sequence})")
+    if sequence < expected:
+        return Problem(sequence, "reordered", f"entry #{sequence}: out of order, entries were inserted or reordered")
+    return Problem(
+        sequence,
+        "inserted_or_reordered",
+        f"entry #{sequence}: prev_hash does not match entry #{sequence - 1}'s hash,"
+        " an entry was inserted or entries were reordered",
+    )
+
+
+def _rewritten(anchor: AuditAnchor) -> Problem:
+    return Problem(
+        anchor.sequence,
+        "rewritten",
+        f"entry #{anchor.sequence}: hash differs from the signed {anchor.kind} anchor of"
+        f" {anchor.created:%Y-%m-%d %H:%M:%S} UTC, the log was rewritten up to here",
+    )
+
+
+def _check_head(schema: str, report: VerifyReport) -> None:
+    """The head row is not trusted, only compared: a tail cut without moving it shows here."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("SELECT sequence, hash FROM {} WHERE id = 1")
+            .format(sql.Identifier(schema, "audit_auditchainhead"))
+            .as_string(connection.connection)
+        )
+        row = cursor.fetchone()
+    last = report.last_sequence
+    if row is None:
+        report.problems.append(Problem(last, "head_missing", "the chain head row is missing"))
+    elif row[0] > last:
+        report.problems.append(
+            Problem(
+                last + 1,
+                "truncated",
+                f"entry #{last + 1}: missing, the log ends at #{last} but the chain head records #{row[0]}:"
+                f" entries #{last + 1}-#{row[0]} were deleted",
+            )
+        )
+    elif row[0] < last:
+        report.problems.append(
+            Problem(
+                row[0] + 1,
+                "inserted",
+                f"entry #{row[0] + 1}: not appended through the log (the chain head records #{row[0]}),"
+                " a forged entry was inserted",
+            )
+        )
+    elif row[1] != report.head_hash:
+        report.problems.append(
+            Problem(last, "edited", f"entry #{last}: hash differs from the chain head's, the entry was edited")
+        )

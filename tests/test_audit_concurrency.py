@@ -1,0 +1,84 @@
+"""50 writers appending at once, each on its own database connection, keep the chain valid and gap-free.
+
+The entries are committed (nothing else would show real concurrency), so the
+test works outside pytest-django's per-test transaction, on a firm of its own
+that it removes again. (``transactional_db`` is not used: its flush at teardown
+would empty the public schema's tables and with them the session's firms.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from django.db import connection, connections
+from django_tenants.utils import schema_context
+
+from core.audit.cli import audit
+from core.audit.models import AuditEntry
+from core.audit.services import audit_record
+from kms import signing
+from tenants.db import tenant_connection
+from tenants.models import Tenant
+
+WRITERS = 50
+ENTRIES_EACH = 4
+
+
+def _remove(slug: str) -> None:
+    tenant_connection().set_schema_to_public()
+    Tenant.objects.filter(slug=slug).delete()  # domains, anchors and keys go with it
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
+
+
+@pytest.fixture
+def busy_firm(django_db_setup: object, django_db_blocker: Any) -> Iterator[Tenant]:
+    from tenants.services import tenant_create
+
+    with django_db_blocker.unblock():
+        _remove("busy")
+        signing.forget_cached_key()
+        result = tenant_create(slug="busy", name="Busy Visa LLP", region="eu-central-1", admin_email="b@busy.test")
+        try:
+            yield result.tenant
+        finally:
+            signing.forget_cached_key()
+            _remove("busy")
+
+
+def test_fifty_concurrent_writers_keep_the_chain_valid_and_gap_free(busy_firm: Tenant) -> None:
+    with busy_firm:
+        start = AuditEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    barrier = threading.Barrier(WRITERS)
+    errors: list[BaseException] = []
+
+    def writer(number: int) -> None:
+        try:
+            with schema_context("busy"):
+                barrier.wait()
+                for n in range(ENTRIES_EACH):
+                    audit_record("document.view", data={"writer": number, "n": n})
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            connections.close_all()  # each thread has its own connection: close it
+
+    threads = [threading.Thread(target=writer, args=(number,)) for number in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors[:3]
+
+    with busy_firm:
+        sequences = list(AuditEntry.objects.order_by("sequence").values_list("sequence", flat=True))
+        writers = {entry.data_dict["writer"] for entry in AuditEntry.objects.filter(action="document.view")}
+    assert sequences == list(range(1, start + WRITERS * ENTRIES_EACH + 1))
+    assert writers == set(range(WRITERS))
+    result = CliRunner().invoke(audit, ["verify", "--tenant", "busy"])
+    assert result.exit_code == 0, result.stderr
+    assert f"head #{start + WRITERS * ENTRIES_EACH}" in result.stdout
