@@ -5,4 +5,10 @@ from api import views
 app_name = "api"
 urlpatterns = [
     path("me", views.me, name="me"),
+    path("matters", views.MatterList.as_view(), name="matters"),
+    path("matters/<int:matter_id>", views.MatterDetail.as_view(), name="matter"),
+    path("matters/<int:matter_id>/grants", views.MatterGrants.as_view(), name="matter_grants"),
+    path("matters/<int:matter_id>/grants/<int:grant_id>/expiry", views.GrantExpiry.as_view(), name="grant_expiry"),
+    path("matters/<int:matter_id>/grants/<int:grant_id>/revoke", views.GrantRevoke.as_view(), name="grant_revoke"),
+    path("access-review", views.AccessReview.as_view(), name="access_review"),
 ]

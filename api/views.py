@@ -1,10 +1,30 @@
-"""API views. Everything here runs inside the requesting firm's schema."""
+"""API views. Everything here runs inside the requesting firm's schema.
+
+Views on one matter resolve it through ``core.access.matter_for_user`` in
+``initial()``, before DRF picks the handler: "not yours" is 404 whatever the
+method, exactly as in the web UI.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from rest_framework import status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers import GrantCreateSerializer, GrantExpirySerializer, GrantSerializer, MatterSerializer
+from core import grants
+from core.access import grant_for_matter, matter_for_user, matters_for_user
+from core.access_review import access_review
+from core.audit.services import audit_record
+from core.models import Grant, Matter, User
+from core.roles import MANAGE_GRANTS, VIEW_ACCESS_REVIEW
 
 
 @api_view(["GET"])
@@ -18,3 +38,136 @@ def me(request: Request) -> Response:
             "roles": sorted(user.groups.values_list("name", flat=True)),
         }
     )
+
+
+def _staff_with(request: Request, permission: str) -> User:
+    user = request.user
+    if not isinstance(user, User) or not user.is_staff or not user.has_perm(permission):
+        raise PermissionDenied("Your role does not allow this.")
+    return user
+
+
+class MatterList(APIView):
+    def get(self, request: Request) -> Response:
+        matters = matters_for_user(request.user).select_related("client", "responsible_attorney", "assigned_paralegal")
+        return Response(MatterSerializer(matters, many=True).data)
+
+
+class OneMatterView(APIView):
+    """Base for views under /matters/<matter_id>/: the matter is reached before anything else."""
+
+    matter: Matter
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.matter = matter_for_user(request.user, kwargs["matter_id"])
+
+
+class MatterDetail(OneMatterView):
+    def get(self, request: Request, matter_id: int) -> Response:
+        return Response(MatterSerializer(self.matter).data)
+
+
+class ManagedMatterView(OneMatterView):
+    """A matter's grants: for firm admins and partners, after the matter itself is reached."""
+
+    manager: User
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.manager = _staff_with(request, MANAGE_GRANTS)
+
+
+class MatterGrants(ManagedMatterView):
+    def get(self, request: Request, matter_id: int) -> Response:
+        found = self.matter.grants.select_related("grantee", "granted_by", "matter").order_by("-created")
+        return Response(GrantSerializer(found, many=True).data)
+
+    def post(self, request: Request, matter_id: int) -> Response:
+        body = GrantCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        grantee = User.objects.filter(email=body.validated_data["grantee"].lower()).first()
+        if grantee is None:
+            raise APIValidationError({"grantee": ["No user with this email in the firm."]})
+        try:
+            grant = grants.grant_create(
+                matter=self.matter,
+                grantee=grantee,
+                expires_at=body.validated_data["expires_at"],
+                reason=body.validated_data["reason"],
+                by=self.manager,
+                request=request._request,
+            )
+        except ValidationError as exc:
+            raise APIValidationError({"detail": exc.messages}) from None
+        return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class OneGrantView(ManagedMatterView):
+    grant: Grant
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.grant = grant_for_matter(self.matter, kwargs["grant_id"])
+
+
+class GrantExpiry(OneGrantView):
+    def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
+        body = GrantExpirySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            grant = grants.grant_change_expiry(
+                grant=self.grant,
+                expires_at=body.validated_data["expires_at"],
+                by=self.manager,
+                request=request._request,
+            )
+        except ValidationError as exc:
+            raise APIValidationError({"detail": exc.messages}) from None
+        return Response(GrantSerializer(grant).data)
+
+
+class GrantRevoke(OneGrantView):
+    def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
+        try:
+            grant = grants.grant_revoke(grant=self.grant, by=self.manager, request=request._request)
+        except ValidationError as exc:
+            raise APIValidationError({"detail": exc.messages}) from None
+        return Response(GrantSerializer(grant).data)
+
+
+class AccessReview(APIView):
+    def get(self, request: Request) -> Response:
+        user = _staff_with(request, VIEW_ACCESS_REVIEW)
+        as_of = timezone.now()
+        rows = access_review(at=as_of)
+        audit_record(
+            "access_review.exported",
+            actor=user,
+            request=request._request,
+            data={"format": "json", "users": len(rows), "as_of": as_of.isoformat()},
+        )
+        return Response(
+            {
+                "as_of": as_of,
+                "users": [
+                    {
+                        "email": row.user.email,
+                        "name": row.user.full_name,
+                        "roles": [role.value for role in row.roles],
+                        "active": row.user.is_active,
+                        "two_factor": row.two_factor,
+                        "last_login": row.user.last_login,
+                        "matters": [
+                            {
+                                "reference": access.matter.reference,
+                                "access_via": [str(reason) for reason in access.reasons],
+                                "grant_expires_at": access.grant_expires_at,
+                            }
+                            for access in row.matters
+                        ],
+                    }
+                    for row in rows
+                ],
+            }
+        )

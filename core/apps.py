@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Firm domain"
+
+    def ready(self) -> None:
+        from core.roles import sync_roles_after_migrate
+
+        # After core's own permissions are created (auth's receiver runs first).
+        post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="core_sync_roles")

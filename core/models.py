@@ -1,13 +1,19 @@
-"""Models that live in every firm's schema: users and their roles."""
+"""Models that live in every firm's schema: users, matters, who may reach a matter, firm settings.
+
+Access to a matter is decided in one place, ``core.access``; the models here
+only hold the facts it reads (assignments, grants, per-matter permissions).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
 class UserManager(BaseUserManager["User"]):
@@ -52,6 +58,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+        permissions = [
+            ("manage_roles", "Can change the roles of the firm's users"),
+            ("view_access_review", "Can see and export the access review"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -61,3 +71,109 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class FirmSettings(models.Model):
+    """The firm's own switches: one row per firm schema (``FirmSettings.load()``)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    require_staff_two_factor = models.BooleanField(
+        default=False, help_text="Staff must enrol and use an authenticator app to reach any staff page."
+    )
+    attorneys_see_all_matters = models.BooleanField(
+        default=False, help_text="Attorneys see every matter, not only those they are assigned to."
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "firm settings"
+        permissions = [("manage_firm_settings", "Can change the firm's settings")]
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="firmsettings_single_row")]
+
+    def __str__(self) -> str:
+        return "firm settings"
+
+    @classmethod
+    def load(cls) -> FirmSettings:
+        return cls.objects.get_or_create(id=1)[0]
+
+
+class Matter(models.Model):
+    """A client's immigration case. Case management (§6) extends it; access is decided in ``core.access``."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ON_HOLD = "on_hold", "On hold"
+        CLOSED = "closed", "Closed"
+
+    reference = models.CharField(max_length=32, unique=True, help_text="The firm's file number, e.g. 2025-0042.")
+    title = models.CharField(max_length=200)
+    matter_type = models.CharField(max_length=64, help_text="e.g. I-130; becomes a link to the matter type (§6).")
+    client = models.ForeignKey(User, on_delete=models.PROTECT, related_name="client_matters")
+    responsible_attorney = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="responsible_matters"
+    )
+    assigned_paralegal = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="paralegal_matters"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["reference"]
+        permissions = [("view_all_matters", "Can see every matter in the firm")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+
+class MatterUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian's per-matter user permissions, with a real foreign key (cascades, joins)."""
+
+    content_object = models.ForeignKey(Matter, on_delete=models.CASCADE)
+
+
+class MatterGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Matter, on_delete=models.CASCADE)
+
+
+class Grant(models.Model):
+    """Temporary access to one matter for one person (usually outside counsel), until ``expires_at``.
+
+    A grant is live while it is neither revoked nor past its expiry; the accessor
+    checks that at every request, so an expired grant stops working at once even
+    before the sweep (``core.tasks``) marks it revoked and removes its permission.
+    """
+
+    grantee = models.ForeignKey(User, on_delete=models.PROTECT, related_name="grants")
+    matter = models.ForeignKey(Matter, on_delete=models.CASCADE, related_name="grants")
+    granted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="grants_given")
+    reason = models.CharField(max_length=500)
+    created = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="grants_revoked")
+
+    class Meta:
+        ordering = ["expires_at"]
+        permissions = [("manage_grants", "Can give, extend and revoke temporary access to matters")]
+        constraints = [
+            # At most one open (not revoked) grant per person and matter: a change extends it.
+            models.UniqueConstraint(
+                fields=["grantee", "matter"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="grant_one_open_per_grantee_and_matter",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"], condition=models.Q(revoked_at__isnull=True), name="grant_open_by_expiry"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grantee} on {self.matter.reference} until {self.expires_at:%Y-%m-%d %H:%M} UTC"
+
+    def is_live(self, *, at: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > at

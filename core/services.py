@@ -1,20 +1,25 @@
-"""Writes on the firm's users: creating them with a role and inviting them."""
+"""Writes on the firm's users and settings: creating and inviting users, changing roles and firm settings."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from core.models import User
-from core.roles import Role, ensure_default_roles
+from core.audit.services import audit_record
+from core.models import FirmSettings, User
+from core.roles import MANAGE_FIRM_SETTINGS, MANAGE_ROLES, STAFF_ROLES, Role, role_groups, roles_of
 from tenants.db import tenant_connection
+
+FIRM_SETTINGS_FIELDS = ("require_staff_two_factor", "attorneys_see_all_matters")
 
 
 def firm_base_url() -> str:
@@ -37,7 +42,7 @@ def set_password_link(*, user: User) -> str:
 def user_create(
     *, email: str, role: Role, full_name: str = "", password: str | None = None, language: str = "en"
 ) -> User:
-    groups = ensure_default_roles()
+    groups = role_groups()
     user = User.objects.create_user(
         email,
         password,
@@ -58,3 +63,48 @@ def user_invite(*, user: User) -> str:
         subject = translation.gettext("Your invitation to %(firm)s on Portico") % {"firm": firm_name}
     send_mail(subject, body, None, [user.email])
     return link
+
+
+@transaction.atomic
+def user_set_roles(*, user: User, roles: set[Role], by: User, request: HttpRequest | None = None) -> User:
+    """Give ``user`` exactly ``roles``; each role added or removed is audited."""
+    if not by.has_perm(MANAGE_ROLES):
+        raise PermissionDenied("Only a firm admin may change roles.")
+    if user.pk == by.pk and Role.FIRM_ADMIN in roles_of(user) and Role.FIRM_ADMIN not in roles:
+        raise ValidationError("You cannot remove your own firm admin role; ask another firm admin.")
+    groups = role_groups()
+    current = set(roles_of(user))
+    for role in sorted(roles - current):
+        user.groups.add(groups[role])
+        audit_record(
+            "role.assigned", actor=by, target=user, request=request, data={"user": user.email, "role": role.value}
+        )
+    for role in sorted(current - roles):
+        user.groups.remove(groups[role])
+        audit_record(
+            "role.removed", actor=by, target=user, request=request, data={"user": user.email, "role": role.value}
+        )
+    is_staff = bool(roles & STAFF_ROLES)
+    if user.is_staff != is_staff:
+        user.is_staff = is_staff
+        user.save(update_fields=["is_staff"])
+    return user
+
+
+@transaction.atomic
+def firm_settings_update(*, by: User, request: HttpRequest | None = None, **changes: bool) -> FirmSettings:
+    """Change the firm's settings; the old and new value of each changed one are audited."""
+    if not by.has_perm(MANAGE_FIRM_SETTINGS):
+        raise PermissionDenied("Only a firm admin may change the firm's settings.")
+    settings_row = FirmSettings.objects.select_for_update().get(pk=FirmSettings.load().pk)
+    changed = {}
+    for name, value in changes.items():
+        if name not in FIRM_SETTINGS_FIELDS:
+            raise ValueError(f"unknown firm setting {name!r}")
+        if getattr(settings_row, name) != value:
+            changed[name] = {"from": getattr(settings_row, name), "to": value}
+            setattr(settings_row, name, value)
+    if changed:
+        settings_row.save()
+        audit_record("settings.changed", actor=by, target=settings_row, request=request, data=changed)
+    return settings_row

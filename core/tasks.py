@@ -10,11 +10,13 @@ from core.celery import app
 
 @app.task(tenant_required=False)
 def heartbeat() -> str:
-    """Scheduled every minute; proves the scheduler and a worker are alive."""
+    """Scheduled every PORTICO_HEARTBEAT_SECONDS; proves the scheduler and a worker are alive."""
     stamp = timezone.now().isoformat()
     path = settings.VAR_DIR / "heartbeat"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(stamp)
+    written = path.with_name("heartbeat.tmp")
+    written.write_text(stamp)
+    written.replace(path)  # atomic: a reader never sees a half-written stamp
     return stamp
 
 
@@ -27,4 +29,29 @@ def send_invitation(self, user_id: int) -> None:  # type: ignore[no-untyped-def]
     try:
         user_invite(user=user)
     except OSError as exc:  # mail server unreachable: try again later
+        raise self.retry(exc=exc) from exc
+
+
+@app.task(tenant_required=False)
+def revoke_expired_grants_in_every_firm() -> int:
+    """Scheduled (public schema): send the firm-level sweep to every active firm; returns how many."""
+    from tenants.models import Tenant
+
+    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
+    for firm in firms:
+        with firm:  # stamps the firm's schema on the message
+            revoke_expired_grants.delay()
+    return len(firms)
+
+
+@app.task(bind=True, max_retries=3, default_retry_delay=60)
+def revoke_expired_grants(self) -> int:  # type: ignore[no-untyped-def]
+    """Close the current firm's expired grants (they are already refused at every request)."""
+    from django.db import DatabaseError
+
+    from core.grants import grants_revoke_expired
+
+    try:
+        return grants_revoke_expired()
+    except DatabaseError as exc:
         raise self.retry(exc=exc) from exc

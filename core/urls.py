@@ -1,9 +1,15 @@
-"""URLs served on a firm's own subdomain."""
+"""URLs served on a firm's own subdomain.
+
+Every URL here is requested by outsiders in tests/test_url_access.py, which
+walks this configuration: a new URL is denied to them unless it is listed
+there as public or as a signed-in user's own page.
+"""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from core import views
+from core.auth import views as auth_pages
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,7 +20,10 @@ urlpatterns = [
         auth_views.PasswordResetConfirmView.as_view(post_reset_login=False, success_url="/accounts/login/?set=1"),
         name="set_password",
     ),
+    path("accounts/two-factor/", auth_pages.two_factor_settings, name="two_factor"),
+    path("accounts/two-factor/verify/", auth_pages.two_factor_verify, name="two_factor_verify"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("api/v1/", include("api.urls")),
+    path("", include("portal.urls")),
 ]

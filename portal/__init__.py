@@ -1,1 +1,1 @@
-"""The server-rendered web UI: the client portal and the staff workspace."""
+"""The server-rendered web UI: the client portal (/portal/) and the staff workspace (/staff/)."""

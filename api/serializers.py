@@ -1,0 +1,48 @@
+"""API representations of matters and grants."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from core.models import Grant, Matter
+
+
+class MatterSerializer(serializers.ModelSerializer[Matter]):
+    client = serializers.EmailField(source="client.email", read_only=True)
+    responsible_attorney = serializers.EmailField(source="responsible_attorney.email", read_only=True, default=None)
+    assigned_paralegal = serializers.EmailField(source="assigned_paralegal.email", read_only=True, default=None)
+
+    class Meta:
+        model = Matter
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "matter_type",
+            "status",
+            "client",
+            "responsible_attorney",
+            "assigned_paralegal",
+            "created",
+            "updated",
+        ]
+
+
+class GrantSerializer(serializers.ModelSerializer[Grant]):
+    grantee = serializers.EmailField(source="grantee.email", read_only=True)
+    granted_by = serializers.EmailField(source="granted_by.email", read_only=True)
+    matter = serializers.CharField(source="matter.reference", read_only=True)
+
+    class Meta:
+        model = Grant
+        fields = ["id", "matter", "grantee", "granted_by", "reason", "created", "expires_at", "revoked_at"]
+
+
+class GrantCreateSerializer(serializers.Serializer[dict[str, object]]):
+    grantee = serializers.EmailField()
+    expires_at = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=500)
+
+
+class GrantExpirySerializer(serializers.Serializer[dict[str, object]]):
+    expires_at = serializers.DateTimeField()

@@ -1,0 +1,23 @@
+"""Password rules beyond Django's (length 12, not common, not all digits, not like the user's email)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+MIN_DISTINCT_CHARACTERS = 6
+
+
+class CharacterVarietyValidator:
+    """Refuses passwords of few distinct characters ("aaaaaaaaaaaa", "abcabcabcabc")."""
+
+    def validate(self, password: str, user: Any = None) -> None:
+        if len(set(password.lower())) < MIN_DISTINCT_CHARACTERS:
+            raise ValidationError(
+                f"This password repeats too few characters; use at least {MIN_DISTINCT_CHARACTERS} different ones.",
+                code="password_too_repetitive",
+            )
+
+    def get_help_text(self) -> str:
+        return f"Your password must use at least {MIN_DISTINCT_CHARACTERS} different characters."

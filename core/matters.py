@@ -1,0 +1,156 @@
+"""Writes on matters: creating one, assigning staff, and keeping its per-matter permissions true.
+
+django-guardian holds who has ``view_matter`` / ``change_matter`` on each
+matter. ``matter_permissions_sync`` derives them from the facts (assignment,
+client of, live grants) so that every write that changes a fact calls it, and
+an audited ``permission.granted`` / ``permission.revoked`` entry says what
+changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, get_user_perms, remove_perm
+
+from core.access import live_grants
+from core.audit.services import audit_record
+from core.models import Matter, User
+from core.roles import ADD_MATTER, CHANGE_MATTER, STAFF_ROLES, Role, roles_of
+
+MATTER_PERMS = ("view_matter", "change_matter")
+ATTORNEY_ROLES = frozenset({Role.ATTORNEY, Role.PARTNER, Role.FIRM_ADMIN})
+
+
+@dataclass
+class PermissionChange:
+    user: User
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def _wanted(*, matter: Matter, user: User, at: datetime) -> set[str]:
+    if not user.is_active:
+        return set()
+    if user.pk in (matter.responsible_attorney_id, matter.assigned_paralegal_id):
+        return {"view_matter", "change_matter"}
+    if user.pk == matter.client_id or live_grants(at=at).filter(matter=matter, grantee=user).exists():
+        return {"view_matter"}
+    return set()
+
+
+def matter_permissions_sync(*, matter: Matter, user: User, at: datetime | None = None) -> PermissionChange:
+    """Give or take ``user``'s per-matter permissions on ``matter`` so they match the facts."""
+    wanted = _wanted(matter=matter, user=user, at=at or timezone.now())
+    held = {codename for codename in get_user_perms(user, matter) if codename in MATTER_PERMS}
+    change = PermissionChange(user=user)
+    for codename in sorted(wanted - held):
+        assign_perm(f"core.{codename}", user, matter)
+        change.added.append(codename)
+    for codename in sorted(held - wanted):
+        remove_perm(f"core.{codename}", user, matter)
+        change.removed.append(codename)
+    return change
+
+
+def record_permission_change(
+    change: PermissionChange, *, matter: Matter, via: str, by: User | None, request: HttpRequest | None
+) -> None:
+    base = {"user": change.user.email, "matter": matter.reference, "via": via}
+    if change.added:
+        audit_record(
+            "permission.granted", actor=by, target=matter, request=request, data={**base, "permissions": change.added}
+        )
+    if change.removed:
+        audit_record(
+            "permission.revoked", actor=by, target=matter, request=request, data={**base, "permissions": change.removed}
+        )
+
+
+def _check_staff(user: User | None, *, roles: frozenset[Role], what: str) -> None:
+    if user is None:
+        return
+    if not (user.is_active and user.is_staff and set(roles_of(user)) & roles):
+        raise ValidationError(f"{user.email} cannot be the {what}: they hold none of the roles {sorted(roles)}.")
+
+
+def _check_client(client: User) -> None:
+    if client.is_staff or Role.CLIENT not in roles_of(client):
+        raise ValidationError(f"{client.email} is not a client of the firm.")
+
+
+@transaction.atomic
+def matter_create(
+    *,
+    reference: str,
+    title: str,
+    matter_type: str,
+    client: User,
+    by: User,
+    responsible_attorney: User | None = None,
+    assigned_paralegal: User | None = None,
+    request: HttpRequest | None = None,
+) -> Matter:
+    if not by.has_perm(ADD_MATTER):
+        raise PermissionDenied("You may not open matters.")
+    _check_client(client)
+    _check_staff(responsible_attorney, roles=ATTORNEY_ROLES, what="responsible attorney")
+    _check_staff(assigned_paralegal, roles=STAFF_ROLES, what="assigned paralegal")
+    matter = Matter.objects.create(
+        reference=reference,
+        title=title,
+        matter_type=matter_type,
+        client=client,
+        responsible_attorney=responsible_attorney,
+        assigned_paralegal=assigned_paralegal,
+    )
+    audit_record("matter.created", actor=by, target=matter, request=request, data={"reference": reference})
+    people = [(client, "client"), (responsible_attorney, "assignment"), (assigned_paralegal, "assignment")]
+    for user, via in people:
+        if user is not None:
+            change = matter_permissions_sync(matter=matter, user=user)
+            record_permission_change(change, matter=matter, via=via, by=by, request=request)
+    return matter
+
+
+@transaction.atomic
+def matter_assign(
+    *,
+    matter: Matter,
+    responsible_attorney: User | None,
+    assigned_paralegal: User | None,
+    by: User,
+    request: HttpRequest | None = None,
+) -> Matter:
+    """Change who works on a matter; the people who leave it lose its permissions, the new ones gain them."""
+    if not by.has_perm(CHANGE_MATTER):
+        raise PermissionDenied("You may not reassign matters.")
+    _check_staff(responsible_attorney, roles=ATTORNEY_ROLES, what="responsible attorney")
+    _check_staff(assigned_paralegal, roles=STAFF_ROLES, what="assigned paralegal")
+    matter = Matter.objects.select_for_update().get(pk=matter.pk)
+    before = {matter.responsible_attorney, matter.assigned_paralegal}
+    matter.responsible_attorney = responsible_attorney
+    matter.assigned_paralegal = assigned_paralegal
+    matter.save(update_fields=["responsible_attorney", "assigned_paralegal", "updated"])
+    audit_record(
+        "matter.assigned",
+        actor=by,
+        target=matter,
+        request=request,
+        data={
+            "responsible_attorney": responsible_attorney.email if responsible_attorney else None,
+            "assigned_paralegal": assigned_paralegal.email if assigned_paralegal else None,
+        },
+    )
+    for user in sorted({u for u in before | {responsible_attorney, assigned_paralegal} if u is not None}, key=str):
+        change = matter_permissions_sync(matter=matter, user=user)
+        record_permission_change(change, matter=matter, via="assignment", by=by, request=request)
+    return matter

@@ -1,0 +1,28 @@
+"""URLs of the client portal (/portal/) and the staff workspace (/staff/)."""
+
+from django.urls import path
+
+from portal.views import access_review, client, firm_admin, matters
+
+app_name = "portal"
+urlpatterns = [
+    # Client portal: clients and outside counsel (and staff) see the matters they may reach.
+    path("portal/matters/", client.matter_list, name="client_matters"),
+    path("portal/matters/<int:matter_id>/", client.matter_detail, name="client_matter"),
+    # Staff workspace.
+    path("staff/matters/", matters.matter_list, name="staff_matters"),
+    path("staff/matters/<int:matter_id>/", matters.matter_detail, name="staff_matter"),
+    path("staff/matters/<int:matter_id>/grants/", matters.grant_create, name="grant_create"),
+    path(
+        "staff/matters/<int:matter_id>/grants/<int:grant_id>/expiry/",
+        matters.grant_change_expiry,
+        name="grant_change_expiry",
+    ),
+    path("staff/matters/<int:matter_id>/grants/<int:grant_id>/revoke/", matters.grant_revoke, name="grant_revoke"),
+    path("staff/access-review/", access_review.access_review_page, name="access_review"),
+    path("staff/access-review.csv", access_review.access_review_csv, name="access_review_csv"),
+    path("staff/settings/", firm_admin.firm_settings, name="firm_settings"),
+    path("staff/users/", firm_admin.user_list, name="users"),
+    path("staff/users/<int:user_id>/roles/", firm_admin.user_roles, name="user_roles"),
+    path("staff/users/<int:user_id>/two-factor/reset/", firm_admin.user_two_factor_reset, name="user_two_factor_reset"),
+]
