@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError as APIValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -136,9 +137,20 @@ class GrantRevoke(OneGrantView):
         return Response(GrantSerializer(grant).data)
 
 
+class StaffWithPermission(BasePermission):
+    """Staff whose role holds ``view.required_permission``; checked before DRF picks the handler."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user.is_authenticated and user.is_staff and user.has_perm(view.required_permission))  # type: ignore[attr-defined]
+
+
 class AccessReview(APIView):
+    permission_classes = [IsAuthenticated, StaffWithPermission]
+    required_permission = VIEW_ACCESS_REVIEW
+
     def get(self, request: Request) -> Response:
-        user = _staff_with(request, VIEW_ACCESS_REVIEW)
+        user = request.user
         as_of = timezone.now()
         rows = access_review(at=as_of)
         audit_record(

@@ -18,3 +18,9 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
         return JsonResponse({"detail": message}, status=LOCKED_OUT_STATUS)
     context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "cooloff_minutes": minutes}
     return render(request, "portal/locked_out.html", context, status=LOCKED_OUT_STATUS)
+
+
+def attempted_email(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
+    """The email a sign-in attempt was for, normalised as accounts are ("Alice@X" and "alice@x" count together)."""
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(raw).strip().lower()

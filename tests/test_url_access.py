@@ -1,0 +1,224 @@
+"""Every URL of a firm's site refuses those who must not reach it (SPEC §5, issue 4 item 7).
+
+The list of URLs is not written here: it is walked out of ``core.urls`` (with
+its includes), and each path converter is filled with the id of an object the
+attacker may not see: matter M1 (Carol's), Olga's grant on it, Carol herself.
+A new URL is therefore requested by every attacker without editing this file,
+and is treated as protected unless it is listed below as public or as a page
+that shows the signed-in user only their own things. A URL with a converter
+this file cannot fill, or without a name, fails the walk.
+
+The attackers, each with GET and POST:
+
+* an anonymous outsider;
+* Dan, signed in at the firm, the client of another matter;
+* Oscar, outside counsel whose grant on M1 expired (not yet swept, so he still
+  holds the guardian permission);
+* Bob, signed in at firm B, whose session cookie is presented to firm A;
+* Bob on firm B's own site, asking for firm A's ids.
+
+The answers: a page redirects the anonymous to sign-in, the API says 401/403;
+someone signed in gets 404 for an object URL ("not found" and "not yours" look
+the same) and 403 or 404 elsewhere. Nobody's response contains M1's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from core.models import Grant, Matter, User
+from tests.conftest import PASSWORD, Firm
+
+if TYPE_CHECKING:
+    from django.http import HttpResponse
+
+    from tests.fixtures_access import Cast
+
+pytest_plugins = ["tests.fixtures_access"]
+
+URLCONF = "core.urls"
+
+# Anyone may open these: signing in and out, choosing a password from an emailed link, probes.
+PUBLIC = frozenset({"login", "logout", "set_password", "healthz", "readyz"})
+
+# Any signed-in user of the firm may open these; each shows the user only their own things
+# (their account, their two-factor set-up, the matters the accessor gives them).
+OWN_THINGS = frozenset({"home", "two_factor", "two_factor_verify", "api:me", "api:matters", "portal:client_matters"})
+
+# What a leaked response would contain.
+VICTIM_MARKERS = (b"2025-0001", b"Carol Diaz", b"carol@acme.test", b"co-counsel at hearing")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    converters: tuple[str, ...]
+
+    @property
+    def is_api(self) -> bool:
+        return self.name.startswith("api:")
+
+    @property
+    def is_object(self) -> bool:
+        return bool(self.converters)
+
+
+def walk(
+    patterns: list[URLPattern | URLResolver], namespace: str = "", converters: tuple[str, ...] = ()
+) -> Iterator[Route]:
+    for entry in patterns:
+        here = converters + tuple(getattr(entry.pattern, "converters", {}))
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry.url_patterns, inner, here)
+        else:
+            assert entry.name, f"URL pattern {entry.pattern} has no name; every URL needs one to be classified"
+            yield Route(name=f"{namespace}{entry.name}", converters=here)
+
+
+def all_routes() -> list[Route]:
+    return list(walk(get_resolver(URLCONF).url_patterns))
+
+
+def _victim_ids(cast: Cast) -> dict[str, int]:
+    return {"matter_id": cast.m1.pk, "grant_id": cast.olga_grant.pk, "user_id": cast.carol.pk}
+
+
+def path_of(route: Route, ids: dict[str, int]) -> str:
+    unknown = set(route.converters) - set(ids)
+    assert not unknown, f"{route.name}: no victim id for {sorted(unknown)}; add it to _victim_ids"
+    return reverse(route.name, kwargs={name: ids[name] for name in route.converters}, urlconf=URLCONF)
+
+
+def _leaks(response: HttpResponse) -> list[bytes]:
+    content = b"" if getattr(response, "streaming", False) else response.content
+    return [marker for marker in VICTIM_MARKERS if marker in content]
+
+
+def _protected(cast: Cast) -> Iterator[tuple[Route, str]]:
+    for route in all_routes():
+        if route.name in PUBLIC:
+            continue
+        yield route, path_of(route, _victim_ids(cast))
+
+
+def _denied_signed_in(route: Route, response: HttpResponse) -> bool:
+    return response.status_code == 404 if route.is_object else response.status_code in (403, 404)
+
+
+def _denied_anonymous(route: Route, path: str, response: HttpResponse) -> bool:
+    if route.is_api:
+        return response.status_code in (401, 403)
+    return response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+
+
+def _request(client: Client, method: str, path: str) -> HttpResponse:
+    return client.get(path) if method == "GET" else client.post(path, {"reason": "x", "roles": ["firm admin"]})
+
+
+# --- The walk itself ------------------------------------------------------------------
+
+
+def test_the_walk_finds_the_staff_portal_and_api_urls() -> None:
+    names = {route.name for route in all_routes()}
+
+    assert {"portal:staff_matter", "portal:grant_revoke", "portal:access_review_csv", "api:matter"} <= names
+    assert {"portal:client_matter", "api:grant_revoke", "two_factor", "portal:user_roles"} <= names
+    assert len(names) == len(all_routes()), "two URLs share a name"
+
+
+def test_every_listed_url_name_exists() -> None:
+    names = {route.name for route in all_routes()}
+
+    assert (PUBLIC | OWN_THINGS) - names == set()
+
+
+def test_the_walk_fails_on_a_converter_it_cannot_fill() -> None:
+    from django.urls import path
+
+    from core import views
+
+    [route] = walk([path("staff/invoices/<int:invoice_id>/", views.home, name="invoice")])
+
+    with pytest.raises(AssertionError, match="no victim id for \\['invoice_id'\\]"):
+        path_of(route, {"matter_id": 1})
+
+
+# --- Attackers ----------------------------------------------------------------------------
+
+
+def _check_signed_in_attacker(cast: Cast, client: Client) -> list[str]:
+    problems = []
+    for route, path in _protected(cast):
+        for method in ("GET", "POST"):
+            response = _request(client, method, path)
+            if leaked := _leaks(response):
+                problems.append(f"{method} {path} ({route.name}) leaked {leaked}")
+            if route.name not in OWN_THINGS and not _denied_signed_in(route, response):
+                problems.append(f"{method} {path} ({route.name}) answered {response.status_code}")
+    return problems
+
+
+def test_anonymous_outsider_is_sent_to_sign_in_or_refused_everywhere(cast: Cast) -> None:
+    client = cast.firm.client()
+    problems = []
+    for route, path in _protected(cast):
+        for method in ("GET", "POST"):
+            response = _request(client, method, path)
+            if not _denied_anonymous(route, path, response) or _leaks(response):
+                problems.append(f"{method} {path} ({route.name}) answered {response.status_code}")
+
+    assert problems == []
+
+
+def test_client_of_another_matter_gets_404_or_403_everywhere(cast: Cast) -> None:
+    assert _check_signed_in_attacker(cast, cast.firm.client(cast.dan)) == []
+
+
+def test_expired_grantee_gets_404_or_403_everywhere(cast: Cast) -> None:
+    with cast.firm.tenant:
+        assert User.objects.get(pk=cast.oscar.pk).has_perm("core.view_matter", cast.m1)  # only the expiry stops him
+
+    assert _check_signed_in_attacker(cast, cast.firm.client(cast.oscar)) == []
+
+
+def test_another_firms_session_cookie_counts_for_nothing_here(cast: Cast, firm_b: Firm) -> None:
+    on_b = firm_b.client()
+    assert on_b.post("/accounts/login/", {"username": "bob@globex.test", "password": PASSWORD}).status_code == 302
+    presented_to_a = cast.firm.client()
+    presented_to_a.cookies["sessionid"] = on_b.cookies["sessionid"].value
+
+    problems = []
+    for route, path in _protected(cast):
+        for method in ("GET", "POST"):
+            response = _request(presented_to_a, method, path)
+            if not _denied_anonymous(route, path, response) or _leaks(response):
+                problems.append(f"{method} {path} ({route.name}) answered {response.status_code}")
+
+    assert problems == []
+
+
+def test_another_firms_admin_asking_for_this_firms_ids_on_his_own_site_gets_404(cast: Cast, firm_b: Firm) -> None:
+    ids = _victim_ids(cast)
+    with firm_b.tenant:  # otherwise a 200 could be B's own object that happens to share the id
+        assert not Matter.objects.filter(pk=ids["matter_id"]).exists()
+        assert not Grant.objects.filter(pk=ids["grant_id"]).exists()
+        assert not User.objects.filter(pk=ids["user_id"]).exists()
+    bob = firm_b.client(firm_b.admin)
+
+    problems = []
+    for route, path in _protected(cast):
+        for method in ("GET", "POST"):
+            response = _request(bob, method, path)
+            if leaked := _leaks(response):
+                problems.append(f"{method} {path} ({route.name}) leaked {leaked}")
+            if route.is_object and response.status_code != 404:
+                problems.append(f"{method} {path} ({route.name}) answered {response.status_code}")
+
+    assert problems == []
