@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -298,3 +299,55 @@ def test_nothing_is_pruned_within_the_retention_period(firm_a: Firm) -> None:
         audit_record("matter.view", actor=firm_a.admin)
         assert audit_prune().deleted == 0
     assert not AuditAnchor.objects.filter(kind="checkpoint").exists()
+
+
+# --- Scheduled anchoring -------------------------------------------------------------
+
+
+def test_the_scheduler_anchors_every_firm_and_skips_a_firm_with_nothing_new(
+    firm_a: Firm, firm_b: Firm, settings: Any
+) -> None:
+    from core.audit.tasks import anchor_all_firms
+    from core.celery import app
+
+    assert settings.CELERY_BEAT_SCHEDULE["audit-anchor"]["task"] == "core.audit.tasks.anchor_all_firms"
+    with firm_a.tenant:
+        head_a = audit_record("matter.view", actor=firm_a.admin)
+    with firm_b.tenant:
+        head_b = audit_record("matter.view", actor=firm_b.admin)
+    app.conf.task_always_eager = True
+    try:
+        anchor_all_firms.delay()
+        anchor_all_firms.delay()  # nothing new since: no second anchor
+    finally:
+        app.conf.task_always_eager = False
+    anchors = AuditAnchor.objects.filter(kind="scheduled", tenant__slug__in=["acme", "globex"])
+    assert sorted((a.tenant.slug, a.sequence, a.head_hash) for a in anchors) == [
+        ("acme", head_a.sequence, head_a.hash),
+        ("globex", head_b.sequence, head_b.hash),
+    ]
+
+
+def test_portico_audit_anchor_signs_the_head_now(firm_a: Firm) -> None:
+    with firm_a.tenant:
+        head = audit_record("matter.view", actor=firm_a.admin)
+    result = portico_audit("anchor", "--tenant", "acme", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == [{"tenant": "acme", "sequence": head.sequence, "head_hash": head.hash}]
+    assert AuditAnchor.objects.get(tenant=firm_a.tenant, kind="manual").sequence == head.sequence
+
+
+def test_portico_audit_prune_applies_the_retention_setting(firm_a: Firm, monkeypatch: pytest.MonkeyPatch) -> None:
+    with firm_a.tenant:
+        last = audit_record("matter.view", actor=firm_a.admin)
+    in_two_days = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr(timezone, "now", lambda: in_two_days)
+    with override_settings(PORTICO_AUDIT_RETENTION_DAYS=1):
+        result = portico_audit("prune", "--tenant", "acme")
+    assert result.exit_code == 0, result.stderr
+    assert f"(through #{last.sequence})" in result.stdout
+    with firm_a.tenant:
+        assert list(AuditEntry.objects.values_list("action", flat=True)) == ["audit.prune"]
+    verified = portico_audit("verify", "--tenant", "acme")
+    assert verified.exit_code == 0, verified.stderr
+    assert "1 entry after the checkpoint" in verified.stdout

@@ -136,6 +136,10 @@ def test_verify_json_reports_the_head_and_no_problem(firm_a: Firm, chain: list[i
 def test_an_edited_entry_is_named(firm_a: Firm, chain: list[int]) -> None:
     tamper(firm_a, ("UPDATE {table} SET actor_email = 'someone-else@acme.test' WHERE sequence = %s", [chain[3]]))
     assert_broken_at(verify(firm_a), chain[3], "hash mismatch", "edited")
+    # Stopping midway through the log left the connection usable, and the finding stands.
+    with firm_a.tenant:
+        audit_record("matter.view", actor=firm_a.admin)
+    assert_broken_at(verify(firm_a), chain[3], "edited")
 
 
 def test_an_edited_timestamp_is_named(firm_a: Firm, chain: list[int]) -> None:

@@ -58,8 +58,9 @@ def audit_verify_command(slug: str, as_json: bool) -> None:
     after = f" after the checkpoint at #{report.checkpoint.sequence}" if report.checkpoint else ""
     anchored = f"; latest signed anchor at #{latest.sequence} ({latest.kind})" if latest else "; no anchor yet"
     rate = report.checked / report.seconds if report.seconds else 0.0
+    noun = "entry" if report.checked == 1 else "entries"
     click.echo(
-        f"audit log of {slug} is intact: {report.checked} entries{after}, head #{report.last_sequence}"
+        f"audit log of {slug} is intact: {report.checked} {noun}{after}, head #{report.last_sequence}"
         f" {report.head_hash[:16]}…, {report.anchors} anchor(s) verified{anchored}"
         f" ({report.seconds:.2f} s, {rate:,.0f} entries/s)"
     )

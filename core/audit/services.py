@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from psycopg import sql
 
 from core.audit.chain import canonical_data, entry_hash, format_timestamp
 from core.audit.models import AuditEntry
@@ -35,15 +36,17 @@ REDACTED = "[redacted]"
 LABEL_MAX = 200
 
 _LOCK_HEAD = "SELECT sequence, hash FROM audit_auditchainhead WHERE id = 1 FOR UPDATE"
-_APPEND = """
+# Schema-qualified (the firm's schema is filled in), so the append can run on the driver's cursor.
+_LOCK_HEAD_IN = sql.SQL("SELECT sequence, hash FROM {schema}.audit_auditchainhead WHERE id = 1 FOR UPDATE")
+_APPEND_IN = sql.SQL("""
     WITH entry AS (
-        INSERT INTO audit_auditentry (sequence, created, tenant, action, actor_id, actor_email, target_type,
-                                      target_id, target_label, ip, user_agent, data, prev_hash, hash)
+        INSERT INTO {schema}.audit_auditentry (sequence, created, tenant, action, actor_id, actor_email, target_type,
+                                               target_id, target_label, ip, user_agent, data, prev_hash, hash)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         RETURNING sequence, hash
     )
-    UPDATE audit_auditchainhead SET sequence = entry.sequence, hash = entry.hash FROM entry WHERE id = 1
-"""
+    UPDATE {schema}.audit_auditchainhead SET sequence = entry.sequence, hash = entry.hash FROM entry WHERE id = 1
+""")
 
 
 class AuditError(RuntimeError):
@@ -93,47 +96,56 @@ def audit_record(
 
 
 def _append(entry: AuditEntry) -> None:
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_LOCK_HEAD)
-        head = cursor.fetchone()
-        if head is None:
-            raise AuditError(f"the audit chain head of schema {entry.tenant!r} is missing")
-        entry.sequence, entry.prev_hash = head[0] + 1, head[1]
-        entry.created = timezone.now()
-        entry.hash = entry_hash(
-            sequence=entry.sequence,
-            created=format_timestamp(entry.created),
-            tenant=entry.tenant,
-            action=entry.action,
-            actor_id=entry.actor_id,
-            actor_email=entry.actor_email,
-            target_type=entry.target_type,
-            target_id=entry.target_id,
-            target_label=entry.target_label,
-            ip=entry.ip,
-            user_agent=entry.user_agent,
-            data=entry.data,
-            prev_hash=entry.prev_hash,
-        )
-        cursor.execute(
-            _APPEND,
-            [
-                entry.sequence,
-                entry.created,
-                entry.tenant,
-                entry.action,
-                entry.actor_id,
-                entry.actor_email,
-                entry.target_type,
-                entry.target_id,
-                entry.target_label,
-                entry.ip,
-                entry.user_agent,
-                entry.data,
-                entry.prev_hash,
-                entry.hash,
-            ],
-        )
+    """Lock the head, hash, insert and move the head: two round trips on the hot path.
+
+    The driver's cursor is used directly, with schema-qualified names, because
+    a Django cursor on django-tenants first sends ``SET search_path`` (a third
+    round trip). Errors are still raised as Django's database errors.
+    """
+    schema = sql.Identifier(entry.tenant)
+    with transaction.atomic(savepoint=False), connection.wrap_database_errors:
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
+            cursor.execute(_LOCK_HEAD_IN.format(schema=schema))
+            head = cursor.fetchone()
+            if head is None:
+                raise AuditError(f"the audit chain head of schema {entry.tenant!r} is missing")
+            entry.sequence, entry.prev_hash = head[0] + 1, head[1]
+            entry.created = timezone.now()
+            entry.hash = entry_hash(
+                sequence=entry.sequence,
+                created=format_timestamp(entry.created),
+                tenant=entry.tenant,
+                action=entry.action,
+                actor_id=entry.actor_id,
+                actor_email=entry.actor_email,
+                target_type=entry.target_type,
+                target_id=entry.target_id,
+                target_label=entry.target_label,
+                ip=entry.ip,
+                user_agent=entry.user_agent,
+                data=entry.data,
+                prev_hash=entry.prev_hash,
+            )
+            cursor.execute(
+                _APPEND_IN.format(schema=schema),
+                [
+                    entry.sequence,
+                    entry.created,
+                    entry.tenant,
+                    entry.action,
+                    entry.actor_id,
+                    entry.actor_email,
+                    entry.target_type,
+                    entry.target_id,
+                    entry.target_label,
+                    entry.ip,
+                    entry.user_agent,
+                    entry.data,
+                    entry.prev_hash,
+                    entry.hash,
+                ],
+            )
     entry._state.adding = False
     entry._state.db = "default"
 

@@ -1,6 +1,6 @@
 """Recompute a firm's hash chain and hold it against the firm's signed anchors.
 
-Rows are streamed in sequence order through a server-side cursor and hashed in
+Rows are streamed in sequence order with COPY (binary) and hashed in
 a tight loop (no model instances), in one REPEATABLE READ snapshot so that
 entries, chain head and anchors are read as of one moment. The first problem
 found is reported with the sequence number of the entry it concerns:
@@ -22,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
+from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from psycopg import sql
@@ -31,7 +33,8 @@ from core.audit.anchors import anchor_is_genuine
 from core.audit.chain import GENESIS, SELECT_LIST, VERSION, _encode
 from tenants.models import AuditAnchor, Tenant
 
-BATCH = 20_000
+# Column types of a streamed row: the version tag, then SELECT_LIST's columns.
+COPY_TYPES = ["text", "int8", *["text"] * 3, "int8", *["text"] * 9]
 
 
 @dataclass(frozen=True)
@@ -115,35 +118,30 @@ def _walk_chain(schema: str, anchors: list[AuditAnchor], report: VerifyReport) -
         elif anchor.sequence == start and anchor.head_hash != prev:
             report.problems.append(_rewritten(anchor))
             return
-    query = sql.SQL("SELECT {} FROM {} WHERE sequence > %s ORDER BY sequence").format(
-        sql.SQL(SELECT_LIST), sql.Identifier(schema, "audit_auditentry")
-    )
-    connection.ensure_connection()
     expected = start + 1
-    sha256, encode, version = hashlib.sha256, _encode, (VERSION,)
-    with connection.connection.cursor(name="audit_verify") as cursor:
-        cursor.itersize = BATCH
-        cursor.execute(query, [start])
-        while rows := cursor.fetchmany(BATCH):
-            for row in rows:
-                sequence = row[0]
-                if sequence != expected or row[12] != prev:
-                    report.problems.append(_misplaced(sequence, expected))
-                    return
-                stored = row[13]
-                if sha256(encode(version + row[:13]).encode()).hexdigest() != stored:
-                    report.problems.append(
-                        Problem(sequence, "edited", f"entry #{sequence}: hash mismatch, the entry was edited")
-                    )
-                    return
-                if sequence in anchored:
-                    for anchor in anchored[sequence]:
-                        if anchor.head_hash != stored:
-                            report.problems.append(_rewritten(anchor))
-                            return
-                prev = stored
-                expected += 1
-            report.checked += len(rows)
+    sha256, encode = hashlib.sha256, _encode
+    # Each row is (VERSION, sequence, ...hashed fields..., prev_hash, hash): row[:14] is what was hashed.
+    rows = _stream(schema, after=start)
+    for row in rows:
+        sequence = row[1]
+        if sequence != expected or row[13] != prev:
+            report.problems.append(_misplaced(sequence, expected))
+            break
+        stored = row[14]
+        if sha256(encode(row[:14]).encode()).hexdigest() != stored:
+            report.problems.append(
+                Problem(sequence, "edited", f"entry #{sequence}: hash mismatch, the entry was edited")
+            )
+            break
+        if sequence in anchored and any(anchor.head_hash != stored for anchor in anchored[sequence]):
+            report.problems.append(_rewritten(next(a for a in anchored[sequence] if a.head_hash != stored)))
+            break
+        prev = stored
+        expected += 1
+    rows.close()
+    report.checked = expected - start - 1
+    if report.problems:
+        return
     report.first_sequence = start + 1 if expected > start + 1 else None
     report.last_sequence, report.head_hash = expected - 1, prev
     beyond = [a for a in anchors if a.sequence > report.last_sequence]
@@ -158,6 +156,22 @@ def _walk_chain(schema: str, anchors: list[AuditAnchor], report: VerifyReport) -
                 f" entries #{report.last_sequence + 1}-#{furthest.sequence} were deleted",
             )
         )
+
+
+def _stream(schema: str, *, after: int) -> Generator[tuple[Any, ...], None, None]:
+    """The entries after ``after`` in sequence order, streamed with COPY (binary), as tuples."""
+    query = sql.SQL(
+        "COPY (SELECT %s::text, {} FROM {} WHERE sequence > %s ORDER BY sequence) TO STDOUT (FORMAT BINARY)"
+    )
+    statement = query.format(sql.SQL(SELECT_LIST), sql.Identifier(schema, "audit_auditentry"))
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor, cursor.copy(statement, [VERSION, after]) as copy:
+        copy.set_types(COPY_TYPES)
+        try:
+            yield from copy.rows()
+        finally:
+            while copy.read():  # leaving a COPY midway would abort the transaction: drain it, unparsed
+                pass
 
 
 def _misplaced(sequence: int, expected: int) -> Problem:
