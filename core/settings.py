@@ -268,6 +268,8 @@ if SENTRY_DSN:
 # firm's encrypted, region-pinned storage; kms.E001 refuses the local master key
 # with DEBUG off unless PORTICO_ALLOW_LOCAL_KMS=true.
 PORTICO_ALLOW_LOCAL_KMS = env_bool("PORTICO_ALLOW_LOCAL_KMS", default=False)
+# The local storage backend's root: <dir>/<region>/<firm>/<object>.
+PORTICO_STORAGE_DIR = Path(env_str("PORTICO_STORAGE_DIR", str(VAR_DIR / "storage"))).resolve()
 STORAGES = {
     "default": {"BACKEND": "residency.storage.FirmStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -10,7 +10,8 @@ from that moment KMS refuses to decrypt with it.
 
 Credentials come from boto3's usual chain; the endpoint from the region's key
 settings (``PORTICO_KMS_ENDPOINT_URL`` / ``PORTICO_AWS_ENDPOINT_URL``, for
-moto in tests).
+moto in tests); ``PORTICO_AWS_TIMEOUT_SECONDS`` (default 20) and
+``PORTICO_AWS_MAX_ATTEMPTS`` (default 3) bound each call.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from core.env import env_optional
+from core.env import env_int, env_optional
 from kms.errors import DecryptionFailed, KeyDestroyed, KeyNotFound, KeyServiceUnavailable
 from kms.providers import Context, KekRef, NewKek
 
 DELETION_WINDOW_DAYS = 7
 PLATFORM_ALIAS = "alias/portico/platform"
-_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"})
 
 
 def _endpoint(region: str) -> str | None:
@@ -46,13 +46,18 @@ _clients_lock = threading.Lock()
 
 
 @cache
-def _client_for(region: str, endpoint_url: str | None) -> Any:
+def _client_for(region: str, endpoint_url: str | None, timeout: int, attempts: int) -> Any:
+    config = Config(
+        connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": attempts, "mode": "standard"}
+    )
     with _clients_lock:
-        return boto3.session.Session().client("kms", region_name=region, endpoint_url=endpoint_url, config=_CONFIG)
+        return boto3.session.Session().client("kms", region_name=region, endpoint_url=endpoint_url, config=config)
 
 
 def client(region: str) -> Any:
-    return _client_for(region, _endpoint(region))
+    timeout = env_int("PORTICO_AWS_TIMEOUT_SECONDS", 20, minimum=1)
+    attempts = env_int("PORTICO_AWS_MAX_ATTEMPTS", 3, minimum=1)
+    return _client_for(region, _endpoint(region), timeout, attempts)
 
 
 def _call(region: str, what: str, operation: str, **params: Any) -> Any:
@@ -154,7 +159,9 @@ def destroy_key(region: str, key_id: str) -> None:
         aliases = client(region).list_aliases(KeyId=key_id).get("Aliases", [])
         for alias in aliases:
             client(region).delete_alias(AliasName=alias["AliasName"])
-        client(region).schedule_key_deletion(KeyId=key_id, PendingWindowInDays=DELETION_WINDOW_DAYS)
+        # The bare key id: KMS accepts an ARN too, but moto (the test server) only the id.
+        bare_id = key_id.rsplit("/", 1)[-1]
+        client(region).schedule_key_deletion(KeyId=bare_id, PendingWindowInDays=DELETION_WINDOW_DAYS)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in {"KMSInvalidStateException", "NotFoundException"}:

@@ -33,6 +33,7 @@ from django.core import validators
 from django.core.exceptions import FieldError
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Lookup
 
 from kms.errors import DecryptionFailed
 from kms.fieldkeys import field_cipher
@@ -41,6 +42,17 @@ from kms.models import KeyClass
 from tenants.models import Tenant
 
 _SEPARATORS = re.compile(r"[\s\-./]+")
+
+
+def _refused(lookup_name: str, message: str) -> type[Lookup]:  # type: ignore[type-arg]
+    """A lookup that explains, when used, why it cannot work on this field."""
+
+    class Refused(Lookup):  # type: ignore[type-arg]
+        def get_prep_lookup(self) -> Any:
+            raise FieldError(message)
+
+    Refused.lookup_name = lookup_name
+    return Refused
 
 
 class SensitiveStr(str):
@@ -114,9 +126,10 @@ class EncryptedField(models.Field):  # type: ignore[type-arg]
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name != "isnull":
-            raise FieldError(
+            return _refused(
+                lookup_name,
                 f"{self.name} is encrypted: look it up through its KeyedHashField (exact match only), "
-                f"not '{lookup_name}'"
+                f"not '{lookup_name}'",
             )
         return super().get_lookup(lookup_name)
 
@@ -229,5 +242,7 @@ class KeyedHashField(models.CharField):  # type: ignore[type-arg]
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name not in {"exact", "in", "isnull"}:
-            raise FieldError(f"{self.name} is a keyed hash: only exact, in and isnull lookups mean anything")
+            return _refused(
+                lookup_name, f"{self.name} is a keyed hash: only exact, in and isnull lookups mean anything"
+            )
         return super().get_lookup(lookup_name)

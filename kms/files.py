@@ -18,6 +18,7 @@ Memory stays flat: the writer and reader hold one segment at a time.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -52,12 +53,21 @@ def _context(tenant: Tenant, key_class: str, name: str) -> dict[str, str]:
 
 def file_key_new(*, tenant: Tenant, key_class: str, name: str) -> FileKey:
     """A fresh data key for one file, already wrapped (this is where the key service is called)."""
-    handle = tink.new_keyset_handle(FILE_KEY_TEMPLATE)
-    serialized = proto_keyset_format.serialize(handle, secret_key_access.TOKEN)
-    wrapped = keys.wrap(
-        tenant=tenant, key_class=key_class, plaintext=serialized, context=_context(tenant, key_class, name)
-    )
-    return FileKey(aead=handle.primitive(streaming_aead.StreamingAead), wrapped=wrapped)
+    return file_keys_new(tenant=tenant, key_class=key_class, names=[name])[0]
+
+
+def file_keys_new(*, tenant: Tenant, key_class: str, names: Sequence[str]) -> list[FileKey]:
+    """Fresh data keys for many files at once (bulk imports): one KEK lookup, one wrap per file."""
+    handles = [tink.new_keyset_handle(FILE_KEY_TEMPLATE) for _ in names]
+    items = [
+        (proto_keyset_format.serialize(handle, secret_key_access.TOKEN), _context(tenant, key_class, name))
+        for handle, name in zip(handles, names, strict=True)
+    ]
+    wrapped = keys.wrap_many(tenant=tenant, key_class=key_class, items=items)
+    return [
+        FileKey(aead=handle.primitive(streaming_aead.StreamingAead), wrapped=blob)
+        for handle, blob in zip(handles, wrapped, strict=True)
+    ]
 
 
 def file_key_open(*, tenant: Tenant, key_class: str, name: str, wrapped: keys.Wrapped) -> streaming_aead.StreamingAead:
@@ -75,23 +85,63 @@ def file_key_rewrap(*, tenant: Tenant, key_class: str, name: str, wrapped: keys.
     return keys.rewrap(tenant=tenant, key_class=key_class, wrapped=wrapped, context=_context(tenant, key_class, name))
 
 
-class _KeepOpen(io.RawIOBase):
-    """Tink closes the stream it writes to; the caller owns the sink, so closing stops here."""
+class _Sink(io.RawIOBase):
+    """What Tink writes ciphertext to. It must not close the caller's sink, and it remembers the
+    sink's own failure: Tink reports any error in a write as a bare TinkError."""
 
     def __init__(self, sink: BinaryIO) -> None:
         self._sink = sink
+        self.failure: BaseException | None = None
+        self.discarding = False
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: bytes) -> int:  # type: ignore[override]
-        self._sink.write(data)
+        if self.discarding:
+            return len(data)
+        try:
+            self._sink.write(data)
+        except BaseException as exc:
+            self.failure = exc
+            raise
         return len(data)
+
+
+class _Encrypting:
+    """Tink's encrypting stream, raising the sink's own error (e.g. storage unreachable) when it failed."""
+
+    def __init__(self, aead: streaming_aead.StreamingAead, sink: BinaryIO, associated_data: bytes) -> None:
+        self._sink = _Sink(sink)
+        self._stream = aead.new_encrypting_stream(self._sink, associated_data)
+
+    def _translated(self, exc: tink.TinkError) -> BaseException:
+        return self._sink.failure or exc
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._stream.write(data)
+        except tink.TinkError as exc:
+            raise self._translated(exc) from None
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        except tink.TinkError as exc:
+            raise self._translated(exc) from None
+
+    def __enter__(self) -> _Encrypting:
+        return self
+
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        if exc_type is not None:
+            self._sink.discarding = True  # the file is abandoned: do not finish it in the sink
+        self.close()
 
 
 def encrypting_writer(aead: streaming_aead.StreamingAead, sink: BinaryIO, *, tenant: Tenant, name: str) -> BinaryIO:
     """A writable stream: plaintext written to it reaches ``sink`` encrypted. Close it to finish the file."""
-    return aead.new_encrypting_stream(_KeepOpen(sink), associated_data(tenant=tenant, name=name))
+    return _Encrypting(aead, sink, associated_data(tenant=tenant, name=name))  # type: ignore[return-value]
 
 
 class _Decrypting(io.RawIOBase):

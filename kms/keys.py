@@ -12,7 +12,7 @@ object; the wrapped form is stored with the data, with the KEK version.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,8 +110,14 @@ def kek_version(*, tenant: Tenant, key_class: str, version: int) -> KeyEncryptio
 
 def wrap(*, tenant: Tenant, key_class: str, plaintext: bytes, context: Context) -> Wrapped:
     """Wrap a data key under the firm's primary KEK of ``key_class``."""
+    return wrap_many(tenant=tenant, key_class=key_class, items=[(plaintext, context)])[0]
+
+
+def wrap_many(*, tenant: Tenant, key_class: str, items: Sequence[tuple[bytes, Context]]) -> list[Wrapped]:
+    """Wrap several data keys under the same primary KEK (one key lookup, for bulk imports)."""
     kek = kek_primary(tenant=tenant, key_class=key_class)
-    return Wrapped(kek_version=kek.version, blob=provider_for(kek.provider).wrap(_ref(kek), plaintext, context))
+    provider, ref = provider_for(kek.provider), _ref(kek)
+    return [Wrapped(kek.version, provider.wrap(ref, plaintext, context)) for plaintext, context in items]
 
 
 def unwrap(*, tenant: Tenant, key_class: str, wrapped: Wrapped, context: Context) -> bytes:

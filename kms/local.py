@@ -137,15 +137,18 @@ class LocalProvider:
     name = "local"
 
     def create_kek(self, *, firm: str, key_class: str, version: int, region: str) -> NewKek:
+        _check_allowed()
         key_id = f"local/{firm}/{key_class}/v{version}"
         handle = tink.new_keyset_handle(aead.aead_key_templates.AES256_GCM)
         sealed = proto_keyset_format.serialize_encrypted(handle, master_aead(), _kek_associated_data(key_id))
         return NewKek(key_id=key_id, sealed_key=sealed)
 
     def wrap(self, kek: KekRef, plaintext: bytes, context: Context) -> bytes:
+        _check_allowed()
         return _kek_aead(kek).encrypt(plaintext, context_bytes(context))
 
     def unwrap(self, kek: KekRef, wrapped: bytes, context: Context) -> bytes:
+        _check_allowed()
         try:
             return _kek_aead(kek).decrypt(bytes(wrapped), context_bytes(context))
         except tink.TinkError:

@@ -100,7 +100,7 @@ class Placement:
 
     @property
     def root(self) -> Path:
-        return Path(settings.VAR_DIR) / "storage" / self.region.code / self.tenant.slug
+        return Path(settings.PORTICO_STORAGE_DIR) / self.region.code / self.tenant.slug
 
     @property
     def location(self) -> str:

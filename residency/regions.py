@@ -1,6 +1,7 @@
 """The region registry: where Portico may place a firm, and how each region stores files and keys.
 
-Every region has storage settings (``local`` files under ``<VAR_DIR>/storage/<region>/<firm>/``,
+Every region has storage settings (``local`` files under ``<PORTICO_STORAGE_DIR>/<region>/<firm>/``,
+where the directory defaults to ``<VAR_DIR>/storage``,
 or ``s3`` with one bucket per firm named by a pattern) and key settings
 (``local`` master key or ``aws`` KMS). Configuration, read once per process
 (``reload()`` re-reads it) and refused loudly when wrong:
@@ -10,13 +11,14 @@ or ``s3`` with one bucket per firm named by a pattern) and key settings
   ``PORTICO_BUCKET_PATTERN`` (default ``portico-{region}-{slug}``),
   ``PORTICO_AWS_ENDPOINT_URL`` (an S3/KMS-compatible endpoint, e.g. moto in
   tests; ``PORTICO_S3_ENDPOINT_URL`` and ``PORTICO_KMS_ENDPOINT_URL`` override
-  it per service).
+  it per service), ``PORTICO_S3_REQUIRE_TLS`` (default true: buckets refuse
+  requests not made over TLS).
 - The region list: the four launch regions, or ``PORTICO_REGIONS``
   (comma-separated codes), or a JSON file named by ``PORTICO_REGIONS_FILE``::
 
       {"eu-central-1": {"name": "Europe (Frankfurt)",
                         "storage": {"backend": "s3", "bucket_pattern": "portico-{region}-{slug}",
-                                    "endpoint_url": null},
+                                    "endpoint_url": null, "require_tls": true},
                         "keys": {"provider": "aws", "endpoint_url": null}}}
 
   where every key but the region code is optional (defaults above).
@@ -37,7 +39,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_choice, env_optional, env_str
+from core.env import env_bool, env_choice, env_optional, env_str
 
 STORAGE_BACKENDS = ("local", "s3")
 KEY_PROVIDERS = ("local", "aws")
@@ -51,6 +53,9 @@ class StorageSettings:
     backend: str
     bucket_pattern: str
     endpoint_url: str | None
+    # A bucket policy refusing every request not made over TLS. Only an S3 server reached over
+    # plain HTTP (a test server) needs it off: such a policy would refuse every one of its requests.
+    require_tls: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ def _env_defaults() -> tuple[StorageSettings, KeySettings]:
             env_str("PORTICO_BUCKET_PATTERN", DEFAULT_BUCKET_PATTERN), "PORTICO_BUCKET_PATTERN"
         ),
         endpoint_url=env_optional("PORTICO_S3_ENDPOINT_URL") or shared_endpoint,
+        require_tls=env_bool("PORTICO_S3_REQUIRE_TLS", default=True),
     )
     keys = KeySettings(
         provider=env_choice("PORTICO_KMS_PROVIDER", "local", KEY_PROVIDERS),
@@ -127,6 +133,12 @@ def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
     return str(value)
 
 
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"{where}={value!r} must be true or false")
+    return value
+
+
 def _region_from_file(code: str, spec: Any, defaults: tuple[StorageSettings, KeySettings], source: str) -> Region:
     where = f"{source}: {code}"
     if not _REGION_CODE.fullmatch(code):
@@ -137,7 +149,7 @@ def _region_from_file(code: str, spec: Any, defaults: tuple[StorageSettings, Key
     if unknown:
         raise ImproperlyConfigured(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     storage_defaults, key_defaults = defaults
-    storage = _section(spec, "storage", {"backend", "bucket_pattern", "endpoint_url"}, where)
+    storage = _section(spec, "storage", {"backend", "bucket_pattern", "endpoint_url", "require_tls"}, where)
     keys = _section(spec, "keys", {"provider", "endpoint_url"}, where)
     return Region(
         code=code,
@@ -150,6 +162,7 @@ def _region_from_file(code: str, spec: Any, defaults: tuple[StorageSettings, Key
                 str(storage.get("bucket_pattern", storage_defaults.bucket_pattern)), f"{where}.storage.bucket_pattern"
             ),
             endpoint_url=storage.get("endpoint_url", storage_defaults.endpoint_url),
+            require_tls=_flag(storage.get("require_tls", storage_defaults.require_tls), f"{where}.storage.require_tls"),
         ),
         keys=KeySettings(
             provider=_choice(keys.get("provider", key_defaults.provider), KEY_PROVIDERS, f"{where}.keys.provider"),

@@ -2,8 +2,9 @@
 
 One bucket per firm, created in the firm's region (LocationConstraint) with
 versioning on, every public-access block set, default encryption, a policy that
-denies any request not made over TLS, and a lifecycle rule that discards
-incomplete multipart uploads. Uploads are multipart from a bounded buffer and
+denies any request not made over TLS (unless the region's ``require_tls`` is
+off, for an S3 server reached over plain HTTP), and a lifecycle rule that
+discards incomplete multipart uploads. Uploads are multipart from a bounded buffer and
 are aborted on any failure; downloads stream a pinned object version.
 
 Timeouts: ``PORTICO_AWS_TIMEOUT_SECONDS`` (default 20) per connect/read,
@@ -153,7 +154,8 @@ def _lock_down(region: Region, bucket: str, *, firm: str) -> None:
                 "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
             },
         )
-        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only_policy(bucket)))
+        if region.storage.require_tls:
+            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only_policy(bucket)))
         s3.put_bucket_lifecycle_configuration(
             Bucket=bucket,
             LifecycleConfiguration={
@@ -174,11 +176,18 @@ def bucket_settings(region: Region, bucket: str) -> dict[str, Any]:
     """What the bucket is actually configured with (for reports and checks)."""
     s3 = client(region)
     with _translated(f"read settings of bucket {bucket}", region):
+        try:
+            policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        except ClientError as exc:
+            if _error_code(exc) != "NoSuchBucketPolicy":
+                raise
+            policy = None
         return {
             "location": bucket_location(region, bucket),
             "versioning": s3.get_bucket_versioning(Bucket=bucket).get("Status"),
             "public_access_block": s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
-            "policy": json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]),
+            "policy": policy,
+            "encryption": s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"],
             "lifecycle": s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", []),
         }
 

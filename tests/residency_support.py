@@ -10,11 +10,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,9 +26,10 @@ from residency import regions
 from residency.provisioning import firm_is_provisioned, firm_provision
 from tenants.models import Tenant
 from tests.conftest import Firm
-from tests.servers import MotoServer
+from tests.servers import MotoServer, free_port
 
 AWS_REGIONS = ("ca-central-1", "ap-southeast-2")
+TLS_REGION, FILES_REGION = AWS_REGIONS
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +42,13 @@ def provisioned(django_db_setup, django_db_blocker) -> dict[str, Firm]:  # type:
 
 
 @pytest.fixture
+def storage_dir(settings: Any, tmp_path: Path) -> Path:
+    """Local storage in the test's own directory (the test's rows roll back; its files must go too)."""
+    settings.PORTICO_STORAGE_DIR = tmp_path / "storage"
+    return settings.PORTICO_STORAGE_DIR  # type: ignore[no-any-return]
+
+
+@pytest.fixture
 def acme(provisioned: dict[str, Firm], db: None) -> Tenant:
     return provisioned["acme"].tenant
 
@@ -46,12 +58,16 @@ def globex(provisioned: dict[str, Firm], db: None) -> Tenant:
     return provisioned["globex"].tenant
 
 
-def write_regions_file(path: Path, *, aws_endpoint: str, kms_endpoint: str | None = None) -> Path:
+def write_regions_file(path: Path, *, s3_endpoint: str, kms_endpoint: str | None = None) -> Path:
+    """The launch regions; AWS_REGIONS on S3 and AWS KMS at the given endpoints, the others local."""
     spec: dict[str, object] = {code: {} for code in regions.DEFAULT_REGIONS}
     for code in AWS_REGIONS:
         spec[code] = {
-            "storage": {"backend": "s3", "endpoint_url": aws_endpoint},
-            "keys": {"provider": "aws", "endpoint_url": kms_endpoint or aws_endpoint},
+            # moto speaks plain HTTP, and evaluates a Deny statement without its condition: with the
+            # TLS-only policy it refuses every object request. So ca-central-1 gets the policy (and is
+            # used for provisioning and keys) and ap-southeast-2 does not (and is used to move files).
+            "storage": {"backend": "s3", "endpoint_url": s3_endpoint, "require_tls": code == TLS_REGION},
+            "keys": {"provider": "aws", "endpoint_url": kms_endpoint or s3_endpoint},
         }
     path.write_text(json.dumps(spec))
     return path
@@ -62,9 +78,7 @@ def aws(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> It
     saved = {
         name: os.environ.get(name) for name in ("PORTICO_REGIONS_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
     }
-    path = write_regions_file(
-        tmp_path_factory.mktemp("regions") / "regions.json", aws_endpoint=moto_server.endpoint_url
-    )
+    path = write_regions_file(tmp_path_factory.mktemp("regions") / "regions.json", s3_endpoint=moto_server.endpoint_url)
     os.environ.update(PORTICO_REGIONS_FILE=str(path), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     regions.reload()
     yield moto_server
@@ -89,3 +103,99 @@ def onboard(region: str, prefix: str = "t") -> Tenant:
 @pytest.fixture
 def new_firm(db: None) -> Callable[..., Tenant]:
     return onboard
+
+
+@pytest.fixture
+def endpoints(aws: MotoServer, tmp_path: Path) -> Iterator[Callable[..., None]]:
+    """Point the AWS regions at other S3/KMS endpoints for one test (e.g. an ``OutageProxy``)."""
+    original = os.environ["PORTICO_REGIONS_FILE"]
+
+    def point(*, s3: str, kms: str) -> None:
+        os.environ["PORTICO_REGIONS_FILE"] = str(
+            write_regions_file(tmp_path / "regions.json", s3_endpoint=s3, kms_endpoint=kms)
+        )
+        regions.reload()
+
+    yield point
+    os.environ["PORTICO_REGIONS_FILE"] = original
+    regions.reload()
+
+
+class OutageProxy:
+    """A TCP relay in front of a real server that the test can cut (an outage) and restore.
+
+    Connections are refused while cut, and open ones are dropped, as when a
+    service or the network to it fails; the server behind keeps its state, so
+    the test can look afterwards at what was (not) written.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for connection in self._connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            self._connections.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self._lock:
+                self._connections += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(1 << 16):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def outage_proxy(aws: MotoServer) -> Iterator[Callable[[], OutageProxy]]:
+    """``outage_proxy()``: a relay to the moto server that the test can cut and restore."""
+    proxies: list[OutageProxy] = []
+
+    def make() -> OutageProxy:
+        proxies.append(OutageProxy(int(aws.endpoint_url.rsplit(":", 1)[1])))
+        return proxies[-1]
+
+    yield make
+    for proxy in proxies:
+        proxy.cut()

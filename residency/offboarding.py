@@ -1,0 +1,79 @@
+"""Offboarding a firm: export everything, then delete its schema, storage and keys (crypto-shredding).
+
+Order, each step safe to repeat if a run is interrupted:
+
+1. status ``offboarding`` (the firm's site and API stop serving at once);
+2. export (``residency.export``) while the schema still exists;
+3. drop the schema (rows, including the wrapped data keys of every file);
+4. delete the storage: every object version, then the bucket or directory;
+5. destroy every key-encryption key of every class (AWS: scheduled deletion;
+   local: the sealed key deleted): any ciphertext kept elsewhere, in a backup or
+   a copied bucket, can no longer be decrypted;
+6. delete the firm's control-plane rows (tenant, domains).
+
+An erasure request for one client (``kms.keys.keks_destroy`` with
+``key_classes=["client"]``) is the narrower tool: it leaves ``retention`` keys,
+so records the law requires the firm to keep still decrypt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import schema_exists
+from psycopg import sql
+
+from kms.keys import keks_destroy
+from residency.backends import placement
+from residency.export import ExportReport, firm_export
+from tenants.db import tenant_connection
+from tenants.models import Tenant
+
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+@dataclass
+class OffboardReport:
+    slug: str
+    export: ExportReport | None
+    storage_location: str = ""
+    objects_deleted: int = 0
+    schema_dropped: bool = False
+    keys_destroyed: list[str] = field(default_factory=list)
+
+
+def firm_offboard(*, tenant: Tenant, out: Path, progress: Progress = _quiet) -> OffboardReport:
+    if tenant.status != Tenant.Status.OFFBOARDING:
+        tenant.status = Tenant.Status.OFFBOARDING
+        tenant.status_changed = timezone.now()
+        tenant.save(update_fields=["status", "status_changed"])
+    progress(f"{tenant.slug}: status offboarding")
+
+    export = None
+    if schema_exists(tenant.schema_name):
+        export = firm_export(tenant=tenant, out=out, progress=progress)
+        progress(f"exported {export.rows} rows and {export.files} files to {export.path}")
+        tenant_connection().set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(tenant.schema_name)))
+    report = OffboardReport(slug=tenant.slug, export=export, schema_dropped=True)
+    progress(f"schema {tenant.schema_name} dropped")
+
+    place = placement(tenant)
+    report.storage_location = place.location
+    report.objects_deleted = place.destroy()
+    progress(f"storage {place.location} deleted ({report.objects_deleted} object versions)")
+
+    report.keys_destroyed = [kek.key_id for kek in keks_destroy(tenant=tenant)]
+    progress(f"{len(report.keys_destroyed)} keys destroyed")
+
+    tenant.delete(force_drop=False)
+    return report
