@@ -63,6 +63,8 @@ def firm_offboard(*, tenant: Tenant, out: Path, progress: Progress = _quiet) -> 
         progress(f"exported {export.rows} rows and {export.files} files to {export.path}")
         tenant_connection().set_schema_to_public()
         with connection.cursor() as cursor:
+            # Deferred foreign-key checks still pending in an enclosing transaction would block the DROP.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(tenant.schema_name)))
     report = OffboardReport(slug=tenant.slug, export=export, schema_dropped=True)
     progress(f"schema {tenant.schema_name} dropped")

@@ -20,7 +20,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+from click.testing import CliRunner, Result
 
 from residency import regions
 from residency.provisioning import firm_is_provisioned, firm_provision
@@ -199,3 +201,19 @@ def outage_proxy(aws: MotoServer) -> Iterator[Callable[[], OutageProxy]]:
     yield make
     for proxy in proxies:
         proxy.cut()
+
+
+def portico(*args: str) -> Result:
+    """The vendor CLI in-process, with this issue's verbs registered as tenants/cli.py registers them."""
+    from kms.cli import rotate_keys
+    from residency.cli import export, offboard, residency
+    from tenants.cli import main
+
+    tenants = main.commands["tenants"]
+    assert isinstance(tenants, click.Group)
+    for command in (rotate_keys, export, offboard):
+        if command.name not in tenants.commands:
+            tenants.add_command(command)
+    if "residency" not in main.commands:
+        main.add_command(residency)
+    return CliRunner().invoke(main, list(args), prog_name="portico")
