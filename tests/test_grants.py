@@ -123,6 +123,25 @@ def test_scheduled_fan_out_sweeps_every_active_firm_in_its_own_schema(
         assert _last("grant.expired").data_dict["grantee"] == "vic@counsel.test"
 
 
+def test_fan_out_sends_one_sweep_from_inside_each_active_firm_and_skips_suspended_ones(
+    firm_a: Firm, firm_b: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenants.db import current_schema
+    from tenants.models import Tenant
+
+    sent_from: list[str] = []
+    monkeypatch.setattr(revoke_expired_grants, "delay", lambda: sent_from.append(current_schema()))
+    Tenant.objects.filter(pk=firm_b.tenant.pk).update(status=Tenant.Status.SUSPENDED)
+
+    revoke_expired_grants_in_every_firm()
+
+    # tenant-schemas-celery stamps the schema that is current when a task is sent.
+    assert "acme" in sent_from
+    assert "globex" not in sent_from
+    assert {"public", "portico_template"}.isdisjoint(sent_from)
+    assert len(sent_from) == len(set(sent_from))
+
+
 def test_beat_schedule_runs_the_fan_out() -> None:
     from django.conf import settings
 
