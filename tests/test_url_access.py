@@ -222,3 +222,16 @@ def test_another_firms_admin_asking_for_this_firms_ids_on_his_own_site_gets_404(
                 problems.append(f"{method} {path} ({route.name}) answered {response.status_code}")
 
     assert problems == []
+
+
+def test_the_firm_admin_reaches_every_url_the_attackers_are_refused(cast: Cast) -> None:
+    """The refusals above are about who asks: the same paths work for someone entitled to them."""
+    alice = cast.firm.client(cast.alice)
+    problems = []
+    for route, path in _protected(cast):
+        response = alice.get(path)
+        # 405: a POST-only action, refused for its method only after the access checks passed.
+        if response.status_code not in (200, 302, 405):
+            problems.append(f"GET {path} ({route.name}) answered {response.status_code}")
+
+    assert problems == []
