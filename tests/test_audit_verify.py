@@ -281,3 +281,29 @@ def test_first_entry_links_to_genesis(firm_b: Firm) -> None:
         before = AuditEntry.objects.order_by("-sequence").first()
         entry = audit_record("settings.change", actor=firm_b.admin)
     assert entry.prev_hash == (before.hash if before else GENESIS)
+
+
+def test_python_and_postgresql_write_the_same_canonical_encoding(firm_a: Firm) -> None:
+    """What verify hashes (written by SQL) is byte for byte what the append hashed (written in Python)."""
+    from django.test import RequestFactory
+
+    from core.audit.chain import HASHED_COLUMNS, SQL_CANONICAL, SQL_TIMESTAMP, canonical
+
+    awkward = 'Zoë 🦉 "quoted" \\back\\slash\ttab\nline ~ 12:34 ' + "ü" * 300
+    request = RequestFactory().get("/", REMOTE_ADDR="2001:db8::1", HTTP_USER_AGENT=awkward)
+    with firm_a.tenant:
+        entries = [
+            audit_record("document.view", request=request, data={"name": awkward, "n": 1.5, "none": None}),
+            audit_record("document.view", actor=firm_a.admin, target=firm_a.admin, data={}),
+        ]
+        with connection.cursor() as cursor:
+            for entry in entries:
+                cursor.execute(
+                    f"SELECT {SQL_CANONICAL}, {', '.join(HASHED_COLUMNS)} FROM audit_auditentry"  # noqa: S608
+                    f" CROSS JOIN LATERAL (SELECT {SQL_TIMESTAMP} AS created_text) AS t WHERE sequence = %s",
+                    [entry.sequence],
+                )
+                written_by_sql, *fields = cursor.fetchone()
+                fields[1] = format_timestamp(fields[1])
+                assert written_by_sql.encode() == canonical(fields)
+    assert verify(firm_a).exit_code == 0

@@ -118,12 +118,12 @@ def audit_check_export_command(path: Path) -> None:
 def audit_anchor_command(slug: str | None, as_json: bool) -> None:
     """Sign and store the chain head of one firm, or of every firm, now."""
     from core.audit.anchors import audit_anchor
-    from core.audit.tasks import _firms
+    from core.audit.tasks import maintained_firms
     from tenants.models import AuditAnchor
     from tenants.services import firm_get
 
     anchored = []
-    for tenant in [firm_get(slug)] if slug else _firms():
+    for tenant in [firm_get(slug)] if slug else maintained_firms():
         with tenant:
             anchor = audit_anchor(kind=AuditAnchor.Kind.MANUAL)
         assert anchor is not None
@@ -141,10 +141,10 @@ def audit_anchor_command(slug: str | None, as_json: bool) -> None:
 def audit_prune_command(slug: str | None) -> None:
     """Delete entries older than PORTICO_AUDIT_RETENTION_DAYS, after anchoring a checkpoint."""
     from core.audit.services import audit_prune
-    from core.audit.tasks import _firms
+    from core.audit.tasks import maintained_firms
     from tenants.services import firm_get
 
-    for tenant in [firm_get(slug)] if slug else _firms():
+    for tenant in [firm_get(slug)] if slug else maintained_firms():
         with tenant:
             pruned = audit_prune()
         click.echo(f"{tenant.slug}: pruned {pruned.deleted} entries (through #{pruned.through})")

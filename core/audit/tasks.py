@@ -10,13 +10,14 @@ from core.celery import app
 from tenants.models import AuditAnchor, Tenant
 
 
-def _firms() -> list[Tenant]:
+def maintained_firms() -> list[Tenant]:
+    """Firms whose logs are anchored and pruned: all but those being offboarded."""
     return list(Tenant.objects.filter(kind=Tenant.Kind.FIRM).exclude(status=Tenant.Status.OFFBOARDING))
 
 
 @app.task(tenant_required=False)
 def anchor_all_firms() -> int:
-    firms = _firms()
+    firms = maintained_firms()
     for firm in firms:
         with firm:
             anchor_firm.delay()
@@ -36,7 +37,7 @@ def anchor_firm(self) -> int | None:  # type: ignore[no-untyped-def]
 
 @app.task(tenant_required=False)
 def prune_all_firms() -> int:
-    firms = _firms()
+    firms = maintained_firms()
     for firm in firms:
         with firm:
             prune_firm.delay()

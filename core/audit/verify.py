@@ -1,7 +1,8 @@
 """Recompute a firm's hash chain and hold it against the firm's signed anchors.
 
-Rows are streamed in sequence order with COPY (binary) and hashed in
-a tight loop (no model instances), in one REPEATABLE READ snapshot so that
+Rows are streamed in sequence order with COPY (binary), PostgreSQL writing
+each entry's canonical encoding (``chain.SQL_CANONICAL``), and hashed in a
+tight loop (no model instances), in one REPEATABLE READ snapshot so that
 entries, chain head and anchors are read as of one moment. The first problem
 found is reported with the sequence number of the entry it concerns:
 
@@ -24,17 +25,13 @@ import time
 from collections import defaultdict
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import connection, transaction
 from psycopg import sql
 
 from core.audit.anchors import anchor_is_genuine
-from core.audit.chain import GENESIS, SELECT_LIST, VERSION, _encode
+from core.audit.chain import GENESIS, SQL_CANONICAL, SQL_TIMESTAMP
 from tenants.models import AuditAnchor, Tenant
-
-# Column types of a streamed row: the version tag, then SELECT_LIST's columns.
-COPY_TYPES = ["text", "int8", *["text"] * 3, "int8", *["text"] * 9]
 
 
 @dataclass(frozen=True)
@@ -119,16 +116,13 @@ def _walk_chain(schema: str, anchors: list[AuditAnchor], report: VerifyReport) -
             report.problems.append(_rewritten(anchor))
             return
     expected = start + 1
-    sha256, encode = hashlib.sha256, _encode
-    # Each row is (VERSION, sequence, ...hashed fields..., prev_hash, hash): row[:14] is what was hashed.
+    sha256 = hashlib.sha256
     rows = _stream(schema, after=start)
-    for row in rows:
-        sequence = row[1]
-        if sequence != expected or row[13] != prev:
+    for sequence, prev_hash, stored, encoded in rows:
+        if sequence != expected or prev_hash != prev:
             report.problems.append(_misplaced(sequence, expected))
             break
-        stored = row[14]
-        if sha256(encode(row[:14]).encode()).hexdigest() != stored:
+        if sha256(encoded.encode()).hexdigest() != stored:
             report.problems.append(
                 Problem(sequence, "edited", f"entry #{sequence}: hash mismatch, the entry was edited")
             )
@@ -158,15 +152,20 @@ def _walk_chain(schema: str, anchors: list[AuditAnchor], report: VerifyReport) -
         )
 
 
-def _stream(schema: str, *, after: int) -> Generator[tuple[Any, ...], None, None]:
-    """The entries after ``after`` in sequence order, streamed with COPY (binary), as tuples."""
+def _stream(schema: str, *, after: int) -> Generator[tuple[int, str, str, str], None, None]:
+    """(sequence, prev_hash, hash, canonical encoding) of each entry after ``after``, in order.
+
+    Streamed with COPY (binary): rows arrive while earlier ones are hashed, and
+    only four columns are parsed per row.
+    """
     query = sql.SQL(
-        "COPY (SELECT %s::text, {} FROM {} WHERE sequence > %s ORDER BY sequence) TO STDOUT (FORMAT BINARY)"
+        "COPY (SELECT sequence, prev_hash, hash, {} FROM {} CROSS JOIN LATERAL (SELECT {} AS created_text) AS t"
+        " WHERE sequence > %s ORDER BY sequence) TO STDOUT (FORMAT BINARY)"
     )
-    statement = query.format(sql.SQL(SELECT_LIST), sql.Identifier(schema, "audit_auditentry"))
+    statement = query.format(sql.SQL(SQL_CANONICAL), sql.Identifier(schema, "audit_auditentry"), sql.SQL(SQL_TIMESTAMP))
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(statement, [VERSION, after]) as copy:
-        copy.set_types(COPY_TYPES)
+    with connection.connection.cursor() as cursor, cursor.copy(statement, [after]) as copy:
+        copy.set_types(["int8", "text", "text", "text"])
         try:
             yield from copy.rows()
         finally:
