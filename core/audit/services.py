@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import psycopg
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.http import HttpRequest
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
 
 ACTION_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 # Values under keys like these never reach the log, whatever a caller passes.
-SECRET_KEY_PATTERN = re.compile(r"pass(word|wd|phrase)|secret|token|api_?key|private|otp|cvc|cvv", re.IGNORECASE)
+SECRET_KEY_PATTERN = re.compile(
+    r"pass(word|wd|phrase)|secret|token|api_?key|private_?key|(^|_)(otp|totp|cvc|cvv)(_|$)", re.IGNORECASE
+)
 REDACTED = "[redacted]"
 LABEL_MAX = 200
 
@@ -100,13 +103,15 @@ def _append(entry: AuditEntry) -> None:
 
     The driver's cursor is used directly, with schema-qualified names, because
     a Django cursor on django-tenants first sends ``SET search_path`` (a third
-    round trip). Errors are still raised as Django's database errors.
+    round trip); both statements are prepared once per connection and firm
+    (the pooler runs in session mode, SPEC §2). Errors are still raised as
+    Django's database errors.
     """
     schema = sql.Identifier(entry.tenant)
     with transaction.atomic(savepoint=False), connection.wrap_database_errors:
         connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
-            cursor.execute(_LOCK_HEAD_IN.format(schema=schema))
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_LOCK_HEAD_IN.format(schema=schema), prepare=True)
             head = cursor.fetchone()
             if head is None:
                 raise AuditError(f"the audit chain head of schema {entry.tenant!r} is missing")
@@ -145,6 +150,7 @@ def _append(entry: AuditEntry) -> None:
                     entry.prev_hash,
                     entry.hash,
                 ],
+                prepare=True,
             )
     entry._state.adding = False
     entry._state.db = "default"
