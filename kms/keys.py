@@ -12,11 +12,13 @@ object; the wrapped form is stored with the data, with the KEK version.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from kms.errors import KeyNotFound, NoFirmSelected
@@ -100,12 +102,40 @@ def kek_primary(*, tenant: Tenant, key_class: str) -> KeyEncryptionKey:
     return kek
 
 
+# A committed version never changes, so a looked-up version is kept for reads (unwrapping)
+# for a short while: a page of downloads costs no extra queries. Only outside transactions,
+# where every row seen is committed. A destroyed key is forgotten at once in this process
+# and within VERSION_CACHE_SECONDS in others. New data is always wrapped under the primary
+# as the database has it now (kek_primary is never cached).
+VERSION_CACHE_SECONDS = 30.0
+_versions: dict[tuple[int, str, int], tuple[float, KeyEncryptionKey]] = {}
+_versions_lock = threading.Lock()
+
+
 def kek_version(*, tenant: Tenant, key_class: str, version: int) -> KeyEncryptionKey:
     _check_class(key_class)
+    cache_key = (int(tenant.pk), key_class, version)
+    now = time.monotonic()
+    cacheable = not connection.in_atomic_block
+    with _versions_lock:
+        cached = _versions.get(cache_key) if cacheable else None
+    if cached is not None and now - cached[0] < VERSION_CACHE_SECONDS:
+        return cached[1]
     kek = KeyEncryptionKey.objects.filter(tenant_id=tenant.pk, key_class=key_class, version=version).first()
     if kek is None:
         raise KeyNotFound(f"firm {tenant.slug} has no {key_class} key version {version} (destroyed?)")
+    if cacheable:
+        with _versions_lock:
+            if len(_versions) > 4096:
+                _versions.clear()
+            _versions[cache_key] = (now, kek)
     return kek
+
+
+def _forget_versions(tenant: Tenant) -> None:
+    with _versions_lock:
+        for cache_key in [k for k in _versions if k[0] == tenant.pk]:
+            del _versions[cache_key]
 
 
 def wrap(*, tenant: Tenant, key_class: str, plaintext: bytes, context: Context) -> Wrapped:
@@ -158,10 +188,12 @@ def keks_destroy(*, tenant: Tenant, key_classes: Iterable[str] = KEY_CLASSES) ->
     for key_class in classes:
         _check_class(key_class)
     keks = list(KeyEncryptionKey.objects.filter(tenant_id=tenant.pk, key_class__in=classes))
+    _forget_versions(tenant)
     for kek in keks:
         provider_for(kek.provider).destroy(_ref(kek))
     with transaction.atomic():
         KeyEncryptionKey.objects.filter(pk__in=[k.pk for k in keks]).delete()
         tenant.field_keys.filter(key_class__in=classes).delete()
     field_keys_forget(tenant=tenant)
+    _forget_versions(tenant)
     return keks

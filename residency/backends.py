@@ -23,10 +23,12 @@ from django.conf import settings
 
 from residency import s3
 from residency.errors import CrossRegionError
+from residency.readahead import ReadAhead
 from residency.regions import Region, get_region
 from tenants.models import Tenant
 
 PARTIAL_SUFFIX = ".partial"
+READ_AHEAD_FROM = 4 << 20  # smaller objects are read in one go: a helper thread costs more than it saves
 
 
 def check_object_name(name: str) -> str:
@@ -114,12 +116,17 @@ class Placement:
             return s3.MultipartWriter(self.region, self.bucket, name)
         return _LocalSink(self.root / name)
 
-    def open_reader(self, name: str, version_id: str = "") -> BinaryIO:
+    def open_reader(self, name: str, version_id: str = "", *, size: int | None = None) -> BinaryIO:
+        """The stored bytes; read ahead on a helper thread unless ``size`` says the object is small."""
         check_object_name(name)
         if self.backend == "s3":
             self.verify_bucket_region()
-            return s3.open_reader(self.region, self.bucket, name, version_id)
-        return open(self.root / name, "rb")
+            source = s3.open_reader(self.region, self.bucket, name, version_id)
+        else:
+            source = open(self.root / name, "rb")  # noqa: SIM115 - the caller closes it
+        if size is not None and size <= READ_AHEAD_FROM:
+            return source
+        return ReadAhead(source)  # type: ignore[return-value]
 
     def delete(self, name: str, version_id: str = "") -> None:
         check_object_name(name)

@@ -27,18 +27,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from django.core.files import File
 from django.core.files.storage import Storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.deconstruct import deconstructible
 
 from kms import files
 from kms.keys import Wrapped, current_firm
 from kms.models import KeyClass
-from residency.backends import Placement, check_object_name, placement
+from residency.backends import Placement, Sink, check_object_name, placement
 from residency.errors import CrossRegionError, StorageMisconfigured
 from residency.models import StoredObject
 from tenants.models import Tenant
@@ -84,61 +85,67 @@ class FirmStorage(Storage):
     def _save(self, name: str, content: File) -> str:  # type: ignore[type-arg]
         tenant, place = self._firm()
         name = check_object_name(name)
-        if StoredObject.objects.filter(name=name).exists():
-            raise FileExistsError(f"{tenant.slug} already has an object {name!r}; objects are never overwritten")
-        key = files.file_key_new(tenant=tenant, key_class=self.key_class, name=name)  # the key service, first
         sink = place.open_writer(name)
-        digest, size = hashlib.sha256(), 0
         try:
-            with files.encrypting_writer(key.aead, sink, tenant=tenant, name=name) as plaintext:  # type: ignore[arg-type]
-                for chunk in content.chunks(CHUNK_SIZE):
-                    digest.update(chunk)
-                    plaintext.write(chunk)
-                    size += len(chunk)
-            version_id = sink.commit()
+            plaintext, wrapped = self._encrypting(tenant, name, sink)  # the key service first: nothing written yet
+            with plaintext:
+                sha256, size = _copy(content, plaintext)
+            version_id = sink.commit()  # a name already on disk is refused here, never overwritten
+        except FileExistsError:
+            sink.abort()
+            raise _exists(tenant, name) from None
         except BaseException:
             sink.abort()
             raise
         try:
-            with transaction.atomic():
-                StoredObject.objects.create(
-                    name=name,
-                    key_class=self.key_class,
-                    kek_version=key.wrapped.kek_version,
-                    wrapped_data_key=key.wrapped.blob,
-                    size=size,
-                    stored_size=getattr(sink, "size", 0),
-                    sha256=digest.hexdigest(),
-                    region=tenant.region,
-                    backend=place.backend,
-                    bucket=place.bucket,
-                    version_id=version_id,
-                )
-        except BaseException:
-            place.delete(name, version_id)
+            StoredObject.objects.create(
+                name=name,
+                key_class=self.key_class,
+                kek_version=wrapped.kek_version,
+                wrapped_data_key=wrapped.blob,
+                size=size,
+                stored_size=getattr(sink, "size", 0),
+                sha256=sha256,
+                region=tenant.region,
+                backend=place.backend,
+                bucket=place.bucket,
+                version_id=version_id,
+            )
+        except BaseException as exc:
+            place.delete(name, version_id)  # S3 keeps versions: remove exactly the one written here
+            if isinstance(exc, IntegrityError):
+                raise _exists(tenant, name) from None
             raise
         return name
+
+    def _encrypting(self, tenant: Tenant, name: str, sink: Sink) -> tuple[BinaryIO, Wrapped]:
+        """A fresh data key, wrapped; and a writer that encrypts into ``sink``."""
+        key = files.file_key_new(tenant=tenant, key_class=self.key_class, name=name)
+        return files.encrypting_writer(key.aead, sink, tenant=tenant, name=name), key.wrapped  # type: ignore[arg-type]
 
     # -- reading
     def _open(self, name: str, mode: str = "rb") -> File:  # type: ignore[type-arg]
         if mode not in {"r", "rb"}:
             raise ValueError("stored objects are immutable: open them for reading ('rb'), save new ones with save()")
         tenant, place, record = self._record(name)
-        aead = files.file_key_open(
-            tenant=tenant,
-            key_class=record.key_class,
-            name=name,
-            wrapped=Wrapped(record.kek_version, bytes(record.wrapped_data_key)),
-        )
-        source = place.open_reader(name, record.version_id)
+        source = place.open_reader(name, record.version_id, size=record.stored_size)
         try:
-            stream = files.decrypting_reader(aead, source, tenant=tenant, name=name)
+            stream = self._decrypting(tenant, record, source)
         except BaseException:
             source.close()
             raise
         opened = File(stream, name=name)
         opened.size = record.size  # type: ignore[misc]
         return opened
+
+    def _decrypting(self, tenant: Tenant, record: StoredObject, source: BinaryIO) -> BinaryIO:
+        aead = files.file_key_open(
+            tenant=tenant,
+            key_class=record.key_class,
+            name=record.name,
+            wrapped=Wrapped(record.kek_version, bytes(record.wrapped_data_key)),
+        )
+        return files.decrypting_reader(aead, source, tenant=tenant, name=record.name)
 
     def stream(self, name: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """The plaintext in chunks, for ``StreamingHttpResponse``; authentication is checked segment by segment."""
@@ -195,6 +202,31 @@ class FirmStorage(Storage):
         _, place, record = self._record(name)
         return place.open_reader(name, record.version_id)
 
+
+def _exists(tenant: Tenant, name: str) -> FileExistsError:
+    return FileExistsError(f"{tenant.slug} already has an object {name!r}; objects are never overwritten")
+
+
+def _copy(content: File, destination: BinaryIO) -> tuple[str, int]:  # type: ignore[type-arg]
+    """Copy in 1 MiB chunks; returns the SHA-256 (hex) and size of what was copied.
+
+    Hashing runs on a helper thread, overlapped with encrypting and writing the
+    same chunk (hashlib releases the GIL): it would otherwise cost about as
+    much as the encryption itself.
+    """
+    digest, size, pending = hashlib.sha256(), 0, None
+    for chunk in content.chunks(CHUNK_SIZE):
+        if pending is not None:
+            pending.result()
+        pending = _hasher.submit(digest.update, chunk)
+        destination.write(chunk)
+        size += len(chunk)
+    if pending is not None:
+        pending.result()
+    return digest.hexdigest(), size
+
+
+_hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="portico-sha256")
 
 client_files = FirmStorage(key_class=KeyClass.CLIENT)
 retained_files = FirmStorage(key_class=KeyClass.RETENTION)

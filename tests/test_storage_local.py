@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +175,39 @@ def test_deleting_removes_the_file_and_its_data_key(acme: Tenant) -> None:
         assert not client_files.exists(name)
         assert not StoredObject.objects.filter(name=name).exists()
     assert not on_disk(acme, name).exists()
+
+
+def test_a_large_file_streams_back_and_a_flipped_byte_late_in_it_still_fails(acme: Tenant) -> None:
+    big = os.urandom(6 << 20)  # read ahead on a helper thread (more than 4 MiB)
+    with acme:
+        name = client_files.save("archive/scan.tiff", ContentFile(big))
+        assert b"".join(client_files.stream(name)) == big
+    path = on_disk(acme, name)
+    data = bytearray(path.read_bytes())
+    data[(5 << 20) + 123] ^= 0x01
+    path.write_bytes(bytes(data))
+
+    with acme, pytest.raises(DecryptionFailed):
+        b"".join(client_files.stream(name))
+
+
+def test_a_download_abandoned_midway_stops_its_reader(acme: Tenant) -> None:
+    with acme:
+        name = client_files.save("archive/big.bin", ContentFile(os.urandom(12 << 20)))
+        opened = client_files.open(name)
+        assert len(opened.read(1 << 20)) == 1 << 20
+        opened.close()
+
+    deadline = time.monotonic() + 5
+    while any(t.name == "portico-readahead" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [t for t in threading.enumerate() if t.name == "portico-readahead"]
+
+
+def test_saving_under_a_name_already_stored_is_refused_and_keeps_the_original(acme: Tenant) -> None:
+    with acme:
+        client_files.save("kept.pdf", ContentFile(b"original"))
+        with pytest.raises(FileExistsError, match="never overwritten"):
+            client_files._save("kept.pdf", ContentFile(b"replacement"))
+        assert client_files.open("kept.pdf").read() == b"original"
+        assert StoredObject.objects.filter(name="kept.pdf").count() == 1

@@ -108,18 +108,20 @@ def test_a_write_through_another_regions_storage_is_refused(aws: MotoServer, new
 def test_onboarding_refuses_a_bucket_that_already_exists_in_another_region(
     aws: MotoServer, new_firm: Callable[..., Tenant]
 ) -> None:
+    from residency.provisioning import firm_provision
     from tenants.services import tenant_create
 
     squatter = boto3.client("s3", region_name="us-east-1", endpoint_url=aws.endpoint_url)
     squatter.create_bucket(Bucket="portico-ca-central-1-misplaced")
-    result = tenant_create(
-        slug="misplaced", name="Misplaced LLP", region="ca-central-1", admin_email="a@misplaced.test"
-    )
 
-    from residency.provisioning import firm_provision
+    def onboard() -> None:
+        onboarded = tenant_create(
+            slug="misplaced", name="Misplaced LLP", region="ca-central-1", admin_email="a@misplaced.test"
+        )
+        firm_provision(tenant=onboarded.tenant)  # part of tenant_create once onboarding calls it
 
     with pytest.raises(CrossRegionError, match="portico-ca-central-1-misplaced is in us-east-1"):
-        firm_provision(tenant=result.tenant)
+        onboard()
     # The keys created before the refusal were not left behind in KMS.
     aliases = kms_aws.client("ca-central-1").list_aliases()["Aliases"]
     assert not [a for a in aliases if a["AliasName"].startswith("alias/portico/misplaced/")]
