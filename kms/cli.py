@@ -24,7 +24,7 @@ def rotate_keys(slug: str, as_json: bool) -> None:
 
     def progress(done: int, total: int) -> None:
         nonlocal step
-        if not as_json and total and (done == total or done >= step):
+        if not as_json and done and (done == total or done >= step):
             click.echo(f"re-wrapped {done}/{total} file data keys", err=True)
             step = done + max(total // 20, 1)
 

@@ -179,12 +179,17 @@ def _manifest(tenant: Tenant, report: ExportReport, files: list[Any]) -> bytes:
     return json.dumps(manifest, indent=2, sort_keys=True).encode()
 
 
-def firm_export(*, tenant: Tenant, out: Path, progress: Progress = _quiet) -> ExportReport:
-    out = Path(out)
+def check_target(out: Path) -> None:
+    """Refuse an archive path that exists or whose folder does not."""
     if out.exists():
         raise ExportError(f"{out} already exists; choose another path")
     if not out.parent.is_dir():
         raise ExportError(f"{out.parent} is not a directory")
+
+
+def firm_export(*, tenant: Tenant, out: Path, progress: Progress = _quiet) -> ExportReport:
+    out = Path(out)
+    check_target(out)
     started = time.monotonic()
     report = ExportReport(path=out)
     partial = out.with_name(out.name + ".partial")

@@ -29,7 +29,7 @@ from psycopg import sql
 
 from kms.keys import keks_destroy
 from residency.backends import placement
-from residency.export import ExportReport, firm_export
+from residency.export import ExportReport, check_target, firm_export
 from tenants.db import tenant_connection
 from tenants.models import Tenant
 
@@ -51,6 +51,8 @@ class OffboardReport:
 
 
 def firm_offboard(*, tenant: Tenant, out: Path, progress: Progress = _quiet) -> OffboardReport:
+    if schema_exists(tenant.schema_name):
+        check_target(Path(out))  # before anything changes
     if tenant.status != Tenant.Status.OFFBOARDING:
         tenant.status = Tenant.Status.OFFBOARDING
         tenant.status_changed = timezone.now()

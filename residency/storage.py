@@ -37,10 +37,11 @@ from django.db import IntegrityError, transaction
 from django.utils.deconstruct import deconstructible
 
 from kms import files
+from kms.errors import KmsError
 from kms.keys import Wrapped, current_firm
 from kms.models import KeyClass
 from residency.backends import Placement, Sink, check_object_name, placement
-from residency.errors import CrossRegionError, StorageMisconfigured
+from residency.errors import CrossRegionError, ResidencyError, StorageMisconfigured
 from residency.models import StoredObject
 from tenants.models import Tenant
 
@@ -94,6 +95,9 @@ class FirmStorage(Storage):
         except FileExistsError:
             sink.abort()
             raise _exists(tenant, name) from None
+        except (KmsError, ResidencyError) as exc:
+            sink.abort()
+            raise type(exc)(f"{tenant.slug}/{name} was not stored: {exc}") from None
         except BaseException:
             sink.abort()
             raise

@@ -184,6 +184,18 @@ def test_offboarding_without_yes_and_without_a_terminal_is_refused(acme: Tenant)
     assert schema_exists(acme.schema_name)
 
 
+def test_offboarding_to_an_archive_path_that_exists_changes_nothing(acme: Tenant, tmp_path: Path) -> None:
+    taken = tmp_path / "taken.tar.gz"
+    taken.write_bytes(b"an earlier export")
+
+    result = portico("tenants", "offboard", "acme", "--yes", "--out", str(taken))
+
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(f"error: acme: {taken} already exists; choose another path")
+    acme.refresh_from_db()
+    assert acme.status == "active"
+
+
 def test_offboarding_an_unknown_firm_is_a_one_line_error(db: None) -> None:
     result = portico("tenants", "offboard", "nobody", "--yes")
 

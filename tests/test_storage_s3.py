@@ -168,7 +168,10 @@ def test_a_key_service_outage_before_upload_writes_nothing_and_says_why(
     monkeypatch.setenv("PORTICO_AWS_MAX_ATTEMPTS", "1")
     kms_link.cut()
 
-    with firm, pytest.raises(KeyServiceUnavailable, match="AWS KMS in ap-southeast-2 is unreachable"):
+    with (
+        firm,
+        pytest.raises(KeyServiceUnavailable, match=r"was not stored: .* AWS KMS in ap-southeast-2 is unreachable"),
+    ):
         client_files.save("matters/9/passport.pdf", ContentFile(SCAN))
 
     with firm:
@@ -191,7 +194,10 @@ def test_a_storage_outage_mid_upload_leaves_no_object_and_no_row(
     monkeypatch.setenv("PORTICO_AWS_MAX_ATTEMPTS", "1")
     upload = _Chunks(size=20 << 20, after=10 << 20, during=s3_link.cut)  # the first 8 MiB part is stored
 
-    with firm, pytest.raises(StorageUnavailable, match=r"upload .* S3 in ap-southeast-2 is unreachable"):
+    with (
+        firm,
+        pytest.raises(StorageUnavailable, match=r"was not stored: upload .* S3 in ap-southeast-2 is unreachable"),
+    ):
         client_files.save("archive/scan.tiff", upload)
 
     s3_link.restore()
