@@ -1,4 +1,8 @@
-"""`portico tenants rotate-keys SLUG`: registered on the ``tenants`` group by tenants/cli.py."""
+"""`portico tenants rotate-keys SLUG`.
+
+The verb registers itself on ``portico tenants`` when this module is imported
+(tenants/cli.py imports it last), so either module may be imported first.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 import click
 
 from tenants.cli import emit_json, fail, with_django
+from tenants.cli import tenants as tenants_group
 
 
 @click.command("rotate-keys")
@@ -52,3 +57,6 @@ def rotate_keys(slug: str, as_json: bool) -> None:
         f"re-wrapped {report.field_keys_rewrapped} field keys and {report.objects_rewrapped} file data keys "
         f"in {elapsed:.2f} s; no file was re-encrypted"
     )
+
+
+tenants_group.add_command(rotate_keys)

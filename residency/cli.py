@@ -1,4 +1,8 @@
-"""`portico tenants export|offboard SLUG` and `portico residency report` (registered by tenants/cli.py)."""
+"""`portico tenants export|offboard SLUG` and `portico residency report`.
+
+The verbs register themselves on ``portico`` when this module is imported
+(tenants/cli.py imports it last), so either module may be imported first.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Any
 
 import click
 
-from tenants.cli import emit_json, fail, with_django
+from tenants.cli import emit_json, fail, main, with_django
+from tenants.cli import tenants as tenants_group
 
 
 def _export_json(report: Any) -> dict[str, Any]:
@@ -138,3 +143,8 @@ def report(as_json: bool) -> None:
             click.echo(f"  key {key['class']} v{key['version']}{primary}: {key['provider']} {key['key_id']}")
         for problem in firm["problems"]:
             click.echo(f"  PROBLEM: {problem}")
+
+
+tenants_group.add_command(export)
+tenants_group.add_command(offboard)
+main.add_command(residency)

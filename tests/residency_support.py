@@ -1,11 +1,16 @@
-"""Fixtures for the kms/residency tests (import them into a test module).
+"""Fixtures for the kms/residency tests: ``pytest_plugins = ["tests.servers", "tests.residency_support"]``.
 
-- ``provisioned``: conftest's firms (acme in eu-central-1, globex in us-east-1)
-  with their keys and local storage, provisioned once if onboarding has not.
-- ``aws``: the session's moto server (S3 and KMS over HTTP) serving two regions,
-  ca-central-1 and ap-southeast-2, configured for S3 buckets and AWS KMS keys;
-  the other regions stay local. ``new_firm`` onboards a throwaway firm inside
-  the test's transaction, so it vanishes with the test (moto keeps its bucket).
+- ``provisioned`` / ``acme`` / ``globex``: conftest's firms (acme in eu-central-1,
+  globex in us-east-1) with their keys and local storage, provisioned once if
+  onboarding has not done it.
+- ``storage_dir``: the local backend in the test's own directory.
+- ``aws`` (per module): the session's moto server (S3 and KMS over HTTP) serving
+  ca-central-1 and ap-southeast-2 as S3 buckets and AWS KMS keys; the other
+  regions stay local. ``new_firm(region)`` onboards a throwaway firm inside the
+  test's transaction, so it vanishes with the test (moto keeps its bucket).
+- ``endpoints`` and ``outage_proxy``: point those regions at a relay that the
+  test cuts to make S3 or KMS unreachable mid-operation.
+- ``portico(...)``: the vendor CLI in-process, with this issue's verbs registered.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -75,8 +79,9 @@ def write_regions_file(path: Path, *, s3_endpoint: str, kms_endpoint: str | None
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def aws(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """Module-scoped: other modules in the session (other firms in these regions) keep the local defaults."""
     saved = {
         name: os.environ.get(name) for name in ("PORTICO_REGIONS_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
     }
@@ -204,16 +209,9 @@ def outage_proxy(aws: MotoServer) -> Iterator[Callable[[], OutageProxy]]:
 
 
 def portico(*args: str) -> Result:
-    """The vendor CLI in-process, with this issue's verbs registered as tenants/cli.py registers them."""
-    from kms.cli import rotate_keys
-    from residency.cli import export, offboard, residency
+    """The vendor CLI in-process (importing kms.cli and residency.cli registers this issue's verbs)."""
+    import kms.cli  # noqa: F401
+    import residency.cli  # noqa: F401
     from tenants.cli import main
 
-    tenants = main.commands["tenants"]
-    assert isinstance(tenants, click.Group)
-    for command in (rotate_keys, export, offboard):
-        if command.name not in tenants.commands:
-            tenants.add_command(command)
-    if "residency" not in main.commands:
-        main.add_command(residency)
     return CliRunner().invoke(main, list(args), prog_name="portico")
