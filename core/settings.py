@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,7 +60,13 @@ TENANT_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "guardian",
+    # Two-factor devices and login-attempt counters live in each firm's schema,
+    # so a lockout or an enrolment in one firm never touches another.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "core",
+    "core.audit",
     "portal",
     "residency",
 ]
@@ -82,7 +89,7 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "core.middleware.TenantMiddleware",
     "core.middleware.TenantStatusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -91,8 +98,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.auth.middleware.SessionTimeoutMiddleware",
+    "core.auth.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 TEMPLATES = [
@@ -128,6 +139,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Users and sessions --------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password is checked
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -140,6 +152,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "core.auth.passwords.CharacterVarietyValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -153,6 +166,35 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PORTICO_URL_SCHEME == "https"
 CSRF_COOKIE_SECURE = PORTICO_URL_SCHEME == "https"
 SESSION_COOKIE_AGE = env_int("PORTICO_SESSION_SECONDS", 8 * 3600, minimum=300)
+# Signed-in sessions end after this long without a request, and in any case
+# PORTICO_SESSION_SECONDS after sign-in (core/auth/middleware.py).
+PORTICO_IDLE_TIMEOUT_SECONDS = env_int("PORTICO_IDLE_TIMEOUT_SECONDS", 30 * 60, minimum=60)
+
+# Login throttling (django-axes). Attempts are rows in the firm's own schema
+# (axes is a tenant app and uses its database handler, not the cache), so a
+# lockout at one firm does not lock the same email or address at another.
+# A lockout is per email address and, separately, per client address.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("PORTICO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PORTICO_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "core.auth.lockout.attempted_email"  # the login form posts "username"
+AXES_LOCKOUT_CALLABLE = "core.auth.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are recorded by the audit log
+# The client address as the audit log sees it (X-Forwarded-For only from trusted proxies).
+AXES_CLIENT_IP_CALLABLE = "core.audit.request.client_ip"
+AXES_VERBOSE = False
+
+
+def _totp_issuer(device: object) -> str:
+    """The name authenticator apps show: the firm's, so two firms' entries are told apart."""
+    from core.auth.two_factor import totp_issuer
+
+    return totp_issuer()
+
+
+OTP_TOTP_ISSUER = _totp_issuer
 GUARDIAN_RAISE_403 = False
 GUARDIAN_RENDER_403 = False
 ANONYMOUS_USER_NAME = None
@@ -172,24 +214,48 @@ CACHES = {
 # Redis when REDIS_URL is set; otherwise kombu's filesystem transport under
 # var/broker, which needs nothing installed and is processed by a real worker.
 CELERY_BROKER_DIR = VAR_DIR / "broker"
+
+
+def filesystem_broker_options(broker_dir: Path) -> dict[str, object]:
+    """kombu's filesystem transport, with every folder it uses under ``broker_dir`` (created here).
+
+    kombu resolves the folders it is not given against the working directory, so
+    all of them are spelled out.
+    """
+    folders = {name: broker_dir / name for name in ("queue", "control", "processed")}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "control_folder": str(folders["control"]),
+        "processed_folder": str(folders["processed"]),
+        "store_processed": False,
+    }
+
+
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 else:
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
-        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
-        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_URL = "filesystem://localhost/"  # the host is ignored; naming it silences kombu's warning
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(CELERY_BROKER_DIR)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often the scheduler asks a worker to stamp var/heartbeat (tests make it short).
+PORTICO_HEARTBEAT_SECONDS = env_int("PORTICO_HEARTBEAT_SECONDS", 60, minimum=1)
+# Expired grants are refused at every request; this sweep also revokes them (core/tasks.py).
+PORTICO_GRANT_SWEEP_SECONDS = env_int("PORTICO_GRANT_SWEEP_SECONDS", 300, minimum=10)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "heartbeat": {"task": "core.tasks.heartbeat", "schedule": 60.0},
+    "revoke-expired-grants": {
+        "task": "core.tasks.revoke_expired_grants_in_every_firm",
+        "schedule": float(PORTICO_GRANT_SWEEP_SECONDS),
+    },
+    "heartbeat": {"task": "core.tasks.heartbeat", "schedule": float(PORTICO_HEARTBEAT_SECONDS)},
 }
 
 # --- Email -------------------------------------------------------------------
@@ -259,6 +325,19 @@ if SENTRY_DSN:
         send_default_pii=False,
         max_request_body_size="never",
     )
+
+# --- Audit log (core/audit) ---------------------------------------------------
+# Entries older than this are pruned, after the pruned prefix is anchored (7 years).
+PORTICO_AUDIT_RETENTION_DAYS = env_int("PORTICO_AUDIT_RETENTION_DAYS", 2557, minimum=1)
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
+PORTICO_AUDIT_TRUSTED_PROXIES = env_list("PORTICO_AUDIT_TRUSTED_PROXIES")
+# How often every firm's chain head is anchored (signed) in the public schema.
+PORTICO_AUDIT_ANCHOR_SECONDS = env_int("PORTICO_AUDIT_ANCHOR_SECONDS", 3600, minimum=10)
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "core.audit.tasks.anchor_all_firms",
+    "schedule": float(PORTICO_AUDIT_ANCHOR_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["audit-prune"] = {"task": "core.audit.tasks.prune_all_firms", "schedule": 24 * 3600.0}
 
 # --- Residency and keys (residency/, kms/) -------------------------------------
 # Per-region storage and key settings are read by residency.regions from

@@ -14,30 +14,47 @@ import logging
 from kms.fieldkeys import field_keys_ensure
 from kms.keys import keks_ensure
 from kms.providers import KekRef, provider_for
-from residency.backends import placement
+from kms.models import KeyEncryptionKey
+from residency.backends import Placement, placement
 from residency.regions import get_region
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 
-def firm_provision(*, tenant: Tenant) -> None:
-    """Create the firm's key-encryption keys, field keys and storage (bucket or directory)."""
-    get_region(tenant.region)  # an unknown region fails before anything is created
-    created_keys = []
-    bucket_created = False
-    place = placement(tenant)
-    try:
-        created_keys = keks_ensure(tenant=tenant)
-        field_keys_ensure(tenant=tenant)
-        bucket_created = place.ensure()
-    except BaseException:
-        if bucket_created:
-            _undo(lambda: place.destroy(), f"storage {place.location}")
-        for kek in created_keys:
+class Provisioned:
+    """What one ``firm_provision`` call created outside the database, so it can be undone."""
+
+    def __init__(self, place: Placement) -> None:
+        self.place = place
+        self.created_keys: list[KeyEncryptionKey] = []
+        self.bucket_created = False
+
+    def undo(self) -> None:
+        """Remove the bucket and KMS keys this call created (database rows roll back on their own)."""
+        if self.bucket_created:
+            _undo(self.place.destroy, f"storage {self.place.location}")
+        for kek in self.created_keys:
             ref = KekRef(key_id=kek.key_id, region=kek.region, sealed_key=None)
             _undo(lambda kek=kek, ref=ref: provider_for(kek.provider).destroy(ref), f"key {kek.key_id}")
+
+
+def firm_provision(*, tenant: Tenant) -> Provisioned:
+    """Create the firm's key-encryption keys, field keys and storage (bucket or directory).
+
+    On failure, what this call created is removed before the error propagates; a
+    caller whose own later step fails calls ``.undo()`` on the returned value.
+    """
+    get_region(tenant.region)  # an unknown region fails before anything is created
+    done = Provisioned(placement(tenant))
+    try:
+        done.created_keys = keks_ensure(tenant=tenant)
+        field_keys_ensure(tenant=tenant)
+        done.bucket_created = done.place.ensure()
+    except BaseException:
+        done.undo()
         raise
+    return done
 
 
 def firm_is_provisioned(*, tenant: Tenant) -> bool:

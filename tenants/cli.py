@@ -234,7 +234,12 @@ def tenants_regions(as_json: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Web port.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web app listens on.")
 def up(port: int, host: str) -> None:
-    """Run Portico on this machine: database, migrations, demo firm, web app, worker and scheduler."""
+    """Run Portico on this machine: database, migrations, demo firm, web app, worker and scheduler.
+
+    Without DATABASE_URL an embedded PostgreSQL keeps its data under var/
+    (PORTICO_VAR_DIR); without REDIS_URL background jobs go through files under
+    var/broker. Prints the URLs and the demo logins; Ctrl-C stops everything.
+    """
     from tenants.up import run
 
     sys.exit(run(host=host, port=port))
@@ -248,6 +253,13 @@ def manage(args: tuple[str, ...]) -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["portico manage", *args])
+
+
+# Verbs owned by other packages register themselves on import; they use this
+# module's helpers, so they come last.
+import core.audit.cli  # noqa: E402,F401  (`audit verify|export|check-export|anchor|prune`)
+import kms.cli  # noqa: E402,F401  (`tenants rotate-keys`)
+import residency.cli  # noqa: E402,F401  (`tenants export|offboard`, `residency report`)
 
 
 if __name__ == "__main__":

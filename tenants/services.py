@@ -18,7 +18,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.clone import CloneSchema
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import schema_exists
 from psycopg import sql as psycopg_sql
 
 from residency.regions import UnknownRegion, get_region
@@ -92,17 +92,24 @@ def _schema_is_reserved(schema: str) -> bool:
 
 def _stamp_schema(schema_name: str) -> bool:
     """Create the firm's schema; True when it was cloned from the template."""
+    from tenants.stamp import UnsupportedTemplate, stamp_schema
+
     template = settings.TENANT_BASE_SCHEMA
     if schema_exists(template) and not pending_migrations([template]):
-        # DATA mode copies the template's migration history, content types and
-        # permissions too, so the new schema needs no fake-migrate pass.
-        CloneSchema().clone_schema(template, schema_name, "DATA")
-        connection.set_schema_to_public()
+        # Both copy the template's rows too (migration history, content types,
+        # permissions, roles), so the new schema needs no fake-migrate pass. The
+        # stamp replays the template's DDL in one query and matches a migrated
+        # schema exactly; the clone function covers templates it cannot reproduce.
+        try:
+            stamp_schema(template=template, schema=schema_name)
+        except UnsupportedTemplate:
+            CloneSchema().clone_schema(template, schema_name, "DATA")
+        tenant_connection().set_schema_to_public()
         return True
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')
     call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
     return False
 
 
@@ -143,9 +150,10 @@ def _restore_constraint_names(*, template: str, schema: str) -> None:
 def tenant_create(
     *, slug: str, name: str, region: str, admin_email: str, plan: str = Tenant.Plan.STANDARD, admin_name: str = ""
 ) -> Onboarded:
-    """Onboard a firm: schema, domain, roles and an invited firm admin, all or nothing."""
+    """Onboard a firm: schema, domain, keys and storage in its region, roles and an invited firm admin, all or nothing."""
     from core.roles import Role, ensure_default_roles
     from core.services import user_create, user_invite
+    from residency.provisioning import firm_provision
 
     # The slug is taken as typed: "Acme" is refused rather than silently becoming acme.
     admin_email = admin_email.strip().lower()
@@ -160,15 +168,24 @@ def tenant_create(
         cloned = _stamp_schema(tenant.schema_name)
         if cloned:
             _restore_constraint_names(template=settings.TENANT_BASE_SCHEMA, schema=tenant.schema_name)
-        with tenant:
-            ensure_default_roles()
-            admin = user_create(email=admin_email, full_name=admin_name, role=Role.FIRM_ADMIN)
-            link = user_invite(user=admin)
+        # Keys and storage in the firm's region. They live outside the database,
+        # so a failure after this point removes them before the rollback.
+        provisioned = firm_provision(tenant=tenant)
+        try:
+            with tenant:
+                ensure_default_roles()
+                admin = user_create(email=admin_email, full_name=admin_name, role=Role.FIRM_ADMIN)
+                link = user_invite(user=admin)
+        except BaseException:
+            provisioned.undo()
+            raise
     return Onboarded(tenant=tenant, url=firm_url(slug), admin_email=admin_email, invitation_link=link, cloned=cloned)
 
 
 def tenant_set_status(*, slug: str, status: str) -> tuple[Tenant, bool]:
     """Suspend or resume a firm; returns the firm and whether anything changed."""
+    # django-tenants refuses to save a tenant row from another firm's schema.
+    tenant_connection().set_schema_to_public()
     tenant = firm_get(slug)
     if tenant.status == status:
         return tenant, False
@@ -214,12 +231,6 @@ def template_ensure() -> Tenant:
                 cursor.execute(f'CREATE SCHEMA "{tenant.schema_name}"')
             call_command("migrate_schemas", schema_name=tenant.schema_name, interactive=False, verbosity=0)
             tenant_connection().set_schema_to_public()
-    _template_content(tenant)
+    # Roles and their permissions are set by core's post_migrate hook, so the
+    # template gets them after every migration that reaches it.
     return tenant
-
-
-def _template_content(template: Tenant) -> None:
-    from core.roles import ensure_default_roles
-
-    with schema_context(template.schema_name):
-        ensure_default_roles()

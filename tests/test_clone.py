@@ -361,7 +361,9 @@ def _forget_migration(schema: str, app: str, name: str) -> None:
 
 def test_migrate_after_a_migrate_touches_no_schema(firm_a: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # tenants is a public-only app: its migration is recorded in every schema but runs nothing there.
-    _forget_migration("acme", "tenants", "0001_initial")
+    from tests.test_cli import public_only_leaf_migration
+
+    _forget_migration("acme", *public_only_leaf_migration())
     calls = _spy_call_command(monkeypatch)
 
     first = _cli("tenants", "migrate", "--json")

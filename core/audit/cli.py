@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from tenants.cli import emit_json, fail, with_django
+from tenants.cli import emit_json, fail, main, with_django
 
 
 @click.group()
@@ -148,3 +148,6 @@ def audit_prune_command(slug: str | None) -> None:
         with tenant:
             pruned = audit_prune()
         click.echo(f"{tenant.slug}: pruned {pruned.deleted} entries (through #{pruned.through})")
+
+
+main.add_command(audit)

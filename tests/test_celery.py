@@ -1,0 +1,163 @@
+"""Celery tasks carry their firm: proved against a real worker process.
+
+The worker is `celery -A core worker` on the broker the settings give (Redis
+when REDIS_URL is set, kombu's filesystem transport otherwise), reading the
+pytest database, whose two firms were committed at session start. It listens on
+a queue named after the test database, so no other worker on the same broker
+takes these tasks, and it writes mail as files into a directory of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from core import settings as portico_settings
+from core.celery import app as celery_app
+from core.models import User
+from core.tasks import send_invitation
+from tenants.models import Tenant
+from tenants.up import Child, stop_children, worker_command
+from tests.conftest import Firm
+
+pytestmark = pytest.mark.slow
+
+WAIT_SECONDS = 60.0
+PUBLIC_PORT = "8000"
+
+
+@dataclass
+class Worker:
+    queue: str
+    var_dir: Path
+    log: Path
+    broker_options: dict[str, Any]
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def send_invitation(self, *, user_id: int, tenant: Tenant | None) -> str:
+        """Send core.tasks.send_invitation from inside ``tenant``, or from the public schema."""
+        with celery_app.connection_for_write(**self.broker_options) as broker:
+            if tenant is None:
+                assert getattr(connection, "schema_name", None) == "public"
+                return send_invitation.apply_async(args=[user_id], queue=self.queue, connection=broker).id
+            with tenant:
+                return send_invitation.apply_async(args=[user_id], queue=self.queue, connection=broker).id
+
+    def wait_for_log(self, text: str) -> str:
+        return _wait_for(lambda: text in self.output(), f"{text!r} in the worker's log", self.output)
+
+    def mails_to(self, email: str) -> list[str]:
+        if not self.mail_dir.exists():
+            return []
+        mails = [path.read_text(errors="replace") for path in sorted(self.mail_dir.iterdir())]
+        return [mail for mail in mails if f"\nTo: {email}\n" in mail]
+
+
+def _wait_for(condition: Callable[[], bool], what: str, output: Callable[[], str]) -> str:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return output()
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {WAIT_SECONDS:.0f} s; worker output:\n{output()[-4000:]}")
+
+
+def _test_database_url() -> str:
+    """The pytest database (test_…), as a URL another process can use."""
+    db = connection.settings_dict
+    user = quote(db["USER"] or "")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or ""
+    if host.startswith("/"):  # the embedded server listens on a Unix socket
+        return f"postgresql://{user}{password}@/{db['NAME']}?host={quote(host)}"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgresql://{user}{password}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup: dict[str, Firm], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    var_dir = tmp_path_factory.mktemp("celery-worker")
+    # One queue per test database: concurrent runs on other databases never share it.
+    queue = f"portico-{connection.settings_dict['NAME']}"
+    filesystem_broker = not settings.REDIS_URL
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "PORTICO_ENV": "test",
+        "DJANGO_SETTINGS_MODULE": "tests.celery_worker_settings",  # the test settings, mail written to files
+        "PORTICO_VAR_DIR": str(var_dir),
+        "PORTICO_PUBLIC_PORT": PUBLIC_PORT,
+        "PYTHONUNBUFFERED": "1",
+    }
+    # The sender (this process) writes into the worker's broker folder.
+    broker_options: dict[str, Any] = {}
+    if filesystem_broker:
+        broker_options["transport_options"] = portico_settings.filesystem_broker_options(var_dir / "broker")
+    child = Child(
+        "test worker",
+        worker_command(filesystem_broker=filesystem_broker, concurrency=1, queues=[queue], hostname=f"{queue}@%h"),
+    )
+    log = var_dir / "worker.log"
+    handle = Worker(queue=queue, var_dir=var_dir, log=log, broker_options=broker_options)
+    with celery_app.connection_for_write(**broker_options) as broker:
+        broker.default_channel.queue_purge(queue)  # what an interrupted earlier run left behind
+    with log.open("wb") as output:
+        try:
+            child.start(env, cwd=settings.BASE_DIR, output=output)
+            _wait_for(
+                lambda: " ready." in handle.output() or child.exit_code() is not None, "ready worker", handle.output
+            )
+            assert child.exit_code() is None, f"the worker exited at start:\n{handle.output()}"
+            yield handle
+        finally:
+            stop_children([child], timeout=20)
+
+
+def test_a_task_sent_from_a_firm_runs_in_that_firms_schema(worker: Worker, firm_a: Firm, firm_b: Firm) -> None:
+    alice = firm_a.admin
+    with firm_b.tenant:
+        same_id_in_b = User.objects.get(pk=alice.pk)
+    assert same_id_in_b.email == firm_b.admin.email, "the fixture firms' admins should share a primary key"
+
+    from_a = worker.send_invitation(user_id=alice.pk, tenant=firm_a.tenant)
+    worker.wait_for_log(f"send_invitation[{from_a}] succeeded")
+    [mail_a] = worker.mails_to(alice.email)
+    assert f"http://acme.localhost:{PUBLIC_PORT}/accounts/set-password/" in mail_a
+    assert "Acme Immigration LLP" in mail_a
+    assert "globex" not in mail_a.lower()
+
+    # The same user id sent from B is B's user: the firm travels with the task.
+    from_b = worker.send_invitation(user_id=alice.pk, tenant=firm_b.tenant)
+    worker.wait_for_log(f"send_invitation[{from_b}] succeeded")
+    [mail_b] = worker.mails_to(firm_b.admin.email)
+    assert f"http://globex.localhost:{PUBLIC_PORT}/accounts/set-password/" in mail_b
+    assert "Globex Visa Partners" in mail_b
+    assert "acme" not in mail_b.lower()
+    assert len(worker.mails_to(alice.email)) == 1
+
+
+def test_a_task_sent_without_a_firm_fails_instead_of_running_in_public(worker: Worker, firm_a: Firm) -> None:
+    mails_before = sorted(worker.mail_dir.glob("*")) if worker.mail_dir.exists() else []
+
+    task_id = worker.send_invitation(user_id=firm_a.admin.pk, tenant=None)
+    output = worker.wait_for_log(f"send_invitation[{task_id}] raised unexpected: TaskWithoutTenant(")
+
+    assert "needs a firm but was sent without one" in output
+    assert f"send_invitation[{task_id}] succeeded" not in output
+    mails_after = sorted(worker.mail_dir.glob("*")) if worker.mail_dir.exists() else []
+    assert mails_after == mails_before
