@@ -13,8 +13,8 @@ import logging
 
 from kms.fieldkeys import field_keys_ensure
 from kms.keys import keks_ensure
-from kms.providers import KekRef, provider_for
 from kms.models import KeyEncryptionKey
+from kms.providers import KekRef, provider_for
 from residency.backends import Placement, placement
 from residency.regions import get_region
 from tenants.models import Tenant

@@ -261,6 +261,5 @@ import core.audit.cli  # noqa: E402,F401  (`audit verify|export|check-export|anc
 import kms.cli  # noqa: E402,F401  (`tenants rotate-keys`)
 import residency.cli  # noqa: E402,F401  (`tenants export|offboard`, `residency report`)
 
-
 if __name__ == "__main__":
     main()

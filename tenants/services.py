@@ -150,7 +150,7 @@ def _restore_constraint_names(*, template: str, schema: str) -> None:
 def tenant_create(
     *, slug: str, name: str, region: str, admin_email: str, plan: str = Tenant.Plan.STANDARD, admin_name: str = ""
 ) -> Onboarded:
-    """Onboard a firm: schema, domain, keys and storage in its region, roles and an invited firm admin, all or nothing."""
+    """Onboard a firm, all or nothing: schema, domain, keys and storage in its region, roles, invited admin."""
     from core.roles import Role, ensure_default_roles
     from core.services import user_create, user_invite
     from residency.provisioning import firm_provision

@@ -44,7 +44,7 @@ class MotoServer:
 
     def reset(self) -> None:
         """Forget every bucket and key (moto's reset API)."""
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310 - loopback test server
         urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 - loopback test server
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connection
@@ -17,14 +17,12 @@ from core.models import User
 from core.services import firm_settings_update
 
 if TYPE_CHECKING:
-    from django.http import StreamingHttpResponse
-
     from tests.fixtures_access import Cast
 
 pytest_plugins = ["tests.fixtures_access"]
 
 
-def _csv(response: StreamingHttpResponse) -> list[dict[str, str]]:
+def _csv(response: Any) -> list[dict[str, str]]:
     text = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
     return list(csv.DictReader(io.StringIO(text)))
 

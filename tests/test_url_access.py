@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.test import Client
@@ -118,7 +118,7 @@ def _denied_anonymous(route: Route, path: str, response: HttpResponse) -> bool:
     return response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
 
 
-def _request(client: Client, method: str, path: str) -> HttpResponse:
+def _request(client: Client, method: str, path: str) -> Any:
     return client.get(path) if method == "GET" else client.post(path, {"reason": "x", "roles": ["firm admin"]})
 
 
