@@ -353,3 +353,15 @@ STORAGES = {
     "default": {"BACKEND": "residency.storage.FirmStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# --- Client uploads (core/uploads) ---------------------------------------------
+# Largest file a client may upload (a requirement may set a smaller limit), and the
+# largest image in pixels (decompression bombs are refused before they are decoded).
+PORTICO_UPLOAD_MAX_BYTES = env_int("PORTICO_UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+PORTICO_UPLOAD_MAX_PIXELS = env_int("PORTICO_UPLOAD_MAX_PIXELS", 40_000_000, minimum=10_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields only; files are limited above
+# ClamAV daemon: a Unix socket path or host:port. Unset: no virus scan. Set but
+# unreachable: uploads are refused (fail closed) until it answers again.
+PORTICO_CLAMD_SOCKET = env_optional("PORTICO_CLAMD_SOCKET")
+PORTICO_CLAMD_TIMEOUT_SECONDS = env_int("PORTICO_CLAMD_TIMEOUT_SECONDS", 30, minimum=1)
+LOCALE_PATHS = [*LOCALE_PATHS, BASE_DIR / "portal" / "locale"]
