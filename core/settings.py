@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.language.PreferredLanguageMiddleware",  # the signed-in person's own language
     "django_otp.middleware.OTPMiddleware",
     "core.auth.middleware.SessionTimeoutMiddleware",
     "core.auth.middleware.StaffTwoFactorMiddleware",
@@ -364,4 +365,3 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields only; files are limited a
 # unreachable: uploads are refused (fail closed) until it answers again.
 PORTICO_CLAMD_SOCKET = env_optional("PORTICO_CLAMD_SOCKET")
 PORTICO_CLAMD_TIMEOUT_SECONDS = env_int("PORTICO_CLAMD_TIMEOUT_SECONDS", 30, minimum=1)
-LOCALE_PATHS = [*LOCALE_PATHS, BASE_DIR / "portal" / "locale"]
