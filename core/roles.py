@@ -42,19 +42,26 @@ VIEW_ACCESS_REVIEW = "core.view_access_review"
 MANAGE_ROLES = "core.manage_roles"
 MANAGE_FIRM_SETTINGS = "core.manage_firm_settings"
 ADD_MATTER = "core.add_matter"
+VIEW_LEDGER = "billing.view_ledger"
+MANAGE_TRUST = "billing.manage_trust"
+APPROVE_TRUST = "billing.approve_trust"
+RECONCILE_TRUST = "billing.reconcile_trust"
 CHANGE_MATTER = "core.change_matter"
+MANAGE_MATTER_TYPES = "core.manage_matter_types"
 
 _PARTNER = [VIEW_ALL_MATTERS, ADD_MATTER, CHANGE_MATTER, MANAGE_GRANTS, VIEW_ACCESS_REVIEW]
 
 # Model-level permissions per role. Per-matter permissions (view_matter,
 # change_matter on one matter) are given by django-guardian, never here.
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.FIRM_ADMIN: frozenset([*_PARTNER, MANAGE_ROLES, MANAGE_FIRM_SETTINGS]),
-    Role.PARTNER: frozenset(_PARTNER),
+    Role.FIRM_ADMIN: frozenset(
+        [*_PARTNER, MANAGE_ROLES, MANAGE_FIRM_SETTINGS, VIEW_LEDGER, MANAGE_TRUST, APPROVE_TRUST, RECONCILE_TRUST]
+    ),
+    Role.PARTNER: frozenset([*_PARTNER, VIEW_LEDGER, APPROVE_TRUST]),
     Role.ATTORNEY: frozenset([ADD_MATTER]),
     Role.PARALEGAL: frozenset(),
     Role.INTAKE_CLERK: frozenset([ADD_MATTER]),
-    Role.BILLING_CLERK: frozenset(),
+    Role.BILLING_CLERK: frozenset([VIEW_LEDGER, MANAGE_TRUST, RECONCILE_TRUST]),
     Role.CLIENT: frozenset(),
     Role.OUTSIDE_COUNSEL: frozenset(),
 }

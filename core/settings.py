@@ -65,6 +65,8 @@ TENANT_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    # Before core: the role matrix (core.roles, on core's post_migrate) names billing's permissions.
+    "billing",
     "core",
     "core.audit",
     "portal",

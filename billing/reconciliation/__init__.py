@@ -1,0 +1,1 @@
+"""Bank statements of the trust account, matching them to the ledger, and three-way reconciliation."""

@@ -1,0 +1,1 @@
+"""Client trust money: deposits, applications to invoices, disbursements and refunds under approval."""
