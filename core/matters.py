@@ -20,7 +20,7 @@ from guardian.shortcuts import assign_perm, get_user_perms, remove_perm
 
 from core.access import live_grants
 from core.audit.services import audit_record
-from core.models import Matter, User
+from core.models import Matter, MatterType, User, WorkflowStage
 from core.roles import ADD_MATTER, CHANGE_MATTER, STAFF_ROLES, Role, roles_of
 
 MATTER_PERMS = ("view_matter", "change_matter")
@@ -87,12 +87,19 @@ def _check_client(client: User) -> None:
         raise ValidationError(f"{client.email} is not a client of the firm.")
 
 
+def matter_type_by_code(code: str) -> MatterType:
+    found = MatterType.objects.filter(code__iexact=code).first()
+    if found is None:
+        raise ValidationError(f"The firm has no matter type {code!r}.")
+    return found
+
+
 @transaction.atomic
 def matter_create(
     *,
     reference: str,
     title: str,
-    matter_type: str,
+    matter_type: MatterType | str,
     client: User,
     by: User,
     responsible_attorney: User | None = None,
@@ -104,10 +111,12 @@ def matter_create(
     _check_client(client)
     _check_staff(responsible_attorney, roles=ATTORNEY_ROLES, what="responsible attorney")
     _check_staff(assigned_paralegal, roles=STAFF_ROLES, what="assigned paralegal")
+    kind = matter_type if isinstance(matter_type, MatterType) else matter_type_by_code(matter_type)
     matter = Matter.objects.create(
         reference=reference,
         title=title,
-        matter_type=matter_type,
+        matter_type=kind,
+        stage=WorkflowStage.objects.filter(matter_type=kind, optional=False).order_by("position", "id").first(),
         client=client,
         responsible_attorney=responsible_attorney,
         assigned_paralegal=assigned_paralegal,

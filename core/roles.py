@@ -55,7 +55,16 @@ _PARTNER = [VIEW_ALL_MATTERS, ADD_MATTER, CHANGE_MATTER, MANAGE_GRANTS, VIEW_ACC
 # change_matter on one matter) are given by django-guardian, never here.
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.FIRM_ADMIN: frozenset(
-        [*_PARTNER, MANAGE_ROLES, MANAGE_FIRM_SETTINGS, VIEW_LEDGER, MANAGE_TRUST, APPROVE_TRUST, RECONCILE_TRUST]
+        [
+            *_PARTNER,
+            MANAGE_ROLES,
+            MANAGE_FIRM_SETTINGS,
+            MANAGE_MATTER_TYPES,
+            VIEW_LEDGER,
+            MANAGE_TRUST,
+            APPROVE_TRUST,
+            RECONCILE_TRUST,
+        ]
     ),
     Role.PARTNER: frozenset([*_PARTNER, VIEW_LEDGER, APPROVE_TRUST]),
     Role.ATTORNEY: frozenset([ADD_MATTER]),

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -62,6 +62,9 @@ def user_invite(*, user: User) -> str:
         body = render_to_string("invitation_email.txt", {"firm_name": firm_name, "link": link, "email": user.email})
         subject = translation.gettext("Your invitation to %(firm)s on Portico") % {"firm": firm_name}
     send_mail(subject, body, None, [user.email])
+    # KPI (SPEC §8): time to intake starts at the invitation.
+    User.objects.filter(pk=user.pk).update(invited_at=timezone.now())
+    audit_record("user.invited", target=user, data={"email": user.email})
     return link
 
 

@@ -121,7 +121,7 @@ def test_review_query_count_does_not_grow_with_users_and_matters(cast: Cast) -> 
             matter_create(
                 reference=f"B-{n}",
                 title="bulk",
-                matter_type="I-90",
+                matter_type="I-485",
                 client=client,
                 responsible_attorney=cast.arthur,
                 by=cast.alice,

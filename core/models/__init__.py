@@ -2,6 +2,10 @@
 
 Access to a matter is decided in one place, ``core.access``; the models here
 only hold the facts it reads (assignments, grants, per-matter permissions).
+Case management (SPEC §6) lives beside them: ``core.models.matter_types``
+(matter types as data: intake questions, document requirements, workflow
+stages), ``core.models.casework`` (client profiles, documents, messages,
+notifications, the matter timeline).
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Works for the firm (as opposed to a client).")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    invited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last invitation was sent (KPI: time to intake)."
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -108,7 +115,12 @@ class Matter(models.Model):
 
     reference = models.CharField(max_length=32, unique=True, help_text="The firm's file number, e.g. 2025-0042.")
     title = models.CharField(max_length=200)
-    matter_type = models.CharField(max_length=64, help_text="e.g. I-130; becomes a link to the matter type (§6).")
+    matter_type = models.ForeignKey(
+        "core.MatterType", on_delete=models.PROTECT, null=True, blank=True, related_name="matters"
+    )
+    stage = models.ForeignKey(
+        "core.WorkflowStage", on_delete=models.PROTECT, null=True, blank=True, related_name="matters"
+    )
     client = models.ForeignKey(User, on_delete=models.PROTECT, related_name="client_matters")
     responsible_attorney = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="responsible_matters"
@@ -117,12 +129,25 @@ class Matter(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="paralegal_matters"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    filing_category = models.CharField(max_length=64, blank=True, help_text="e.g. IR1, EB-2; free text.")
+    priority = models.CharField(max_length=16, blank=True, default="normal")
+    intake_answers = models.JSONField(default=dict, blank=True)
+    # KPI timestamps (SPEC §8): time to intake, complete-intake rate.
+    intake_started_at = models.DateTimeField(null=True, blank=True)
+    intake_completed_at = models.DateTimeField(null=True, blank=True)
+    documents_completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When every required document was first accepted."
+    )
+    complete_on_first_submission = models.BooleanField(
+        null=True, blank=True, help_text="Every required document accepted without a rejection (set with the above)."
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["reference"]
         permissions = [("view_all_matters", "Can see every matter in the firm")]
+        indexes = [models.Index(fields=["-updated"], name="matter_recent")]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
@@ -177,3 +202,36 @@ class Grant(models.Model):
 
     def is_live(self, *, at: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > at
+
+
+from core.models.casework import (  # noqa: E402  (registered with the core app)
+    ClientProfile,
+    Document,
+    MatterEvent,
+    Message,
+    Notification,
+)
+from core.models.matter_types import (  # noqa: E402
+    DocumentRequirement,
+    IntakeQuestion,
+    MatterType,
+    WorkflowStage,
+)
+
+__all__ = [
+    "ClientProfile",
+    "Document",
+    "DocumentRequirement",
+    "FirmSettings",
+    "Grant",
+    "IntakeQuestion",
+    "Matter",
+    "MatterEvent",
+    "MatterGroupObjectPermission",
+    "MatterType",
+    "MatterUserObjectPermission",
+    "Message",
+    "Notification",
+    "User",
+    "WorkflowStage",
+]

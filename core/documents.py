@@ -1,0 +1,289 @@
+"""Documents on a matter: submitting one against a requirement, reviewing it, opening it (SPEC §6).
+
+Interfaces (used by the client portal, the staff workspace and the API):
+
+* ``document_for_user(user, document_id, *, action="view") -> Document`` — the
+  one accessor; 404 when missing or on a matter the user cannot reach.
+* ``document_submit(*, matter, requirement, uploaded_by, content, filename,
+  content_type, metadata, slot=1, request=None) -> Document`` — ``content`` is
+  a file already made safe by ``core.uploads``; it is stored encrypted through
+  ``residency.storage.client_files``. A new version each time (history kept);
+  the checklist item becomes "received"; the assigned paralegal is notified;
+  audited ``document.uploaded``. ``metadata``: document_type, document_date,
+  signer, page_count, language (all optional).
+* ``document_review(*, document, by, decision, reason_code=None, note="",
+  request=None) -> Document`` — "accept" or "reject" with a reason from
+  ``ReasonCode``; the client is told in their language; audited
+  ``document.reviewed``.
+* ``document_open(*, document, user, request) -> FileResponse`` — always an
+  attachment with a server-chosen filename; audited ``document.downloaded``.
+* ``documents_for_review(user)`` — received documents on matters the user may change.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import IO, Any, Literal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.http import FileResponse, Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.access import Action, matters_for_user
+from core.audit.services import audit_record
+from core.checklist import checklist_for
+from core.models import Document, DocumentRequirement, Matter, MatterEvent, User
+from core.models.casework import ReasonCode
+from core.notifications import notify
+from residency.storage import client_files
+
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+Decision = Literal["accept", "reject"]
+
+
+def document_for_user(user: Any, document_id: object, *, action: Action = "view") -> Document:
+    try:
+        pk = int(str(document_id))
+    except ValueError:
+        raise Http404("No such document.") from None
+    found = (
+        Document.objects.filter(pk=pk, matter__in=matters_for_user(user))
+        .select_related("matter", "requirement", "uploaded_by", "reviewed_by")
+        .first()
+    )
+    if found is None:
+        raise Http404("No such document.")
+    if action == "change" and not matters_for_user(user, action="change").filter(pk=found.matter_id).exists():
+        raise PermissionDenied("You may see this document but not review it.")
+    return found
+
+
+def documents_for_review(user: Any) -> QuerySet[Document]:
+    return (
+        Document.objects.filter(status=Document.Status.RECEIVED, matter__in=matters_for_user(user, action="change"))
+        .select_related("matter", "matter__client", "requirement", "uploaded_by")
+        .order_by("uploaded_at", "id")
+    )
+
+
+def _may_submit(matter: Matter, user: User) -> bool:
+    return user.pk == matter.client_id or matters_for_user(user, action="change").filter(pk=matter.pk).exists()
+
+
+def _size_of(content: IO[bytes]) -> int:
+    size = getattr(content, "size", None)
+    if isinstance(size, int):
+        return size
+    position = content.tell()
+    content.seek(0, 2)
+    end = content.tell()
+    content.seek(position)
+    return end
+
+
+def _date(value: object) -> datetime.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError({"document_date": _("Enter a date like 2024-03-31.")}) from None
+
+
+def _check_fits(*, matter: Matter, requirement: DocumentRequirement, slot: int, content_type: str, size: int) -> None:
+    if requirement.matter_type_id != matter.matter_type_id:
+        raise ValidationError(_("This item is not part of this matter."))
+    if not any(line.requirement.pk == requirement.pk and line.slot == slot for line in checklist_for(matter)):
+        raise ValidationError(_("This item is not needed for this matter."))
+    if requirement.acceptable_types and content_type not in requirement.acceptable_types:
+        raise ValidationError(_("This kind of file is not accepted here."))
+    if size > requirement.max_size_bytes:
+        raise ValidationError(_("The file is larger than %(size)s MB.") % {"size": requirement.max_size_mb})
+    if size == 0:
+        raise ValidationError(_("The file is empty."))
+
+
+@transaction.atomic
+def document_submit(
+    *,
+    matter: Matter,
+    requirement: DocumentRequirement,
+    uploaded_by: User,
+    content: IO[bytes],
+    filename: str,
+    content_type: str,
+    metadata: dict[str, Any] | None = None,
+    slot: int = 1,
+    request: HttpRequest | None = None,
+) -> Document:
+    if not _may_submit(matter, uploaded_by):
+        raise PermissionDenied("You may not upload documents to this matter.")
+    metadata = metadata or {}
+    size = _size_of(content)
+    _check_fits(matter=matter, requirement=requirement, slot=slot, content_type=content_type, size=size)
+    Matter.objects.select_for_update().filter(pk=matter.pk).first()  # one version number at a time
+    earlier = Document.objects.filter(matter=matter, requirement=requirement, slot=slot)
+    version = (earlier.aggregate(top=Max("version"))["top"] or 0) + 1
+    extension = EXTENSIONS.get(content_type, "")
+    content.seek(0)
+    name = client_files.save(
+        f"matters/{matter.pk}/documents/{uuid.uuid4().hex}{extension}",
+        content if isinstance(content, File) else File(content),
+    )
+    document = Document.objects.create(
+        matter=matter,
+        requirement=requirement,
+        slot=slot,
+        version=version,
+        storage_name=name,
+        original_filename=(filename or "")[:255],
+        content_type=content_type,
+        size=size,
+        sha256=client_files.sha256(name),
+        document_type=str(metadata.get("document_type") or "")[:100],
+        document_date=_date(metadata.get("document_date")),
+        signer=str(metadata.get("signer") or "")[:200],
+        page_count=metadata.get("page_count") or None,
+        language=str(metadata.get("language") or "")[:16],
+        uploaded_by=uploaded_by,
+    )
+    data = {"requirement": requirement.code, "slot": slot, "version": version, "size": size, "type": content_type}
+    MatterEvent.objects.create(
+        matter=matter,
+        kind="document.uploaded",
+        actor=uploaded_by,
+        document=document,
+        at=document.uploaded_at,
+        data=data,
+    )
+    audit_record("document.uploaded", actor=uploaded_by, target=document, request=request, data=data)
+    paralegal = matter.assigned_paralegal
+    if paralegal is not None and paralegal.pk != uploaded_by.pk:
+        notify(
+            recipient=paralegal,
+            matter=matter,
+            kind="document.uploaded",
+            subject=lambda: _("New document on %(reference)s") % {"reference": matter.reference},
+            text=lambda: (
+                _("%(who)s uploaded “%(item)s” on matter %(reference)s. It is waiting for review.")
+                % {"who": uploaded_by.get_full_name(), "item": requirement.name, "reference": matter.reference}
+            ),
+            link=f"/staff/matters/{matter.pk}/",
+        )
+    return document
+
+
+def _record_completeness(*, matter: Matter, by: User, request: HttpRequest | None) -> None:
+    lines = [line for line in checklist_for(matter) if line.required]
+    if matter.documents_completed_at is not None or not all(line.status == "accepted" for line in lines):
+        return
+    first_time = not Document.objects.filter(
+        matter=matter, status=Document.Status.REJECTED, requirement__required=True
+    ).exists()
+    now = timezone.now()
+    Matter.objects.filter(pk=matter.pk).update(documents_completed_at=now, complete_on_first_submission=first_time)
+    matter.documents_completed_at, matter.complete_on_first_submission = now, first_time
+    MatterEvent.objects.create(
+        matter=matter, kind="documents.completed", actor=by, at=now, data={"first_submission": first_time}
+    )
+    from core.stages import stage_complete_if_current
+
+    stage_complete_if_current(matter=matter, code="documents", by=by, request=request)
+
+
+@transaction.atomic
+def document_review(
+    *,
+    document: Document,
+    by: User,
+    decision: Decision,
+    reason_code: str | None = None,
+    note: str = "",
+    request: HttpRequest | None = None,
+) -> Document:
+    matter = document.matter
+    if not by.is_staff or not matters_for_user(by, action="change").filter(pk=matter.pk).exists():
+        raise PermissionDenied("You may not review documents on this matter.")
+    document = Document.objects.select_for_update().select_related("requirement").get(pk=document.pk)
+    if document.status != Document.Status.RECEIVED:
+        raise ValidationError(_("This document has already been reviewed."))
+    if decision == "reject":
+        if reason_code not in ReasonCode.values:
+            raise ValidationError(_("Choose a reason for the rejection."))
+        if reason_code == ReasonCode.OTHER and not note.strip():
+            raise ValidationError(_("Write a note to the client when the reason is “other”."))
+    elif decision != "accept":
+        raise ValidationError(f"unknown decision {decision!r}")
+    now = timezone.now()
+    document.status = Document.Status.ACCEPTED if decision == "accept" else Document.Status.REJECTED
+    document.reason_code = (reason_code or "") if decision == "reject" else ""
+    document.review_note = note.strip()
+    document.reviewed_by, document.reviewed_at = by, now
+    document.save(update_fields=["status", "reason_code", "review_note", "reviewed_by", "reviewed_at"])
+    code = document.requirement.code if document.requirement else ""
+    data = {"decision": decision, "reason": document.reason_code, "requirement": code}
+    MatterEvent.objects.create(
+        matter=matter, kind=f"document.{document.status}", actor=by, document=document, at=now, data=data
+    )
+    audit_record("document.reviewed", actor=by, target=document, request=request, data=data)
+    if decision == "reject":
+        _tell_client_of_rejection(document=document, matter=matter)
+    else:
+        _record_completeness(matter=matter, by=by, request=request)
+    return document
+
+
+def _tell_client_of_rejection(*, document: Document, matter: Matter) -> None:
+    requirement = document.requirement
+    assert requirement is not None
+
+    def text() -> str:
+        lines = [
+            _("We need a new upload of “%(item)s” for your case %(reference)s.")
+            % {"item": requirement.name, "reference": matter.reference},
+            _("Reason: %(reason)s") % {"reason": document.reason_text},
+        ]
+        if document.review_note:
+            lines.append(_("Note from your legal team: %(note)s") % {"note": document.review_note})
+        return "\n".join(lines)
+
+    notify(
+        recipient=matter.client,
+        matter=matter,
+        kind="document.rejected",
+        subject=lambda: _("Please upload “%(item)s” again") % {"item": requirement.name},
+        text=text,
+        link=f"/portal/matters/{matter.pk}/",
+    )
+
+
+def document_download_name(document: Document) -> str:
+    code = document.requirement.code if document.requirement else "document"
+    extension = EXTENSIONS.get(document.content_type, ".bin")
+    return f"{document.matter.reference}-{code}-{document.slot}-v{document.version}{extension}"
+
+
+def document_open(*, document: Document, user: User, request: HttpRequest | None) -> FileResponse:
+    audit_record(
+        "document.downloaded",
+        actor=user,
+        target=document,
+        request=request,
+        data={"matter": document.matter.reference, "version": document.version},
+    )
+    response = FileResponse(
+        client_files.open(document.storage_name),
+        as_attachment=True,
+        filename=document_download_name(document),
+        content_type=document.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,80 @@
+"""A matter's workflow: its stages in order and moving it to the next one.
+
+Interfaces:
+
+* ``matter_stages(matter) -> list[WorkflowStage]``
+* ``matter_advance_stage(*, matter, by, to=None, request=None) -> Matter`` — the
+  current stage is completed (``core.signals.matter_stage_completed`` is sent
+  inside the same transaction) and the matter enters ``to`` or the next
+  stage that is not optional.
+* ``stage_complete_if_current(*, matter, code, by, request=None)`` — the same,
+  when something done elsewhere (intake, documents) completes that stage.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from core.access import matters_for_user
+from core.audit.services import audit_record
+from core.models import Matter, MatterEvent, User, WorkflowStage
+from core.signals import matter_stage_completed
+
+
+def matter_stages(matter: Matter) -> list[WorkflowStage]:
+    if matter.matter_type_id is None:
+        return []
+    return list(WorkflowStage.objects.filter(matter_type_id=matter.matter_type_id).order_by("position", "id"))
+
+
+def _next(stages: list[WorkflowStage], current: WorkflowStage | None) -> WorkflowStage | None:
+    after = stages if current is None else stages[[s.pk for s in stages].index(current.pk) + 1 :]
+    return next((stage for stage in after if not stage.optional), None)
+
+
+def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None, request: HttpRequest | None) -> Matter:
+    stages = matter_stages(matter)
+    locked = Matter.objects.select_for_update().select_related("stage").get(pk=matter.pk)
+    current = locked.stage
+    target = to or _next(stages, current)
+    if target is None:
+        raise ValidationError("This matter is at its last stage.")
+    if target.pk not in {s.pk for s in stages}:
+        raise ValidationError("That stage belongs to another matter type.")
+    now = timezone.now()
+    locked.stage = target
+    locked.save(update_fields=["stage", "updated"])
+    data = {"from": current.code if current else None, "to": target.code}
+    if current is not None:
+        MatterEvent.objects.create(
+            matter=locked, kind="stage.completed", actor=by, at=now, data={"stage": current.code}
+        )
+    MatterEvent.objects.create(matter=locked, kind="stage.entered", actor=by, at=now, data={"stage": target.code})
+    audit_record("matter.stage_changed", actor=by, target=locked, request=request, data=data)
+    if current is not None:
+        matter_stage_completed.send(sender=Matter, matter=locked, stage=current, by=by)
+    matter.stage = target
+    return matter
+
+
+@transaction.atomic
+def matter_advance_stage(
+    *, matter: Matter, by: User, to: WorkflowStage | None = None, request: HttpRequest | None = None
+) -> Matter:
+    if not matters_for_user(by, action="change").filter(pk=matter.pk).exists():
+        raise PermissionDenied("You may not change this matter's stage.")
+    return _move(matter=matter, to=to, by=by, request=request)
+
+
+@transaction.atomic
+def stage_complete_if_current(
+    *, matter: Matter, code: str, by: User | None, request: HttpRequest | None = None
+) -> bool:
+    current = Matter.objects.filter(pk=matter.pk).values_list("stage__code", flat=True).first()
+    if current != code:
+        return False
+    _move(matter=matter, to=None, by=by, request=request)
+    return True
