@@ -367,3 +367,5 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields only; files are limited a
 # unreachable: uploads are refused (fail closed) until it answers again.
 PORTICO_CLAMD_SOCKET = env_optional("PORTICO_CLAMD_SOCKET")
 PORTICO_CLAMD_TIMEOUT_SECONDS = env_int("PORTICO_CLAMD_TIMEOUT_SECONDS", 30, minimum=1)
+# Static files are served from the apps' static/ folders (no collectstatic step to forget).
+WHITENOISE_USE_FINDERS = True

@@ -2,13 +2,19 @@
 
 from django.urls import path
 
-from portal.views import access_review, client, firm_admin, matters
+from portal import language
+from portal.views import access_review, client, client_documents, client_intake, client_messages, firm_admin, matters
 
 app_name = "portal"
 urlpatterns = [
     # Client portal: clients and outside counsel (and staff) see the matters they may reach.
     path("portal/matters/", client.matter_list, name="client_matters"),
     path("portal/matters/<int:matter_id>/", client.matter_detail, name="client_matter"),
+    path("portal/matters/<int:matter_id>/intake/", client_intake.intake, name="client_intake"),
+    path("portal/matters/<int:matter_id>/upload/", client_documents.upload, name="client_upload"),
+    path("portal/matters/<int:matter_id>/download/", client_documents.download, name="client_download"),
+    path("portal/matters/<int:matter_id>/messages/", client_messages.thread, name="client_messages"),
+    path("portal/language/", language.language_set, name="language_set"),
     # Staff workspace.
     path("staff/matters/", matters.matter_list, name="staff_matters"),
     path("staff/matters/<int:matter_id>/", matters.matter_detail, name="staff_matter"),

@@ -44,8 +44,9 @@ pytest_plugins = ["tests.fixtures_access"]
 
 URLCONF = "core.urls"
 
-# Anyone may open these: signing in and out, choosing a password from an emailed link, probes.
-PUBLIC = frozenset({"login", "logout", "set_password", "healthz", "readyz"})
+# Anyone may open these: signing in and out, choosing a password from an emailed link, probes,
+# switching the language (which changes only the caller's own preference).
+PUBLIC = frozenset({"login", "logout", "set_password", "healthz", "readyz", "portal:language_set"})
 
 # Any signed-in user of the firm may open these; each shows the user only their own things
 # (their account, their two-factor set-up, the matters the accessor gives them).
