@@ -211,7 +211,7 @@ def document_review(
     matter = document.matter
     if not by.is_staff or not matters_for_user(by, action="change").filter(pk=matter.pk).exists():
         raise PermissionDenied("You may not review documents on this matter.")
-    document = Document.objects.select_for_update().select_related("requirement").get(pk=document.pk)
+    document = Document.objects.select_for_update(of=("self",)).select_related("requirement").get(pk=document.pk)
     if document.status != Document.Status.RECEIVED:
         raise ValidationError(_("This document has already been reviewed."))
     if decision == "reject":

@@ -37,7 +37,7 @@ def _next(stages: list[WorkflowStage], current: WorkflowStage | None) -> Workflo
 
 def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None, request: HttpRequest | None) -> Matter:
     stages = matter_stages(matter)
-    locked = Matter.objects.select_for_update().select_related("stage").get(pk=matter.pk)
+    locked = Matter.objects.select_for_update().get(pk=matter.pk)
     current = locked.stage
     target = to or _next(stages, current)
     if target is None:
