@@ -4,12 +4,12 @@ For the month ending ``period_end``:
 
 * **adjusted bank balance** = the bank statement's closing balance
   + deposits in transit (trust-bank debits in the books not yet on a statement)
-  − outstanding withdrawals (trust-bank credits in the books not yet on a statement).
+  - outstanding withdrawals (trust-bank credits in the books not yet on a statement).
   Statement lines left unmatched are bank items missing from the books: they
   are listed as discrepancies (and totalled) and keep the report unbalanced
   until they are recorded and matched;
 * **trust book balance** = the trust bank account's balance on that day;
-* **Σ client ledgers** = the sum of every client-matter trust account's balance.
+* **sum of client ledgers** = the sum of every client-matter trust account's balance.
 
 The three agree when the trust account is in order. Every figure is computed
 from the ledger lines in a handful of aggregate queries (no per-client loop),
