@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from api import views
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("matters/<int:matter_id>/grants/<int:grant_id>/expiry", views.GrantExpiry.as_view(), name="grant_expiry"),
     path("matters/<int:matter_id>/grants/<int:grant_id>/revoke", views.GrantRevoke.as_view(), name="grant_revoke"),
     path("access-review", views.AccessReview.as_view(), name="access_review"),
+    path("billing/", include("api.billing_invoices")),
 ]

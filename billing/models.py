@@ -1,5 +1,8 @@
 """The billing app's models, kept in its sub-parts and imported here so Django finds them."""
 
+from billing.credit_notes.models import CreditNote
+from billing.fees.models import FeeTemplate, TimeEntry
+from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment, RecurringPlan, WriteOff
 from billing.ledger.models import Account, JournalEntry, JournalLine
 from billing.reconciliation.models import BankStatement, StatementLine
 from billing.trust.models import BillingTask, TrustApproval, TrustDeposit, TrustRequest, TrustSettings
@@ -8,11 +11,20 @@ __all__ = [
     "Account",
     "BankStatement",
     "BillingTask",
+    "CreditNote",
+    "FeeTemplate",
+    "Invoice",
+    "InvoiceLine",
     "JournalEntry",
     "JournalLine",
+    "NumberSequence",
+    "Payment",
+    "RecurringPlan",
     "StatementLine",
+    "TimeEntry",
     "TrustApproval",
     "TrustDeposit",
     "TrustRequest",
     "TrustSettings",
+    "WriteOff",
 ]

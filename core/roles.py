@@ -47,6 +47,12 @@ MANAGE_TRUST = "billing.manage_trust"
 APPROVE_TRUST = "billing.approve_trust"
 RECONCILE_TRUST = "billing.reconcile_trust"
 CHANGE_MATTER = "core.change_matter"
+# Invoicing (billing/invoices, billing/credit_notes): see, draft and take payments; issue and void; approve adjustments.
+VIEW_BILLING = "billing.view_billing"
+MANAGE_INVOICES = "billing.manage_invoices"
+ISSUE_INVOICE = "billing.issue_invoice"
+APPROVE_ADJUSTMENT = "billing.approve_adjustment"
+_INVOICING = [VIEW_BILLING, MANAGE_INVOICES, ISSUE_INVOICE, APPROVE_ADJUSTMENT]
 MANAGE_MATTER_TYPES = "core.manage_matter_types"
 
 _PARTNER = [VIEW_ALL_MATTERS, ADD_MATTER, CHANGE_MATTER, MANAGE_GRANTS, VIEW_ACCESS_REVIEW]
@@ -57,6 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.FIRM_ADMIN: frozenset(
         [
             *_PARTNER,
+            *_INVOICING,
             MANAGE_ROLES,
             MANAGE_FIRM_SETTINGS,
             MANAGE_MATTER_TYPES,
@@ -66,11 +73,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             RECONCILE_TRUST,
         ]
     ),
-    Role.PARTNER: frozenset([*_PARTNER, VIEW_LEDGER, APPROVE_TRUST]),
+    Role.PARTNER: frozenset([*_PARTNER, *_INVOICING, VIEW_LEDGER, APPROVE_TRUST]),
     Role.ATTORNEY: frozenset([ADD_MATTER]),
     Role.PARALEGAL: frozenset(),
     Role.INTAKE_CLERK: frozenset([ADD_MATTER]),
-    Role.BILLING_CLERK: frozenset([VIEW_LEDGER, MANAGE_TRUST, RECONCILE_TRUST]),
+    Role.BILLING_CLERK: frozenset([VIEW_LEDGER, MANAGE_TRUST, RECONCILE_TRUST, VIEW_BILLING, MANAGE_INVOICES]),
     Role.CLIENT: frozenset(),
     Role.OUTSIDE_COUNSEL: frozenset(),
 }

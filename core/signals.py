@@ -2,7 +2,7 @@
 
 ``matter_stage_completed(sender, matter, stage)``: a matter finished a workflow
 stage (``stage`` is the stage's name, e.g. "filed"). Billing drafts an invoice
-for the fee templates billed on that stage (``billing.invoices.receivers``).
+for the fee templates billed on that stage (``billing.invoices.automatic``).
 """
 
 from __future__ import annotations

@@ -26,4 +26,5 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("api/v1/", include("api.urls")),
     path("", include("portal.urls")),
+    path("", include("portal.billing_urls")),
 ]

@@ -50,7 +50,20 @@ PUBLIC = frozenset({"login", "logout", "set_password", "healthz", "readyz", "por
 
 # Any signed-in user of the firm may open these; each shows the user only their own things
 # (their account, their two-factor set-up, the matters the accessor gives them).
-OWN_THINGS = frozenset({"home", "two_factor", "two_factor_verify", "api:me", "api:matters", "portal:client_matters"})
+OWN_THINGS = frozenset(
+    {
+        "home",
+        "two_factor",
+        "two_factor_verify",
+        "api:me",
+        "api:matters",
+        "portal:client_matters",
+        # Billing lists scoped by the invoice accessor: a client sees only their own issued invoices.
+        "invoicing:client",
+        "api:billing:invoices",
+        "api:billing:credit_notes",
+    }
+)
 
 # What a leaked response would contain.
 VICTIM_MARKERS = (b"2025-0001", b"Carol Diaz", b"carol@acme.test", b"co-counsel at hearing")
@@ -87,8 +100,32 @@ def all_routes() -> list[Route]:
     return list(walk(get_resolver(URLCONF).url_patterns))
 
 
+def _billing_victims(cast: Cast) -> dict[str, int]:
+    """An issued invoice on M1 with a requested credit note and write-off (made once per cast, in firm A)."""
+    if not hasattr(cast, "billing_ids"):
+        from billing.credit_notes.services import credit_note_request
+        from billing.fees.models import FeeTemplate
+        from billing.invoices.services import invoice_add_fee, invoice_create, invoice_issue
+        from billing.invoices.write_offs import write_off_request
+        from billing.money import Money
+
+        with cast.firm.tenant:
+            invoice = invoice_create(matter=cast.m1, by=cast.alice)
+            invoice_add_fee(invoice=invoice, template=FeeTemplate.objects.get(code="PET-FLAT"))
+            invoice = invoice_issue(invoice=invoice, by=cast.alice)
+            note = credit_note_request(invoice=invoice, reason="goodwill", amount=Money(10_00), by=cast.alice)
+            write_off = write_off_request(invoice=invoice, amount=Money(5_00), reason="small balance", by=cast.alice)
+        cast.billing_ids = {"invoice_id": invoice.pk, "credit_note_id": note.pk, "write_off_id": write_off.pk}  # type: ignore[attr-defined]
+    return cast.billing_ids  # type: ignore[attr-defined,no-any-return]
+
+
 def _victim_ids(cast: Cast) -> dict[str, int]:
-    return {"matter_id": cast.m1.pk, "grant_id": cast.olga_grant.pk, "user_id": cast.carol.pk}
+    return {
+        "matter_id": cast.m1.pk,
+        "grant_id": cast.olga_grant.pk,
+        "user_id": cast.carol.pk,
+        **_billing_victims(cast),
+    }
 
 
 def path_of(route: Route, ids: dict[str, int]) -> str:

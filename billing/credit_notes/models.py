@@ -1,0 +1,57 @@
+"""Credit notes against an invoice."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from billing.money import Money
+
+
+class CreditNote(models.Model):
+    class Reason(models.TextChoices):
+        OVERPAYMENT = "overpayment", "Overpayment"
+        DUPLICATE_PAYMENT = "duplicate_payment", "Duplicate payment"
+        SCOPE_CHANGE = "scope_change", "Scope change"
+        GOODWILL = "goodwill", "Goodwill"
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    # Reasons that return money the client paid (kept as client credit); the others reduce what is owed.
+    RETURNS_PAYMENT = frozenset({Reason.OVERPAYMENT, Reason.DUPLICATE_PAYMENT})
+
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="credit_notes")
+    matter = models.ForeignKey("core.Matter", on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.PositiveIntegerField(null=True, blank=True, unique=True, help_text="Given at approval.")
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    memo = models.CharField(max_length=500, blank=True, default="")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # How much of the note became client credit (a liability) rather than reducing the invoice.
+    to_client_credit_minor = models.BigIntegerField(default=0)
+    entry = models.ForeignKey("billing.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="credit_note_positive")]
+
+    def __str__(self) -> str:
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return f"CN-{self.number:06d}" if self.number else f"requested #{self.pk}"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)

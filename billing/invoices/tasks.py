@@ -1,0 +1,29 @@
+"""Scheduled invoice work. Thin: the beat task fans out one message per active firm."""
+
+from __future__ import annotations
+
+from core.celery import app
+
+
+@app.task(tenant_required=False)
+def draft_recurring_invoices_in_every_firm() -> int:
+    """Scheduled (public schema): ask every active firm to draft its due recurring invoices; returns how many firms."""
+    from tenants.models import Tenant
+
+    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
+    for firm in firms:
+        with firm:  # stamps the firm's schema on the message
+            draft_recurring_invoices.delay()
+    return len(firms)
+
+
+@app.task(bind=True, max_retries=3, default_retry_delay=60)
+def draft_recurring_invoices(self) -> int:  # type: ignore[no-untyped-def]
+    from django.db import DatabaseError
+
+    from billing.invoices.automatic import recurring_invoices_draft
+
+    try:
+        return len(recurring_invoices_draft())
+    except DatabaseError as exc:
+        raise self.retry(exc=exc) from exc

@@ -1,0 +1,54 @@
+"""URLs of billing pages: the staff's invoices, adjustments and time (/staff/billing/, /staff/matters/<id>/time/)
+and the client's billing page (/portal/billing/). Namespace ``invoicing``.
+"""
+
+from django.urls import path
+
+from portal.views import billing_client, billing_invoices
+
+app_name = "invoicing"
+urlpatterns = [
+    # Billing (staff): invoices, adjustments, time; the client's billing page.
+    path("staff/billing/invoices/", billing_invoices.invoice_list, name="invoices"),
+    path("staff/billing/invoices/new/", billing_invoices.invoice_create, name="invoice_create"),
+    path("staff/billing/invoices/<int:invoice_id>/", billing_invoices.invoice_detail, name="invoice"),
+    path("staff/billing/invoices/<int:invoice_id>/fees/", billing_invoices.invoice_add_fee, name="invoice_add_fee"),
+    path("staff/billing/invoices/<int:invoice_id>/time/", billing_invoices.invoice_add_time, name="invoice_add_time"),
+    path("staff/billing/invoices/<int:invoice_id>/issue/", billing_invoices.invoice_issue, name="invoice_issue"),
+    path("staff/billing/invoices/<int:invoice_id>/void/", billing_invoices.invoice_void, name="invoice_void"),
+    path("staff/billing/invoices/<int:invoice_id>/payments/", billing_invoices.invoice_payment, name="invoice_payment"),
+    path(
+        "staff/billing/invoices/<int:invoice_id>/credit-notes/",
+        billing_invoices.invoice_credit_note,
+        name="invoice_credit_note",
+    ),
+    path(
+        "staff/billing/invoices/<int:invoice_id>/write-offs/",
+        billing_invoices.invoice_write_off,
+        name="invoice_write_off",
+    ),
+    path("staff/billing/invoices/<int:invoice_id>/pdf/", billing_invoices.invoice_pdf_download, name="invoice_pdf"),
+    path(
+        "staff/billing/invoices/<int:invoice_id>/ledes/",
+        billing_invoices.invoice_ledes_download,
+        name="invoice_ledes",
+    ),
+    path("staff/billing/adjustments/", billing_invoices.adjustments, name="adjustments"),
+    path(
+        "staff/billing/credit-notes/<int:credit_note_id>/decide/",
+        billing_invoices.credit_note_decide,
+        name="credit_note_decide",
+    ),
+    path(
+        "staff/billing/write-offs/<int:write_off_id>/decide/",
+        billing_invoices.write_off_decide,
+        name="write_off_decide",
+    ),
+    path("staff/matters/<int:matter_id>/time/", billing_invoices.matter_time, name="matter_time"),
+    path("portal/billing/", billing_client.billing_overview, name="client"),
+    path(
+        "portal/billing/invoices/<int:invoice_id>/pdf/",
+        billing_client.invoice_pdf_for_client,
+        name="client_invoice_pdf",
+    ),
+]
