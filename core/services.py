@@ -55,8 +55,8 @@ def user_create(
 
 
 def user_invite(*, user: User) -> str:
-    """Email the user a one-time link to choose a password; returns the link."""
-    link = set_password_link(user=user)
+    """Email the user a one-time link to choose a password; returns the link (it opens in their language)."""
+    link = f"{set_password_link(user=user)}?lang={user.preferred_language}"
     firm_name = tenant_connection().tenant.name
     with translation.override(user.preferred_language):
         body = render_to_string("invitation_email.txt", {"firm_name": firm_name, "link": link, "email": user.email})

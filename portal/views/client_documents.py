@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -44,7 +45,9 @@ def _may_upload(user: User, matter: Matter) -> bool:
     return user.pk == matter.client_id or user.is_staff
 
 
-def _page(request: HttpRequest, matter: Matter, line: ChecklistLine, form: UploadForm, status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, matter: Matter, line: ChecklistLine, form: UploadForm, status: int = 200
+) -> HttpResponse:
     limit, accepted = upload_limits(line.requirement)
     context: dict[str, Any] = {
         "matter": matter,
@@ -121,7 +124,7 @@ def upload(request: HttpRequest, matter_id: int) -> HttpResponse:
 
 
 @login_required
-def download(request: HttpRequest, matter_id: int) -> HttpResponse:
+def download(request: HttpRequest, matter_id: int) -> HttpResponseBase:
     """A document of this matter, always as an attachment named by the server (``core.documents.document_open``)."""
     user = signed_in_user(request)
     matter = matter_for_user(user, matter_id)
