@@ -11,5 +11,6 @@ urlpatterns = [
     path("matters/<int:matter_id>/grants/<int:grant_id>/expiry", views.GrantExpiry.as_view(), name="grant_expiry"),
     path("matters/<int:matter_id>/grants/<int:grant_id>/revoke", views.GrantRevoke.as_view(), name="grant_revoke"),
     path("access-review", views.AccessReview.as_view(), name="access_review"),
+    path("ledger/", include("api.billing_ledger")),
     path("billing/", include("api.billing_invoices")),
 ]

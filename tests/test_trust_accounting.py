@@ -165,7 +165,8 @@ def test_a_refund_follows_the_same_approval_rule_and_leaves_trust(books: Cast) -
     trust_disbursement_approve(request=refund, by=books.alice)
 
     refund.refresh_from_db()
-    assert refund.kind == TrustRequest.Kind.REFUND and refund.payee == "Carol"
+    assert refund.kind == TrustRequest.Kind.REFUND
+    assert refund.payee == "Carol"
     assert balance(_carol_trust(books)) == 0
 
 
@@ -221,7 +222,8 @@ def test_a_balance_below_the_low_threshold_opens_one_task_and_an_audit_entry(boo
     trust_apply_to_invoice(invoice_like=invoice, amount_minor=100_00, by=books.bill)
 
     task = BillingTask.objects.get()
-    assert task.matter == books.m1 and "2025-0001" in task.message
+    assert task.matter == books.m1
+    assert "2025-0001" in task.message
     assert AuditEntry.objects.filter(action="trust.low_balance").count() == 1
 
 

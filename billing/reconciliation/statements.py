@@ -68,10 +68,7 @@ class CsvMapping:
 def to_minor(text: str, currency: str, *, decimal_comma: bool = False) -> int:
     """``"1,234.56"`` in USD is 123456; refuses more decimals than the currency has."""
     cleaned = text.strip().strip('"').replace(" ", "").replace("\u00a0", "")
-    if decimal_comma:
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    else:
-        cleaned = cleaned.replace(",", "")
+    cleaned = cleaned.replace(".", "").replace(",", ".") if decimal_comma else cleaned.replace(",", "")
     if cleaned.startswith("(") and cleaned.endswith(")"):
         cleaned = "-" + cleaned[1:-1]
     if not cleaned:
@@ -102,7 +99,8 @@ def parse_csv(data: bytes | str, *, mapping: CsvMapping, currency: str) -> Parse
         if mapping.amount is not None:
             amount = to_minor(row[mapping.amount], currency, decimal_comma=mapping.decimal_comma)
         else:
-            assert mapping.debit is not None and mapping.credit is not None
+            assert mapping.debit is not None
+            assert mapping.credit is not None
             money_in = to_minor(row[mapping.credit] or "", currency, decimal_comma=mapping.decimal_comma)
             money_out = to_minor(row[mapping.debit] or "", currency, decimal_comma=mapping.decimal_comma)
             amount = abs(money_in) - abs(money_out)

@@ -1,0 +1,265 @@
+"""API for the ledger and trust money (/api/v1/ledger/...): reads for billing staff, trust operations.
+
+A matter's trust ledger is reached through ``billing.trust.selectors.matter_for_ledger``
+before anything else, so "not yours" is 404 as everywhere. Other objects
+(accounts, requests) are named in the query string or the body and looked up
+after the permission check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.urls import path
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.ledger.accounts import account_for
+from billing.ledger.models import Account, JournalEntry
+from billing.ledger.selectors import balances_by_account
+from billing.trust import services
+from billing.trust.models import TrustDeposit, TrustRequest
+from billing.trust.selectors import cleared_funds, client_ledger, matter_for_ledger
+from core.models import Matter, User
+from core.roles import APPROVE_TRUST, MANAGE_TRUST, VIEW_LEDGER
+
+
+def _staff_with(request: Request, permission: str) -> User:
+    user = request.user
+    if not isinstance(user, User) or not user.is_staff or not user.has_perm(permission):
+        raise PermissionDenied("Your role does not allow this.")
+    return user
+
+
+def _refused(exc: ValidationError) -> Response:
+    return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class LedgerView(APIView):
+    """Checks the role before DRF picks the handler, so a wrong method is 403 too, never a 405 hint."""
+
+    permission_needed = VIEW_LEDGER
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        _staff_with(request, self.permission_needed)
+
+
+class AccountSerializer(serializers.ModelSerializer[Account]):
+    client = serializers.EmailField(source="client.email", read_only=True, default=None)
+    matter = serializers.CharField(source="matter.reference", read_only=True, default=None)
+    balance_minor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Account
+        fields = ["id", "name", "kind", "currency", "client", "matter", "billing_code", "balance_minor"]
+
+    def get_balance_minor(self, account: Account) -> int:
+        return int(self.context["balances"].get(account.pk, 0))
+
+
+class EntrySerializer(serializers.ModelSerializer[JournalEntry]):
+    lines = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JournalEntry
+        fields = ["id", "kind", "memo", "occurred_on", "posted_at", "source_type", "source_id", "reverses", "lines"]
+
+    def get_lines(self, entry: JournalEntry) -> list[dict[str, Any]]:
+        return [
+            {
+                "account": line.account.name,
+                "debit_minor": line.debit_minor,
+                "credit_minor": line.credit_minor,
+                "currency": line.currency,
+            }
+            for line in entry.lines.all()
+        ]
+
+
+class AccountList(LedgerView):
+    def get(self, request: Request) -> Response:
+        accounts = Account.objects.select_related("client", "matter").order_by("kind", "name")
+        return Response(AccountSerializer(accounts, many=True, context={"balances": balances_by_account()}).data)
+
+
+class EntryList(LedgerView):
+    """Entries, newest first; ``?account=<id>`` for one account's, ``?limit=`` (at most 500)."""
+
+    def get(self, request: Request) -> Response:
+        entries = JournalEntry.objects.prefetch_related("lines__account").order_by("-occurred_on", "-id")
+        account = request.query_params.get("account", "")
+        if account:
+            if not account.isdigit():
+                raise Http404("No such account.")
+            entries = entries.filter(lines__account_id=int(account)).distinct()
+        limit = request.query_params.get("limit", "100")
+        count = min(int(limit), 500) if limit.isdigit() else 100
+        return Response(EntrySerializer(entries[:count], many=True).data)
+
+
+class MatterTrust(APIView):
+    """A matter's trust balance, cleared funds and client ledger."""
+
+    matter: Matter
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.matter = matter_for_ledger(request.user, kwargs["matter_id"])
+        _staff_with(request, VIEW_LEDGER)
+
+    def get(self, request: Request, matter_id: int) -> Response:
+        from django.utils import timezone
+
+        account = account_for(Account.Kind.CLIENT_TRUST, matter=self.matter)
+        rows = client_ledger(account=account)
+        return Response(
+            {
+                "matter": self.matter.reference,
+                "client": self.matter.client.email,
+                "currency": account.currency,
+                "balance_minor": rows[-1].balance_minor if rows else 0,
+                "cleared_minor": cleared_funds(account=account, on=timezone.localdate()),
+                "ledger": [
+                    {
+                        "occurred_on": row.occurred_on,
+                        "entry": row.entry_id,
+                        "kind": row.kind,
+                        "memo": row.memo,
+                        "deposit_minor": row.deposit_minor,
+                        "withdrawal_minor": row.withdrawal_minor,
+                        "balance_minor": row.balance_minor,
+                    }
+                    for row in rows
+                ],
+            }
+        )
+
+
+class DepositSerializer(serializers.Serializer[Any]):
+    matter = serializers.IntegerField()
+    amount_minor = serializers.IntegerField(min_value=1)
+    currency = serializers.CharField(max_length=3, required=False)
+    method = serializers.ChoiceField(choices=TrustDeposit.Method.choices)
+    reference = serializers.CharField(max_length=100, required=False, default="")
+    received_on = serializers.DateField(required=False, default=None)
+    cleared_on = serializers.DateField(required=False, default=None)
+
+
+class RequestSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=TrustRequest.Kind.choices)
+    matter = serializers.IntegerField()
+    amount_minor = serializers.IntegerField(min_value=1)
+    payee = serializers.CharField(max_length=200, required=False, default="")
+    purpose = serializers.CharField(max_length=500)
+
+
+def _matter(request: Request, matter_id: int) -> Matter:
+    return matter_for_ledger(request.user, matter_id)
+
+
+class TrustDeposits(LedgerView):
+    permission_needed = MANAGE_TRUST
+
+    def post(self, request: Request) -> Response:
+        user = _staff_with(request, MANAGE_TRUST)
+        data = DepositSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        matter = _matter(request, data.validated_data["matter"])
+        try:
+            deposit = services.trust_deposit(
+                client=matter.client,
+                matter=matter,
+                amount_minor=data.validated_data["amount_minor"],
+                currency=data.validated_data.get("currency"),
+                method=data.validated_data["method"],
+                reference=data.validated_data["reference"],
+                received_on=data.validated_data["received_on"],
+                cleared_on=data.validated_data["cleared_on"],
+                by=user,
+            )
+        except ValidationError as exc:
+            return _refused(exc)
+        return Response({"id": deposit.pk, "entry": deposit.entry_id}, status=status.HTTP_201_CREATED)
+
+
+def _request_data(trust_request: TrustRequest) -> dict[str, Any]:
+    return {
+        "id": trust_request.pk,
+        "kind": trust_request.kind,
+        "matter": trust_request.matter.reference,
+        "amount_minor": trust_request.amount_minor,
+        "currency": trust_request.currency,
+        "payee": trust_request.payee,
+        "status": trust_request.status,
+        "approvals_required": trust_request.approvals_required,
+        "approvals": [approval.approver.email for approval in trust_request.approvals.all()],
+        "entry": trust_request.entry_id,
+    }
+
+
+class TrustRequests(LedgerView):
+    def get(self, request: Request) -> Response:
+        requests = TrustRequest.objects.select_related("matter").prefetch_related("approvals__approver")[:200]
+        return Response([_request_data(item) for item in requests])
+
+    def post(self, request: Request) -> Response:
+        user = _staff_with(request, MANAGE_TRUST)
+        data = RequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        matter = _matter(request, data.validated_data["matter"])
+        ask = (
+            services.trust_refund_request
+            if data.validated_data["kind"] == TrustRequest.Kind.REFUND
+            else services.trust_disbursement_request
+        )
+        try:
+            created = ask(
+                client=matter.client,
+                matter=matter,
+                amount_minor=data.validated_data["amount_minor"],
+                payee=data.validated_data["payee"] or matter.client.get_full_name(),
+                purpose=data.validated_data["purpose"],
+                by=user,
+            )
+        except ValidationError as exc:
+            return _refused(exc)
+        return Response(_request_data(created), status=status.HTTP_201_CREATED)
+
+
+class TrustApprovals(LedgerView):
+    """POST ``{"request": id}`` approves; ``{"request": id, "reject": true, "reason": ...}`` rejects."""
+
+    permission_needed = APPROVE_TRUST
+
+    def post(self, request: Request) -> Response:
+        user = _staff_with(request, APPROVE_TRUST)
+        wanted = request.data.get("request")
+        trust_request = TrustRequest.objects.filter(pk=int(wanted) if str(wanted).isdigit() else 0).first()
+        if trust_request is None:
+            raise Http404("No such request.")
+        try:
+            if request.data.get("reject"):
+                decided = services.trust_request_reject(
+                    request=trust_request, by=user, reason=str(request.data.get("reason", ""))
+                )
+            else:
+                decided = services.trust_request_approve(request=trust_request, by=user)
+        except ValidationError as exc:
+            return _refused(exc)
+        return Response(_request_data(decided))
+
+
+app_name = "ledger"
+urlpatterns = [
+    path("accounts", AccountList.as_view(), name="accounts"),
+    path("entries", EntryList.as_view(), name="entries"),
+    path("matters/<int:matter_id>/trust", MatterTrust.as_view(), name="matter_trust"),
+    path("trust/deposits", TrustDeposits.as_view(), name="trust_deposits"),
+    path("trust/requests", TrustRequests.as_view(), name="trust_requests"),
+    path("trust/approvals", TrustApprovals.as_view(), name="trust_approvals"),
+]

@@ -1,0 +1,29 @@
+"""Staff pages of the ledger, trust accounting and reconciliation, under /staff/billing/ (namespace ``ledger``).
+
+No URL here takes an id other than a matter's: requests, statements and lines
+are chosen in the POST body or the query string, and looked up inside the view
+after the permission check.
+"""
+
+from django.urls import path
+
+from billing.ledger import views as ledger
+from billing.reconciliation import views as reconciliation
+from billing.trust import views as trust
+
+app_name = "ledger"
+urlpatterns = [
+    path("ledger/", ledger.ledger_accounts, name="accounts"),
+    path("ledger/export.journal", ledger.ledger_export_hledger, name="export_hledger"),
+    path("trust/", trust.trust_overview, name="trust"),
+    path("trust/deposit/", trust.trust_deposit_page, name="trust_deposit"),
+    path("trust/requests/", trust.trust_requests_page, name="trust_requests"),
+    path("trust/requests/decide/", trust.trust_request_decide, name="trust_request_decide"),
+    path("trust/matters/<int:matter_id>/ledger/", trust.client_ledger_page, name="client_ledger"),
+    path("trust/matters/<int:matter_id>/ledger.csv", trust.client_ledger_csv, name="client_ledger_csv"),
+    path("reconciliation/", reconciliation.reconciliation_page, name="reconciliation"),
+    path("reconciliation/match/", reconciliation.reconciliation_match, name="reconciliation_match"),
+    path("reconciliation/three-way/", reconciliation.three_way_page, name="three_way"),
+    path("reconciliation/three-way.pdf", reconciliation.three_way_pdf, name="three_way_pdf"),
+    path("reconciliation/three-way.csv", reconciliation.three_way_csv, name="three_way_csv"),
+]

@@ -1,0 +1,204 @@
+"""Staff pages and API for the ledger, trust and reconciliation: what billing staff see, who is refused."""
+
+from __future__ import annotations
+
+import io
+
+from django.utils import timezone
+from pypdf import PdfReader
+
+from billing.ledger.models import JournalEntry
+from billing.trust.models import TrustRequest
+from billing.trust.services import trust_deposit, trust_disbursement_request
+from tests.fixtures_access import Cast
+
+pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+
+
+def _fund_carol(books: Cast) -> None:
+    trust_deposit(
+        client=books.carol,
+        matter=books.m1,
+        amount_minor=1500_00,
+        method="wire",
+        reference="W-1",
+        by=books.bill,
+        cleared_on=timezone.localdate(),
+    )
+
+
+def test_a_billing_clerk_records_a_deposit_and_sees_the_trust_balance(books: Cast) -> None:
+    client = books.firm.client(books.bill)
+
+    response = client.post(
+        "/staff/billing/trust/deposit/",
+        {"matter": books.m1.pk, "amount": "1,500.00", "method": "wire", "reference": "W-77"},
+    )
+    assert response.status_code == 302
+    page = client.get("/staff/billing/trust/").content.decode()
+
+    assert "carol@acme.test" in page
+    assert "$1,500.00" in page
+    assert "W-77" in page
+
+
+def test_a_deposit_form_refuses_a_fractional_cent(books: Cast) -> None:
+    response = books.firm.client(books.bill).post(
+        "/staff/billing/trust/deposit/", {"matter": books.m1.pk, "amount": "10.005", "method": "cash"}
+    )
+
+    assert response.status_code == 200
+    assert "Enter an amount such as 1500.00." in response.content.decode()
+    assert not JournalEntry.objects.exists()
+
+
+def test_a_partner_approves_a_disbursement_on_the_requests_page(books: Cast) -> None:
+    _fund_carol(books)
+    books.firm.client(books.bill).post(
+        "/staff/billing/trust/requests/",
+        {"kind": "disbursement", "matter": books.m1.pk, "amount": "535.00", "payee": "USCIS", "purpose": "I-130"},
+    )
+    request = TrustRequest.objects.get()
+    partner = books.firm.client(books.paula)
+
+    partner.post("/staff/billing/trust/requests/decide/", {"request_id": request.pk, "decision": "approve"})
+
+    request.refresh_from_db()
+    assert request.status == TrustRequest.Status.POSTED
+    page = partner.get("/staff/billing/trust/requests/").content.decode()
+    assert "Approved and paid" in page
+
+
+def test_the_requester_cannot_approve_through_the_page(books: Cast) -> None:
+    _fund_carol(books)
+    request = trust_disbursement_request(
+        client=books.carol, matter=books.m1, amount_minor=10_00, payee="USCIS", purpose="fee", by=books.alice
+    )
+    client = books.firm.client(books.alice)
+
+    response = client.post(
+        "/staff/billing/trust/requests/decide/", {"request_id": request.pk, "decision": "approve"}, follow=True
+    )
+
+    assert "cannot approve" in response.content.decode()
+    request.refresh_from_db()
+    assert request.status == TrustRequest.Status.PENDING
+
+
+def test_the_client_ledger_page_and_csv_show_every_movement_with_the_running_balance(books: Cast) -> None:
+    _fund_carol(books)
+    client = books.firm.client(books.bill)
+
+    page = client.get(f"/staff/billing/trust/matters/{books.m1.pk}/ledger/").content.decode()
+    csv_text = client.get(f"/staff/billing/trust/matters/{books.m1.pk}/ledger.csv").content.decode()
+
+    assert "Retainer received by wire for 2025-0001 (W-1)" in page
+    assert "$1,500.00" in page
+    assert csv_text.splitlines()[1].endswith(",150000,0,150000,USD")
+
+
+def test_the_three_way_report_as_page_pdf_and_csv(books: Cast) -> None:
+    _fund_carol(books)
+    client = books.firm.client(books.paula)
+    month = timezone.localdate().strftime("%Y-%m")
+
+    page = client.get(f"/staff/billing/reconciliation/three-way/?month={month}").content.decode()
+    pdf = client.get(f"/staff/billing/reconciliation/three-way.pdf?month={month}")
+    csv_text = client.get(f"/staff/billing/reconciliation/three-way.csv?month={month}").content.decode()
+
+    assert "Sum of client ledgers" in page
+    assert "Balanced: adjusted bank = book = sum of client ledgers." in page  # the wire is still in transit
+    text = "".join(page_.extract_text() for page_ in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert pdf["Content-Type"] == "application/pdf"
+    assert "Three-way reconciliation" in text
+    assert "Trust book balance" in text
+    assert "$1,500.00" in text
+    assert "book,trust book balance,150000,USD" in csv_text
+    assert "clients,sum of client ledgers,150000,USD" in csv_text
+
+
+def test_a_statement_is_imported_and_matched_through_the_page(books: Cast) -> None:
+    _fund_carol(books)
+    day = timezone.localdate().isoformat()
+    upload = io.BytesIO(f"date,amount,description,reference\n{day},1500.00,WIRE IN,W-1\n".encode())
+    upload.name = "statement.csv"
+    client = books.firm.client(books.bill)
+
+    response = client.post(
+        "/staff/billing/reconciliation/",
+        {
+            "file": upload,
+            "format": "csv",
+            "currency": "USD",
+            "closing_balance": "1500.00",
+            "date_column": "date",
+            "date_format": "%Y-%m-%d",
+            "amount_column": "amount",
+            "description_column": "description",
+            "reference_column": "reference",
+        },
+        follow=True,
+    )
+
+    content = response.content.decode()
+    assert "Imported 1 lines; 1 matched automatically." in content
+    assert "Automatically" in content
+    report = client.get("/staff/billing/reconciliation/three-way/").content.decode()
+    assert "Balanced: adjusted bank = book = sum of client ledgers." in report
+
+
+def test_a_paralegal_on_the_matter_is_refused_its_trust_ledger(books: Cast) -> None:
+    response = books.firm.client(books.pete).get(f"/staff/billing/trust/matters/{books.m1.pk}/ledger/")
+
+    assert response.status_code == 403
+
+
+def test_the_api_reads_accounts_and_a_matters_trust_ledger(books: Cast) -> None:
+    _fund_carol(books)
+    client = books.firm.client(books.bill)
+
+    accounts = client.get("/api/v1/ledger/accounts").json()
+    trust = client.get(f"/api/v1/ledger/matters/{books.m1.pk}/trust").json()
+    entries = client.get("/api/v1/ledger/entries").json()
+
+    assert {a["name"]: a["balance_minor"] for a in accounts}["assets:trust bank:USD"] == 1500_00
+    assert trust["balance_minor"] == trust["cleared_minor"] == 1500_00
+    assert entries[0]["kind"] == "trust.deposit"
+
+
+def test_the_api_runs_a_disbursement_through_two_approvals(books: Cast) -> None:
+    from billing.trust.models import TrustSettings
+
+    TrustSettings.objects.update_or_create(id=1, defaults={"two_approver_threshold_minor": 100_00})
+    _fund_carol(books)
+    created = books.firm.client(books.bill).post(
+        "/api/v1/ledger/trust/requests",
+        {"kind": "disbursement", "matter": books.m1.pk, "amount_minor": 535_00, "payee": "USCIS", "purpose": "fee"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201
+    request_id = created.json()["id"]
+
+    first = books.firm.client(books.paula).post(
+        "/api/v1/ledger/trust/approvals", {"request": request_id}, content_type="application/json"
+    )
+    second = books.firm.client(books.alice).post(
+        "/api/v1/ledger/trust/approvals", {"request": request_id}, content_type="application/json"
+    )
+
+    assert first.json()["status"] == "pending"
+    assert second.json()["status"] == "posted"
+    assert sorted(second.json()["approvals"]) == ["alice@acme.test", "paula@acme.test"]
+
+
+def test_the_api_refuses_a_disbursement_over_cleared_funds(books: Cast) -> None:
+    _fund_carol(books)
+
+    response = books.firm.client(books.bill).post(
+        "/api/v1/ledger/trust/requests",
+        {"kind": "refund", "matter": books.m1.pk, "amount_minor": 1500_01, "purpose": "closing"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert "cleared trust funds" in response.json()["detail"]
