@@ -1,6 +1,6 @@
 """URLs of the client portal (/portal/) and the staff workspace (/staff/)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from portal import language
 from portal.views import access_review, client, client_documents, client_intake, client_messages, firm_admin, matters
@@ -31,4 +31,6 @@ urlpatterns = [
     path("staff/users/", firm_admin.user_list, name="users"),
     path("staff/users/<int:user_id>/roles/", firm_admin.user_roles, name="user_roles"),
     path("staff/users/<int:user_id>/two-factor/reset/", firm_admin.user_two_factor_reset, name="user_two_factor_reset"),
+    # Case work and matter types (portal/staff_urls.py).
+    path("", include("portal.staff_urls")),
 ]

@@ -32,7 +32,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from core.models import Grant, Matter, User
+from core.models import Document, Grant, Matter, MatterType, User
 from tests.conftest import PASSWORD, Firm
 
 if TYPE_CHECKING:
@@ -119,12 +119,35 @@ def _billing_victims(cast: Cast) -> dict[str, int]:
     return cast.billing_ids  # type: ignore[attr-defined,no-any-return]
 
 
+def _casework_victims(cast: Cast) -> dict[str, int]:
+    """Carol's passport on M1, and a matter type of firm A's own with a question, requirement and stage."""
+    if not hasattr(cast, "casework_ids"):
+        from core.models import DocumentRequirement, IntakeQuestion, WorkflowStage
+        from tests.casework_support import upload
+
+        with cast.firm.tenant:
+            document = upload(cast.m1, "passport", cast.carol)
+            kind = MatterType.objects.create(code="ACME-ONLY", name_en="Acme's own type")
+            question = IntakeQuestion.objects.create(matter_type=kind, key="q", label_en="Q?", label_es="¿Q?")
+            requirement = DocumentRequirement.objects.create(matter_type=kind, code="r", name_en="R", name_es="R")
+            stage = WorkflowStage.objects.create(matter_type=kind, code="s", name_en="S")
+        cast.casework_ids = {  # type: ignore[attr-defined]
+            "document_id": document.pk,
+            "type_id": kind.pk,
+            "question_id": question.pk,
+            "requirement_id": requirement.pk,
+            "stage_id": stage.pk,
+        }
+    return cast.casework_ids  # type: ignore[attr-defined,no-any-return]
+
+
 def _victim_ids(cast: Cast) -> dict[str, int]:
     return {
         "matter_id": cast.m1.pk,
         "grant_id": cast.olga_grant.pk,
         "user_id": cast.carol.pk,
         **_billing_victims(cast),
+        **_casework_victims(cast),
     }
 
 
@@ -248,6 +271,8 @@ def test_another_firms_admin_asking_for_this_firms_ids_on_his_own_site_gets_404(
         assert not Matter.objects.filter(pk=ids["matter_id"]).exists()
         assert not Grant.objects.filter(pk=ids["grant_id"]).exists()
         assert not User.objects.filter(pk=ids["user_id"]).exists()
+        assert not Document.objects.filter(pk=ids["document_id"]).exists()
+        assert not MatterType.objects.filter(pk=ids["type_id"]).exists()
     bob = firm_b.client(firm_b.admin)
 
     problems = []

@@ -1,20 +1,29 @@
-"""Staff workspace: matters, and giving, extending and revoking temporary access to one."""
+"""Staff workspace: the matters list (search, filters), a matter's page, and temporary access to one.
+
+The matter page shows the checklist, documents with their history, the intake
+answers, messages and the timeline; the actions on it (review, stage, message)
+are in ``portal.views.staff_casework``.
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
 from core import grants
-from core.access import grant_for_matter, matter_for_user, matters_for_user
+from core.access import grant_for_matter, matter_for_user
+from core.matter_search import matters_search
 from core.models import Matter
 from core.roles import MANAGE_GRANTS
 from portal.forms import GrantExpiryForm, GrantForm
 from portal.guards import require_staff, signed_in_user, wrong_method
+from portal.staff_forms import MatterSearchForm
+from portal.views.staff_casework import casework_context
 
 
 @login_required
@@ -22,8 +31,11 @@ def matter_list(request: HttpRequest) -> HttpResponse:
     user = require_staff(request)
     if refused := wrong_method(request, "GET"):
         return refused
-    matters = matters_for_user(user).select_related("client", "responsible_attorney", "assigned_paralegal")
-    return render(request, "portal/staff_matters.html", {"matters": matters})
+    search = MatterSearchForm(request.GET or None)
+    criteria = search.cleaned_data if search.is_valid() else {}
+    matters = matters_search(user, **criteria)
+    page = Paginator(matters, 50).get_page(request.GET.get("page"))
+    return render(request, "portal/staff_matters.html", {"page": page, "matters": page.object_list, "search": search})
 
 
 def _detail(
@@ -45,6 +57,7 @@ def _detail(
         "grant_form": grant_form or GrantForm(),
         "expiry_form": GrantExpiryForm(),
         "error": error,
+        **casework_context(matter, user),
     }
     return render(request, "portal/staff_matter.html", context, status=status)
 

@@ -1,0 +1,66 @@
+"""Editing a firm's matter types (firm admins): the accessor and the audited save.
+
+Interfaces:
+
+* ``matter_type_for_user(user, type_id) -> MatterType`` — 404 unless the user
+  may manage matter types (``core.manage_matter_types``) and the type exists.
+* ``matter_type_part(matter_type, model, item_id)`` — a question, requirement
+  or stage of that type; 404 otherwise.
+* ``matter_type_item_save(*, item, by, request=None)`` — saves a type or one of
+  its parts (already validated by its form) and audits ``matter_type.changed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.http import Http404, HttpRequest
+
+from core.audit.services import audit_record
+from core.models import DocumentRequirement, IntakeQuestion, MatterType, User, WorkflowStage
+from core.roles import MANAGE_MATTER_TYPES
+
+Part = TypeVar("Part", IntakeQuestion, DocumentRequirement, WorkflowStage)
+
+
+def _pk(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise Http404("Not found.") from None
+
+
+def matter_type_for_user(user: Any, type_id: object) -> MatterType:
+    pk = _pk(type_id)
+    if not (user.is_authenticated and user.is_active and user.is_staff and user.has_perm(MANAGE_MATTER_TYPES)):
+        raise Http404("No such matter type.")
+    found = MatterType.objects.filter(pk=pk).first()
+    if found is None:
+        raise Http404("No such matter type.")
+    return found
+
+
+def matter_type_part(matter_type: MatterType, model: type[Part], item_id: object) -> Part:
+    found = model.objects.filter(pk=_pk(item_id), matter_type=matter_type).first()
+    if found is None:
+        raise Http404("Not found.")
+    return found
+
+
+@transaction.atomic
+def matter_type_item_save(*, item: models.Model, by: User, request: HttpRequest | None = None) -> models.Model:
+    if not by.has_perm(MANAGE_MATTER_TYPES):
+        raise PermissionDenied("Only a firm admin may edit matter types.")
+    created = item.pk is None
+    item.save()
+    matter_type = item if isinstance(item, MatterType) else item.matter_type  # type: ignore[attr-defined]
+    audit_record(
+        "matter_type.changed",
+        actor=by,
+        target=item,
+        request=request,
+        data={"matter_type": matter_type.code, "part": item._meta.model_name, "created": created},
+    )
+    return item

@@ -1,0 +1,27 @@
+"""Staff workspace URLs for case work and matter types (included in ``portal.urls``' namespace)."""
+
+from django.urls import path
+
+from portal.views import staff_casework as casework
+from portal.views import staff_matter_types as types
+
+urlpatterns = [
+    path("staff/review/", casework.review_queue, name="review_queue"),
+    path("staff/documents/<int:document_id>/review/", casework.review_document, name="document_review"),
+    path("staff/documents/<int:document_id>/thumbnail.jpg", casework.thumbnail, name="document_thumbnail"),
+    path("documents/<int:document_id>/download/", casework.download, name="document_download"),
+    path("staff/matters/<int:matter_id>/stage/", casework.stage_advance, name="stage_advance"),
+    path("staff/matters/<int:matter_id>/messages/", casework.message_post, name="staff_message_post"),
+    path("staff/matter-types/", types.matter_type_list, name="matter_types"),
+    path("staff/matter-types/<int:type_id>/", types.matter_type_detail, name="matter_type"),
+    path("staff/matter-types/<int:type_id>/questions/new/", types.question_new, name="question_new"),
+    path("staff/matter-types/<int:type_id>/questions/<int:question_id>/", types.question_edit, name="question_edit"),
+    path("staff/matter-types/<int:type_id>/requirements/new/", types.requirement_new, name="requirement_new"),
+    path(
+        "staff/matter-types/<int:type_id>/requirements/<int:requirement_id>/",
+        types.requirement_edit,
+        name="requirement_edit",
+    ),
+    path("staff/matter-types/<int:type_id>/stages/new/", types.stage_new, name="stage_new"),
+    path("staff/matter-types/<int:type_id>/stages/<int:stage_id>/", types.stage_edit, name="stage_edit"),
+]

@@ -1,0 +1,152 @@
+"""Staff workspace, case work: the review queue, reviewing, thumbnails, downloads, stages and messages.
+
+Every object is reached through its accessor first (``matter_for_user``,
+``document_for_user``): "not yours" is 404 before anything else is decided.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from core.access import matter_for_user, matters_for_user
+from core.checklist import checklist_for
+from core.documents import document_for_user, document_open, document_review, documents_for_review
+from core.intake import intake_questions_for, intake_value_display
+from core.messages import message_send, messages_for
+from core.models import Matter, MatterEvent, User
+from core.models.casework import ReasonCode
+from core.stages import matter_advance_stage, matter_stages
+from core.thumbnails import document_thumbnail
+from portal.guards import require_staff, signed_in_user, wrong_method
+from portal.staff_forms import MessageForm, ReviewForm, StageForm
+
+REASONS = ReasonCode.choices
+
+
+def casework_context(matter: Matter, user: User) -> dict[str, Any]:
+    """What the matter page shows besides the grants."""
+    answers = matter.intake_answers or {}
+    return {
+        "checklist": checklist_for(matter),
+        "intake": [(q, intake_value_display(q, answers.get(q.key))) for q in intake_questions_for(matter)],
+        "timeline": MatterEvent.objects.filter(matter=matter)
+        .select_related("actor", "document")
+        .order_by("-at", "-id"),
+        "conversation": messages_for(matter),
+        "stages": matter_stages(matter),
+        "stage_form": StageForm(matter=matter),
+        "message_form": MessageForm(),
+        "reasons": REASONS,
+        "can_change": matters_for_user(user, action="change").filter(pk=matter.pk).exists(),
+    }
+
+
+def _back_to_matter(matter_id: int) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("portal:staff_matter", kwargs={"matter_id": matter_id}))
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    user = require_staff(request)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    documents = documents_for_review(user)[:200]
+    return render(request, "portal/staff_review_queue.html", {"documents": documents, "reasons": REASONS})
+
+
+@login_required
+def review_document(request: HttpRequest, document_id: int) -> HttpResponse:
+    user = signed_in_user(request)
+    document = document_for_user(user, document_id, action="change")
+    require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, " ".join(str(message) for errors in form.errors.values() for message in errors))
+        return _back_to_matter(document.matter_id)
+    try:
+        document_review(
+            document=document,
+            by=user,
+            decision=form.cleaned_data["decision"],
+            reason_code=form.cleaned_data["reason_code"] or None,
+            note=form.cleaned_data["note"],
+            request=request,
+        )
+    except ValidationError as error:
+        flash.error(request, error.messages[0])
+    else:
+        verb = "accepted" if form.cleaned_data["decision"] == "accept" else "sent back to the client"
+        flash.success(request, f"Document {verb}.")
+    if request.POST.get("next") == "queue":
+        return HttpResponseRedirect(reverse("portal:review_queue"))
+    return _back_to_matter(document.matter_id)
+
+
+@login_required
+def thumbnail(request: HttpRequest, document_id: int) -> HttpResponse:
+    user = signed_in_user(request)
+    document = document_for_user(user, document_id)
+    require_staff(request)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    response = HttpResponse(
+        document_thumbnail(document=document, user=user, request=request), content_type="image/jpeg"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def download(request: HttpRequest, document_id: int) -> HttpResponse | FileResponse:
+    user = signed_in_user(request)
+    document = document_for_user(user, document_id)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    return document_open(document=document, user=user, request=request)
+
+
+@login_required
+def stage_advance(request: HttpRequest, matter_id: int) -> HttpResponse:
+    user = signed_in_user(request)
+    matter = matter_for_user(user, matter_id, action="change")
+    require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = StageForm(request.POST, matter=matter)
+    if form.is_valid():
+        try:
+            matter = matter_advance_stage(matter=matter, by=user, to=form.cleaned_data["stage"], request=request)
+        except ValidationError as error:
+            flash.error(request, error.messages[0])
+        else:
+            flash.success(request, f"The matter is now at “{matter.stage.name_en if matter.stage else '—'}”.")
+    return _back_to_matter(matter.pk)
+
+
+@login_required
+def message_post(request: HttpRequest, matter_id: int) -> HttpResponse:
+    user = signed_in_user(request)
+    matter = matter_for_user(user, matter_id)
+    require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            message_send(matter=matter, sender=user, body=form.cleaned_data["body"], request=request)
+        except ValidationError as error:
+            flash.error(request, error.messages[0])
+        else:
+            flash.success(request, "Message sent.")
+    else:
+        flash.error(request, "Write a message first.")
+    return _back_to_matter(matter.pk)
