@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_staff:  # type: ignore[union-attr]
+        return redirect("portal:client_matters")  # clients and outside counsel start at their matters
     roles = sorted(request.user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
     return render(request, "home.html", {"firm": request.tenant, "roles": roles})  # type: ignore[attr-defined]
 

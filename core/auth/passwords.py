@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 MIN_DISTINCT_CHARACTERS = 6
 
@@ -15,9 +16,10 @@ class CharacterVarietyValidator:
     def validate(self, password: str, user: Any = None) -> None:
         if len(set(password.lower())) < MIN_DISTINCT_CHARACTERS:
             raise ValidationError(
-                f"This password repeats too few characters; use at least {MIN_DISTINCT_CHARACTERS} different ones.",
+                _("This password repeats too few characters; use at least %(count)d different ones."),
                 code="password_too_repetitive",
+                params={"count": MIN_DISTINCT_CHARACTERS},
             )
 
     def get_help_text(self) -> str:
-        return f"Your password must use at least {MIN_DISTINCT_CHARACTERS} different characters."
+        return _("Your password must use at least %(count)d different characters.") % {"count": MIN_DISTINCT_CHARACTERS}
