@@ -53,7 +53,7 @@ def credit_note_request(*, invoice: Invoice, reason: str, amount: Money, by: Use
     if amount.currency != invoice.currency or not 0 < amount.minor <= limit:
         raise ValidationError(
             f"a {CreditNote.Reason(reason).label.lower()} credit note on {invoice} is at most "
-            f"{Money(limit, invoice.currency)}"
+            f"{Money(limit, invoice.currency).format()}"
         )
     note = CreditNote.objects.create(
         invoice=invoice,

@@ -37,7 +37,7 @@ def write_off_request(*, invoice: Invoice, amount: Money, reason: str, by: User)
     if invoice.status not in OPEN:
         raise ValidationError(f"{invoice} has nothing due to write off")
     if amount.currency != invoice.currency or not 0 < amount.minor <= invoice.balance_due_minor:
-        raise ValidationError(f"a write-off is between 0 and the balance due ({invoice.balance_due})")
+        raise ValidationError(f"a write-off is between 0 and the balance due ({invoice.balance_due.format()})")
     if not reason.strip():
         raise ValidationError("say why the amount is written off")
     write_off = WriteOff.objects.create(invoice=invoice, amount_minor=amount.minor, reason=reason, requested_by=by)
