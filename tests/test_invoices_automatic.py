@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from billing.fees.services import time_entry_record
 from billing.invoices.automatic import recurring_invoices_draft
 from billing.invoices.models import Invoice, RecurringPlan
+from billing.invoices.tasks import draft_recurring_invoices, draft_recurring_invoices_in_every_firm
 from core.signals import matter_stage_completed
 from tests.billing_support import template
+from tests.conftest import Firm
 from tests.fixtures_access import Cast
 
 pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
@@ -64,3 +68,31 @@ def test_a_due_recurring_plan_drafts_its_fee_and_unbilled_time_then_moves_a_mont
     plan.refresh_from_db()
     assert plan.next_on == date(2026, 2, 28)
     assert recurring_invoices_draft(as_of=date(2026, 2, 1)) == []  # not due again until the 28th
+
+
+def test_the_scheduled_fan_out_drafts_recurring_invoices_inside_each_active_firm(
+    books: Cast, firm_b: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.conf import settings
+
+    from tenants.db import current_schema
+    from tenants.models import Tenant
+
+    sent_from: list[str] = []
+    monkeypatch.setattr(draft_recurring_invoices, "delay", lambda: sent_from.append(current_schema()))
+    Tenant.objects.filter(pk=firm_b.tenant.pk).update(status=Tenant.Status.SUSPENDED)
+
+    draft_recurring_invoices_in_every_firm()
+
+    assert "acme" in sent_from
+    assert "globex" not in sent_from
+    assert {"public", "portico_template"}.isdisjoint(sent_from)
+    entry = settings.CELERY_BEAT_SCHEDULE["draft-recurring-invoices"]
+    assert entry["task"] == draft_recurring_invoices_in_every_firm.name
+
+
+def test_the_firm_level_task_drafts_what_is_due(books: Cast) -> None:
+    RecurringPlan.objects.create(matter=books.m2, fee_template=template("CONS-FLAT"), next_on=date(2020, 1, 1))
+
+    assert draft_recurring_invoices.apply().get() == 1
+    assert Invoice.objects.filter(matter=books.m2, origin=Invoice.Origin.RECURRING).count() == 1
