@@ -57,6 +57,7 @@ CLIENT_MODULES = [
     *sorted((ROOT / "portal" / "views").glob("client*.py")),
     ROOT / "portal" / "client_forms.py",
     ROOT / "portal" / "language.py",
+    ROOT / "core" / "auth" / "passwords.py",  # the set-password page's rules
     *sorted((ROOT / "core" / "uploads").glob("*.py")),
     *(ROOT / "core" / name for name in ("documents.py", "messages.py", "intake.py", "checklist.py", "services.py")),
     ROOT / "core" / "models" / "casework.py",
