@@ -33,7 +33,7 @@ from django.core import mail
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 from django.db import connection, connections
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
 
 from core.checklist import checklist_is_complete
 from core.matters import matter_create
@@ -209,7 +209,7 @@ def _upload(page: Page, rec: Recorder, item: str, name: str, mime: str, data: by
     expect(page.get_by_text("Se aceptan:")).to_be_visible()
     if shot:
         rec.shot(page, shot)
-    page.set_input_files("#id_file", files=[{"name": name, "mimeType": mime, "buffer": data}])
+    page.set_input_files("#id_file", files=[FilePayload(name=name, mimeType=mime, buffer=data)])
     page.get_by_label("Fecha del documento").fill("2019-03-04")
     page.get_by_label("Firmado o emitido por").fill("Registro Civil")
     page.get_by_role("button", name="Enviar documento").click()
