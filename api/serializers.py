@@ -11,6 +11,7 @@ class MatterSerializer(serializers.ModelSerializer[Matter]):
     client = serializers.EmailField(source="client.email", read_only=True)
     responsible_attorney = serializers.EmailField(source="responsible_attorney.email", read_only=True, default=None)
     assigned_paralegal = serializers.EmailField(source="assigned_paralegal.email", read_only=True, default=None)
+    matter_type = serializers.CharField(source="matter_type.code", read_only=True, default=None)
 
     class Meta:
         model = Matter

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from api import views
+from api.schema import SchemaView
 
 app_name = "api"
 urlpatterns = [
@@ -13,4 +14,6 @@ urlpatterns = [
     path("access-review", views.AccessReview.as_view(), name="access_review"),
     path("ledger/", include("api.billing_ledger")),
     path("billing/", include("api.billing_invoices")),
+    path("", include("api.casework")),
+    path("schema/", SchemaView.as_view(), name="schema"),
 ]

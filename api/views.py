@@ -50,7 +50,9 @@ def _staff_with(request: Request, permission: str) -> User:
 
 class MatterList(APIView):
     def get(self, request: Request) -> Response:
-        matters = matters_for_user(request.user).select_related("client", "responsible_attorney", "assigned_paralegal")
+        matters = matters_for_user(request.user).select_related(
+            "client", "responsible_attorney", "assigned_paralegal", "matter_type"
+        )
         return Response(MatterSerializer(matters, many=True).data)
 
 

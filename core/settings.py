@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     *SHARED_APPS,
     *[app for app in TENANT_APPS if app not in SHARED_APPS],
     "rest_framework",
+    "drf_spectacular",
 ]
 
 TENANT_MODEL = "tenants.Tenant"
@@ -291,6 +292,16 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI schema of /api/v1/ (served to staff at /api/v1/schema/).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portico API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": "A firm's matters, clients, documents, messages, billing and trust, on the firm's own subdomain.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Security headers (production) --------------------------------------------
@@ -369,14 +380,3 @@ PORTICO_CLAMD_SOCKET = env_optional("PORTICO_CLAMD_SOCKET")
 PORTICO_CLAMD_TIMEOUT_SECONDS = env_int("PORTICO_CLAMD_TIMEOUT_SECONDS", 30, minimum=1)
 # Static files are served from the apps' static/ folders (no collectstatic step to forget).
 WHITENOISE_USE_FINDERS = True
-
-# --- Invoicing (billing/invoices) -----------------------------------------------
-# How often every firm is asked to draft the invoices its recurring plans have due.
-PORTICO_RECURRING_INVOICES_SECONDS = env_int("PORTICO_RECURRING_INVOICES_SECONDS", 6 * 3600, minimum=60)
-CELERY_BEAT_SCHEDULE["draft-recurring-invoices"] = {
-    "task": "billing.invoices.tasks.draft_recurring_invoices_in_every_firm",
-    "schedule": float(PORTICO_RECURRING_INVOICES_SECONDS),
-}
-# WeasyPrint and fontTools log every step of a PDF at INFO.
-LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}  # type: ignore[index]
-LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}  # type: ignore[index]

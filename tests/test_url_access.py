@@ -132,6 +132,7 @@ def _casework_victims(cast: Cast) -> dict[str, int]:
             requirement = DocumentRequirement.objects.create(matter_type=kind, code="r", name_en="R", name_es="R")
             stage = WorkflowStage.objects.create(matter_type=kind, code="s", name_en="S")
         cast.casework_ids = {  # type: ignore[attr-defined]
+            "client_id": cast.carol.pk,
             "document_id": document.pk,
             "type_id": kind.pk,
             "question_id": question.pk,

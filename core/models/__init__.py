@@ -129,6 +129,9 @@ class Matter(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="paralegal_matters"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    intake_id = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, help_text="The intake's id in the firm's other systems (§9)."
+    )
     filing_category = models.CharField(max_length=64, blank=True, help_text="e.g. IR1, EB-2; free text.")
     priority = models.CharField(max_length=16, blank=True, default="normal")
     intake_answers = models.JSONField(default=dict, blank=True)
