@@ -380,3 +380,14 @@ PORTICO_CLAMD_SOCKET = env_optional("PORTICO_CLAMD_SOCKET")
 PORTICO_CLAMD_TIMEOUT_SECONDS = env_int("PORTICO_CLAMD_TIMEOUT_SECONDS", 30, minimum=1)
 # Static files are served from the apps' static/ folders (no collectstatic step to forget).
 WHITENOISE_USE_FINDERS = True
+
+# --- Invoicing (billing/invoices) -----------------------------------------------
+# How often every firm is asked to draft the invoices its recurring plans have due.
+PORTICO_RECURRING_INVOICES_SECONDS = env_int("PORTICO_RECURRING_INVOICES_SECONDS", 6 * 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["draft-recurring-invoices"] = {
+    "task": "billing.invoices.tasks.draft_recurring_invoices_in_every_firm",
+    "schedule": float(PORTICO_RECURRING_INVOICES_SECONDS),
+}
+# WeasyPrint and fontTools log every step of a PDF at INFO.
+LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}  # type: ignore[index]
+LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}  # type: ignore[index]
