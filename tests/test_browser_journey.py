@@ -3,8 +3,8 @@
 Lucía prefers Spanish and uses a phone (375 x 812, touch). She follows the
 invitation email, chooses a password, answers the I-130 questionnaire taking
 the prior-marriage branch, and uploads her passport photo, her marriage
-certificate, proof of her husband's citizenship and her divorce decree (a PDF),
-then sees them received. Paco, the paralegal, on a desktop browser, rejects
+certificate, proof of her husband's citizenship and her divorce decree (a PDF,
+dropped onto the upload box), then sees them received. Paco, the paralegal, on a desktop browser, rejects
 the passport as blurry and accepts the rest; Lucía reads the reason in
 Spanish, sends a sharper photo; Paco accepts it; her checklist is complete.
 
@@ -14,11 +14,12 @@ of its own created (committed) for the test and removed after it, at
 loopback address). Debian's ``/usr/bin/chromium`` is driven by Playwright;
 nothing is downloaded. Screenshots of each step go to
 ``test-artifacts/browser-journey/`` (git-ignored); the path and the journey's
-duration are printed.
+duration are printed (and the duration written to ``duration.txt`` there).
 """
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Iterator
@@ -216,6 +217,24 @@ def _upload(page: Page, rec: Recorder, item: str, name: str, mime: str, data: by
     expect(page.get_by_text("Gracias. Recibimos")).to_be_visible()
 
 
+def _drop(page: Page, item: str, name: str, mime: str, data: bytes) -> None:
+    """Upload by dragging the file onto the drop zone (upload.js), as on a desktop."""
+    page.locator(f'li[data-item="{item}"] a.button').click()
+    page.evaluate(
+        """([name, mime, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, {type: mime}));
+            const zone = document.querySelector("[data-dropzone]");
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+        }""",
+        [name, mime, base64.b64encode(data).decode()],
+    )
+    expect(page.locator("[data-chosen]")).to_contain_text(name)  # the script took the dropped file
+    page.get_by_role("button", name="Enviar documento").click()
+    expect(page.get_by_text("Gracias. Recibimos")).to_be_visible()
+
+
 def _review(page: Page, base_url: str, requirement: str, *, reject_as: str = "") -> None:
     page.goto(f"{base_url}/staff/review/")
     section = page.locator("section.review", has_text=requirement)
@@ -268,7 +287,7 @@ def test_a_spanish_speaking_client_on_a_phone_completes_her_i130_with_a_rejected
             decree = upload_samples.scanned_pdf("Sentencia de divorcio", pages=2)
             _upload(phone, rec, "marriage_certificate-1", "acta.pdf", pdf, upload_samples.scanned_pdf("Acta"))
             _upload(phone, rec, "petitioner_status_proof-1", "ciudadania.pdf", pdf, upload_samples.scanned_pdf("N-560"))
-            _upload(phone, rec, "prior_marriage_ended-1", "divorcio.pdf", pdf, decree)
+            _drop(phone, "prior_marriage_ended-1", "divorcio.pdf", pdf, decree)
             waiting = phone.get_by_role("heading", name="Recibidos, en espera de revisión")
             expect(waiting).to_be_visible()
             for item in ("passport-1", "prior_marriage_ended-1"):
@@ -307,6 +326,7 @@ def test_a_spanish_speaking_client_on_a_phone_completes_her_i130_with_a_rejected
         finally:
             browser.close()
     duration = time.monotonic() - started
+    (ARTIFACTS / "duration.txt").write_text(f"{duration:.1f}\n")
     print(f"\nbrowser journey: {duration:.1f} s; screenshots in {ARTIFACTS}; axe-core checked {', '.join(rec.checked)}")
 
     assert rec.violations == {}
