@@ -1,6 +1,6 @@
 """The billing app's models, kept in its sub-parts and imported here so Django finds them."""
 
-from billing.credit_notes.models import CreditNote
+from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.fees.models import FeeTemplate, TimeEntry
 from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment, RecurringPlan, WriteOff
 from billing.ledger.models import Account, JournalEntry, JournalLine
@@ -12,6 +12,7 @@ __all__ = [
     "BankStatement",
     "BillingTask",
     "CreditNote",
+    "CreditRefund",
     "FeeTemplate",
     "Invoice",
     "InvoiceLine",

@@ -34,6 +34,12 @@ urlpatterns = [
         name="invoice_ledes",
     ),
     path("staff/billing/adjustments/", billing_invoices.adjustments, name="adjustments"),
+    path("staff/billing/adjustments/refunds/", billing_invoices.credit_refund_decide, name="credit_refund_decide"),
+    path(
+        "staff/billing/invoices/<int:invoice_id>/credit-refunds/",
+        billing_invoices.invoice_credit_refund,
+        name="invoice_credit_refund",
+    ),
     path(
         "staff/billing/credit-notes/<int:credit_note_id>/decide/",
         billing_invoices.credit_note_decide,

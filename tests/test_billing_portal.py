@@ -212,3 +212,25 @@ def _fee(code: str) -> int:
     from billing.fees.models import FeeTemplate
 
     return FeeTemplate.objects.get(code=code).pk
+
+
+def test_a_credit_refund_is_requested_on_the_invoice_and_approved_in_the_queue(books: Cast) -> None:
+    from billing.credit_notes.models import CreditRefund
+    from billing.credit_notes.services import credit_note_decide, credit_note_request
+
+    invoice = issued(books.m1, books.paula, "CONS-FLAT")
+    payment_record(invoice=invoice, method="check", amount=Money(300_00), by=books.bill)
+    note = credit_note_request(invoice=invoice, reason="duplicate_payment", amount=Money(150_00), by=books.bill)
+    credit_note_decide(note=note, approve=True, by=books.paula)
+    bill, paula = books.firm.client(books.bill), books.firm.client(books.paula)
+
+    bill.post(
+        f"/staff/billing/invoices/{invoice.pk}/credit-refunds/",
+        {"amount": "150.00", "method": "wire", "reason": "paid twice"},
+    )
+    refund = CreditRefund.objects.get()
+    assert "paid twice" in paula.get("/staff/billing/adjustments/").content.decode()
+    paula.post("/staff/billing/adjustments/refunds/", {"refund": refund.pk, "decision": "approve"})
+
+    refund.refresh_from_db()
+    assert refund.status == CreditRefund.Status.APPROVED

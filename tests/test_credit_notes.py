@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from billing.credit_notes.models import CreditNote
+from billing.credit_notes.models import CreditNote, CreditRefund
+from billing.credit_notes.refunds import credit_refund_decide, credit_refund_request
 from billing.credit_notes.services import credit_note_decide, credit_note_request
 from billing.invoices.models import Invoice, WriteOff
 from billing.invoices.services import client_credit_apply, client_credit_balance, payment_record
@@ -153,3 +154,25 @@ def test_a_write_off_larger_than_the_balance_due_is_refused(books: Cast) -> None
     invoice = issued(books.m1, books.paula, "CONS-FLAT")
     with pytest.raises(ValidationError, match="balance due"):
         write_off_request(invoice=invoice, amount=Money(150_01), reason="too much", by=books.bill)
+
+
+def test_client_credit_is_refunded_from_operating_once_someone_else_approves(books: Cast) -> None:
+    invoice = issued(books.m1, books.paula, "CONS-FLAT")
+    payment_record(invoice=invoice, method="check", amount=Money(200_00), by=books.bill)  # 50.00 too much
+    note = credit_note_request(invoice=invoice, reason="overpayment", amount=Money(50_00), by=books.bill)
+    credit_note_decide(note=note, approve=True, by=books.paula)
+
+    with pytest.raises(ValidationError, match=r"credit is \$50.00"):
+        credit_refund_request(client=books.carol, amount=Money(50_01), method="check", reason="x", by=books.bill)
+    refund = credit_refund_request(
+        client=books.carol, amount=Money(50_00), method="check", reason="overpaid", by=books.bill
+    )
+    with pytest.raises(PermissionDenied):
+        credit_refund_decide(refund=refund, approve=True, by=books.bill)
+    refund = credit_refund_decide(refund=refund, approve=True, by=books.alice)
+
+    assert refund.status == CreditRefund.Status.APPROVED
+    assert client_credit_balance(client=books.carol, currency="USD") == Money(0)
+    assert firm_balance(Kind.OPERATING_BANK) == 150_00
+    assert firm_balance(Kind.TRUST_BANK) == 0
+    assert unbalanced_entries() == []

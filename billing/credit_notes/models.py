@@ -55,3 +55,41 @@ class CreditNote(models.Model):
     @property
     def amount(self) -> Money:
         return Money(self.amount_minor, self.currency)
+
+
+class CreditRefund(models.Model):
+    """Paying a client's credit back from the operating account: requested by one person, approved by another."""
+
+    class Method(models.TextChoices):
+        CHECK = "check", "Check"
+        WIRE = "wire", "Wire"
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved and paid"
+        REJECTED = "rejected", "Rejected"
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credit_refunds")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=8, choices=Method.choices)
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    entry = models.ForeignKey("billing.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="credit_refund_positive")]
+
+    def __str__(self) -> str:
+        return f"refund of {self.amount_minor} {self.currency} credit to {self.client_id}"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)

@@ -13,20 +13,20 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from billing.credit_notes import refunds
 from billing.credit_notes import services as credit_notes
-from billing.credit_notes.models import CreditNote
+from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.exports.ledes import invoice_ledes
-from billing.fees.models import FeeTemplate, TimeEntry
+from billing.fees.models import TimeEntry
 from billing.fees.services import time_entry_record
 from billing.invoices import services as invoices
 from billing.invoices import write_offs
-from billing.invoices.models import Invoice, Payment
+from billing.invoices.models import Invoice
 from billing.invoices.pdf import invoice_pdf, invoice_pdf_filename
 from billing.invoices.selectors import (
     ISSUE_INVOICE,
@@ -41,51 +41,17 @@ from billing.invoices.trust import invoice_apply_trust
 from billing.invoices.write_offs import APPROVE_ADJUSTMENT
 from billing.money import Money
 from core.access import matter_for_user
-from core.models import Matter
+from portal.billing_forms import (
+    CreditNoteForm,
+    CreditRefundForm,
+    FeeLineForm,
+    InvoiceCreateForm,
+    PaymentForm,
+    TimeEntryForm,
+    VoidForm,
+    WriteOffForm,
+)
 from portal.guards import require_staff, signed_in_user, wrong_method
-
-
-class InvoiceCreateForm(forms.Form):
-    matter = forms.ModelChoiceField(queryset=Matter.objects.select_related("client"), label=_("Matter"))
-
-
-class FeeLineForm(forms.Form):
-    template = forms.ModelChoiceField(queryset=FeeTemplate.objects.filter(active=True), label=_("Fee"))
-    quantity = forms.IntegerField(min_value=1, initial=1, label=_("Quantity"))
-    minutes = forms.IntegerField(min_value=0, initial=0, required=False, label=_("Minutes (hourly fees)"))
-
-
-class PaymentForm(forms.Form):
-    method = forms.ChoiceField(
-        choices=[(m.value, m.label) for m in Payment.Method if m in invoices.MANUAL_METHODS], label=_("Method")
-    )
-    amount = forms.DecimalField(min_value=0, decimal_places=2, label=_("Amount"))
-    received_on = forms.DateField(initial=timezone.localdate, label=_("Received on"))
-    reference = forms.CharField(max_length=100, required=False, label=_("Reference"))
-
-
-class CreditNoteForm(forms.Form):
-    reason = forms.ChoiceField(choices=CreditNote.Reason.choices, label=_("Reason"))
-    amount = forms.DecimalField(min_value=0, decimal_places=2, label=_("Amount"))
-    memo = forms.CharField(max_length=500, required=False, label=_("Note"))
-
-
-class WriteOffForm(forms.Form):
-    amount = forms.DecimalField(min_value=0, decimal_places=2, label=_("Amount"))
-    reason = forms.CharField(max_length=500, label=_("Reason"))
-
-
-class VoidForm(forms.Form):
-    reason = forms.CharField(max_length=500, label=_("Reason"))
-
-
-class TimeEntryForm(forms.Form):
-    template = forms.ModelChoiceField(
-        queryset=FeeTemplate.objects.filter(active=True, kind=FeeTemplate.Kind.HOURLY), label=_("Billing code")
-    )
-    worked_on = forms.DateField(initial=timezone.localdate, label=_("Worked on"))
-    minutes = forms.IntegerField(min_value=1, label=_("Minutes"))
-    description = forms.CharField(max_length=500, label=_("Description"))
 
 
 def _detail_url(invoice: Invoice) -> str:
@@ -175,6 +141,7 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
         "credit_note_form": CreditNoteForm(),
         "write_off_form": WriteOffForm(),
         "void_form": VoidForm(),
+        "refund_form": CreditRefundForm(),
     }
     return render(request, "portal/billing_inv_detail.html", context)
 
@@ -295,6 +262,27 @@ def invoice_write_off(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 
 @login_required
+def invoice_credit_refund(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """Ask to pay the invoice's client their credit back (approved by someone else on the adjustments page)."""
+    user = signed_in_user(request)
+
+    def act(invoice: Invoice) -> str:
+        form = CreditRefundForm(request.POST)
+        if not form.is_valid():
+            raise _invalid(form)
+        refunds.credit_refund_request(
+            client=invoice.client,
+            amount=_money(form, invoice),
+            method=form.cleaned_data["method"],
+            reason=form.cleaned_data["reason"],
+            by=user,
+        )
+        return str(_("Refund requested; someone else must approve it."))
+
+    return _invoice_action(request, invoice_id, MANAGE_INVOICES, act)
+
+
+@login_required
 def invoice_pdf_download(request: HttpRequest, invoice_id: int) -> HttpResponse:
     invoice = invoice_for_user(signed_in_user(request), invoice_id)
     require_staff(request, permission=VIEW_BILLING)
@@ -330,6 +318,9 @@ def adjustments(request: HttpRequest) -> HttpResponse:
         "pending_notes": pending_notes,
         "pending_write_offs": pending_write_offs,
         "credit_notes": CreditNote.objects.select_related("invoice", "matter", "requested_by", "decided_by")[:200],
+        "pending_refunds": CreditRefund.objects.filter(status=CreditRefund.Status.REQUESTED).select_related(
+            "client", "requested_by"
+        ),
     }
     return render(request, "portal/billing_inv_adjustments.html", context)
 
@@ -347,6 +338,22 @@ def credit_note_decide(request: HttpRequest, credit_note_id: int) -> HttpRespons
         return refused
     try:
         credit_notes.credit_note_decide(note=note, approve=_decision(request), by=user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return HttpResponseRedirect(reverse("invoicing:adjustments"))
+
+
+@login_required
+def credit_refund_decide(request: HttpRequest) -> HttpResponse:
+    """Approve or reject a requested refund of client credit (its id is in the form, not the URL)."""
+    user = require_staff(request, permission=APPROVE_ADJUSTMENT)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    refund = CreditRefund.objects.filter(pk=str(request.POST.get("refund", "")).strip() or 0).first()
+    if refund is None:
+        raise Http404("No such refund.")
+    try:
+        refunds.credit_refund_decide(refund=refund, approve=_decision(request), by=user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return HttpResponseRedirect(reverse("invoicing:adjustments"))
