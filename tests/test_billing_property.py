@@ -62,6 +62,7 @@ def billing_machine(books: Cast, second_partner: User) -> type[RuleBasedStateMac
     pairs = [(books.carol, books.m1), (books.dan, books.m2), (books.dan, books.m3)]
     fee = FeeTemplate.objects.filter(kind=FeeTemplate.Kind.FLAT, currency="USD").order_by("code").first()
     assert fee is not None, "fee templates are seeded in every firm"
+    flat_fee: FeeTemplate = fee
 
     class BillingMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -138,7 +139,7 @@ def billing_machine(books: Cast, second_partner: User) -> type[RuleBasedStateMac
             matter = pairs[pair][1]
             before = self._trust_payments(matter)
             invoice = invoice_create(matter=matter, by=books.alice, currency="USD")
-            invoice_add_fee(invoice=invoice, template=fee, quantity=quantity)
+            invoice_add_fee(invoice=invoice, template=flat_fee, quantity=quantity)
             invoice_issue(invoice=invoice, by=books.alice)
             self._track_applications(matter, before)
 

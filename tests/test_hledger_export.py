@@ -43,12 +43,14 @@ class Invoice:
 
 def _a_month_of_business(books: Cast) -> None:
     today = timezone.localdate()
-    carol = dict(client=books.carol, matter=books.m1)
-    dan = dict(client=books.dan, matter=books.m2)
-    trust_deposit(**carol, amount_minor=2500_00, method="wire", reference="W-9", by=books.bill, cleared_on=today)
-    trust_deposit(**dan, amount_minor=780_25, method="cash", by=books.bill)
-    trust_deposit(**dan, amount_minor=100_00, method="check", reference="CHK 5", by=books.bill)
-    receivable = account_for(Kind.RECEIVABLE, **carol)
+    carol, dan = books.carol, books.dan
+    m1, m2 = books.m1, books.m2
+    trust_deposit(
+        client=carol, matter=m1, amount_minor=2500_00, method="wire", reference="W-9", by=books.bill, cleared_on=today
+    )
+    trust_deposit(client=dan, matter=m2, amount_minor=780_25, method="cash", by=books.bill)
+    trust_deposit(client=dan, matter=m2, amount_minor=100_00, method="check", reference="CHK 5", by=books.bill)
+    receivable = account_for(Kind.RECEIVABLE, client=carol, matter=m1)
     journal_post(
         kind="invoice.issue",
         lines=[
@@ -59,7 +61,7 @@ def _a_month_of_business(books: Cast) -> None:
         memo="Invoice 2026-0001; petition & consult | flat",
         by=books.bill,
     )
-    trust_apply_to_invoice(invoice_like=Invoice(pk=1, **carol), amount_minor=1200_00, by=books.bill)
+    trust_apply_to_invoice(invoice_like=Invoice(pk=1, client=carol, matter=m1), amount_minor=1200_00, by=books.bill)
     fee = journal_post(
         kind="processor.fee",
         lines=[Line.debit(account_for(Kind.PROCESSOR_FEES), 3_15), Line.credit(account_for(Kind.OPERATING_BANK), 3_15)],
@@ -67,9 +69,11 @@ def _a_month_of_business(books: Cast) -> None:
         by=books.bill,
     )
     journal_reverse(entry=fee, by=books.alice, memo="fee charged to the wrong account")
-    request = trust_disbursement_request(**carol, amount_minor=535_00, payee="USCIS", purpose="I-130", by=books.bill)
+    request = trust_disbursement_request(
+        client=carol, matter=m1, amount_minor=535_00, payee="USCIS", purpose="I-130", by=books.bill
+    )
     trust_disbursement_approve(request=request, by=books.paula)
-    refund = trust_refund_request(**dan, amount_minor=80_25, purpose="overpaid", by=books.bill)
+    refund = trust_refund_request(client=dan, matter=m2, amount_minor=80_25, purpose="overpaid", by=books.bill)
     trust_disbursement_approve(request=refund, by=books.alice)
     journal_post(
         kind="writeoff",

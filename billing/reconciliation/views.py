@@ -84,14 +84,14 @@ def reconciliation_page(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            statement = _import(request, form)
+            imported = _import(request, form)
         except (StatementError, ValidationError) as exc:
             form.add_error(None, str(exc))
         else:
-            matched = statement.lines.filter(matched_line__isnull=False).count()
-            messages.success(request, f"Imported {statement.lines.count()} lines; {matched} matched automatically.")
-            return HttpResponseRedirect(f"{reverse('ledger:reconciliation')}?statement={statement.pk}")
-    statement = None
+            matched = imported.lines.filter(matched_line__isnull=False).count()
+            messages.success(request, f"Imported {imported.lines.count()} lines; {matched} matched automatically.")
+            return HttpResponseRedirect(f"{reverse('ledger:reconciliation')}?statement={imported.pk}")
+    statement: BankStatement | None = None
     if (wanted := request.GET.get("statement", "")).isdigit():
         statement = BankStatement.objects.filter(pk=int(wanted)).first()
     context = {

@@ -18,7 +18,7 @@ Rules (SPEC §7):
 from __future__ import annotations
 
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -43,10 +43,17 @@ class InsufficientTrustFunds(ValidationError):
 class InvoiceLike(Protocol):
     """What ``trust_apply_to_invoice`` needs of an invoice: whose it is and its currency."""
 
-    pk: object
-    client: User
-    matter: Matter
-    currency: str
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def client(self) -> User: ...
+
+    @property
+    def matter(self) -> Matter: ...
+
+    @property
+    def currency(self) -> str: ...
 
 
 def _check_owner(client: User, matter: Matter) -> None:
