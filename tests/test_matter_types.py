@@ -139,3 +139,28 @@ def test_staff_without_the_permission_do_not_find_the_matter_type_pages(cast: Ca
 
     assert cast.firm.client(cast.pete).get(f"/staff/matter-types/{i130.pk}/").status_code == 404
     assert cast.firm.client(cast.pete).get("/staff/matter-types/").status_code == 403
+
+
+def test_a_clients_a_number_and_passport_are_encrypted_and_found_by_their_hash(cast: Cast) -> None:
+    import datetime
+
+    from django.db import connection
+
+    from core.models import ClientProfile
+
+    with cast.firm.tenant:
+        ClientProfile.objects.create(
+            user=cast.carol,
+            a_number="A-123 456 789",
+            passport_number="X1234567",
+            date_of_birth=datetime.date(1990, 5, 17),
+        )
+        found = ClientProfile.objects.get(a_number_hash="A123456789")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT a_number, passport_number FROM core_clientprofile WHERE id = %s", [found.pk])
+            raw = cursor.fetchone()
+
+    assert found.user_id == cast.carol.pk
+    assert found.date_of_birth == datetime.date(1990, 5, 17)
+    assert "123456789" not in str(raw)
+    assert "X1234567" not in str(raw)
