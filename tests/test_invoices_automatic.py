@@ -96,3 +96,18 @@ def test_the_firm_level_task_drafts_what_is_due(books: Cast) -> None:
 
     assert draft_recurring_invoices.apply().get() == 1
     assert Invoice.objects.filter(matter=books.m2, origin=Invoice.Origin.RECURRING).count() == 1
+
+
+def test_moving_a_matter_past_its_filed_stage_drafts_the_filing_invoice(books: Cast) -> None:
+    from core.stages import matter_advance_stage, matter_stages
+
+    filed = next(stage for stage in matter_stages(books.m1) if stage.code == "filed")
+    matter_advance_stage(matter=books.m1, by=books.arthur, to=filed)
+    assert not Invoice.objects.filter(matter=books.m1).exists()
+
+    matter_advance_stage(matter=books.m1, by=books.arthur)  # filed is completed; the matter moves on
+
+    invoice = Invoice.objects.get(matter=books.m1)
+    assert invoice.origin_detail == "filed"
+    assert invoice.needs_review
+    assert invoice.total_minor == 2_500_00 + 675_00

@@ -42,9 +42,9 @@ def invoice_draft_for_stage(*, matter: Matter, stage: str) -> Invoice | None:
     return invoice
 
 
-def on_matter_stage_completed(sender: Any, matter: Matter, stage: str, **kwargs: Any) -> None:
-    """Receiver of ``core.signals.matter_stage_completed``."""
-    invoice_draft_for_stage(matter=matter, stage=stage)
+def on_matter_stage_completed(sender: Any, matter: Matter, stage: object, **kwargs: Any) -> None:
+    """Receiver of ``core.signals.matter_stage_completed``; ``stage`` is a WorkflowStage (its code) or a code."""
+    invoice_draft_for_stage(matter=matter, stage=str(getattr(stage, "code", stage)))
 
 
 def _add_months(day: date, months: int) -> date:
