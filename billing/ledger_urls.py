@@ -1,6 +1,6 @@
 """Staff pages of the ledger, trust accounting and reconciliation, under /staff/billing/ (namespace ``ledger``).
 
-No URL here takes an id other than a matter's: requests, statements and lines
+No URL here takes an id other than a matter's or a client's: requests, statements and lines
 are chosen in the POST body or the query string, and looked up inside the view
 after the permission check.
 """
@@ -19,6 +19,7 @@ urlpatterns = [
     path("trust/deposit/", trust.trust_deposit_page, name="trust_deposit"),
     path("trust/requests/", trust.trust_requests_page, name="trust_requests"),
     path("trust/requests/decide/", trust.trust_request_decide, name="trust_request_decide"),
+    path("trust/clients/<int:user_id>/ledger/", trust.client_ledgers_of_client, name="client_ledgers"),
     path("trust/matters/<int:matter_id>/ledger/", trust.client_ledger_page, name="client_ledger"),
     path("trust/matters/<int:matter_id>/ledger.csv", trust.client_ledger_csv, name="client_ledger_csv"),
     path("reconciliation/", reconciliation.reconciliation_page, name="reconciliation"),

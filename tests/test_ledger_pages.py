@@ -202,3 +202,23 @@ def test_the_api_refuses_a_disbursement_over_cleared_funds(books: Cast) -> None:
 
     assert response.status_code == 400
     assert "cleared trust funds" in response.json()["detail"]
+
+
+def test_the_client_ledger_per_client_lists_each_matter_with_its_balance(books: Cast) -> None:
+    _fund_carol(books)
+    trust_deposit(client=books.dan, matter=books.m2, amount_minor=20_00, method="cash", by=books.bill)
+    trust_deposit(client=books.dan, matter=books.m3, amount_minor=30_00, method="cash", by=books.bill)
+
+    page = books.firm.client(books.bill).get(f"/staff/billing/trust/clients/{books.dan.pk}/ledger/").content.decode()
+
+    assert "2025-0002" in page
+    assert "2025-0003" in page
+    assert "$20.00" in page
+    assert "$30.00" in page
+    assert "2025-0001" not in page
+
+
+def test_someone_without_the_ledger_role_gets_404_for_a_clients_ledger(books: Cast) -> None:
+    response = books.firm.client(books.arthur).get(f"/staff/billing/trust/clients/{books.carol.pk}/ledger/")
+
+    assert response.status_code == 404

@@ -54,6 +54,16 @@ def matter_for_ledger(user: Any, matter_id: int) -> Matter:
     return matter_for_user(user, matter_id)
 
 
+def client_for_ledger(user: Any, client_id: int) -> User:
+    """The client whose trust ledgers billing staff ask for; 404 for anyone else, and for a missing client."""
+    if not (getattr(user, "is_staff", False) and user.is_active and user.has_perm(VIEW_LEDGER)):
+        raise Http404("No such client.")
+    client = User.objects.filter(pk=client_id).first()
+    if client is None:
+        raise Http404("No such client.")
+    return client
+
+
 def trust_accounts(*, client: User | None = None, matter: Matter | None = None) -> QuerySet[Account]:
     accounts = Account.objects.filter(kind=Account.Kind.CLIENT_TRUST).select_related("client", "matter")
     if client is not None:

@@ -25,7 +25,14 @@ from billing.reconciliation.selectors import client_balances
 from billing.reconciliation.statements import StatementError, to_minor
 from billing.trust import services
 from billing.trust.models import BillingTask, TrustDeposit, TrustRequest, TrustSettings
-from billing.trust.selectors import LedgerRow, client_ledger, matter_for_ledger, pending_requests
+from billing.trust.selectors import (
+    LedgerRow,
+    client_for_ledger,
+    client_ledger,
+    matter_for_ledger,
+    pending_requests,
+    trust_accounts,
+)
 from core.models import Matter
 from core.roles import APPROVE_TRUST, MANAGE_TRUST, VIEW_LEDGER
 from portal.guards import require_staff, signed_in_user, wrong_method
@@ -195,6 +202,19 @@ def client_ledger_page(request: HttpRequest, matter_id: int) -> HttpResponse:
         "portal/billing_client_ledger.html",
         {"matter": matter, "account": account, "rows": rows, "balance": rows[-1].balance_minor if rows else 0},
     )
+
+
+@login_required
+def client_ledgers_of_client(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Every matter's trust ledger of one client, one after the other (billing staff only; others 404)."""
+    client = client_for_ledger(signed_in_user(request), user_id)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    ledgers = []
+    for account in trust_accounts(client=client).order_by("matter__reference"):
+        rows = client_ledger(account=account)
+        ledgers.append({"account": account, "rows": rows, "balance": rows[-1].balance_minor if rows else 0})
+    return render(request, "portal/billing_client_ledgers.html", {"client": client, "ledgers": ledgers})
 
 
 @login_required
