@@ -110,6 +110,7 @@ def test_staff_draft_issue_pay_and_credit_an_invoice_through_the_pages(books: Ca
     assert "INV-000001" in text
     assert "Partially paid" in text
     assert "$1,900.00" in text  # 2,500 - 500 - 100
+    assert "<td>$2,500.00</td>" in text  # the line, formatted for people
     assert "CN-000001" in text
     assert "chk 77" in text
     ledes = bill.get(f"/staff/billing/invoices/{invoice.pk}/ledes/")

@@ -137,6 +137,10 @@ class InvoiceLine(models.Model):
     def description_in(self, language: str) -> str:
         return self.description_es if language == "es" and self.description_es else self.description
 
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.invoice.currency)
+
 
 class Payment(models.Model):
     """Money received against an invoice: by hand (check, wire, cash, card), from trust, or from client credit."""
@@ -199,6 +203,10 @@ class WriteOff(models.Model):
 
     def __str__(self) -> str:
         return f"write-off {self.amount_minor} on {self.invoice_id}"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.invoice.currency)
 
 
 class RecurringPlan(models.Model):
