@@ -34,6 +34,7 @@ from billing.invoices.selectors import (
     VIEW_BILLING,
     credit_note_for_user,
     invoice_for_user,
+    invoices_for_user,
     pending_adjustments,
     write_off_for_user,
 )
@@ -88,10 +89,10 @@ def _invalid(form: forms.Form) -> ValidationError:
 
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    require_staff(request, permission=VIEW_BILLING)
+    user = require_staff(request, permission=VIEW_BILLING)
     if refused := wrong_method(request, "GET"):
         return refused
-    found = Invoice.objects.select_related("matter", "client")
+    found = invoices_for_user(user).select_related("matter", "client")
     status = request.GET.get("status", "")
     if status in Invoice.Status.values:
         found = found.filter(status=status)
@@ -103,7 +104,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "status": status,
         "review": bool(request.GET.get("review")),
         "create_form": InvoiceCreateForm(),
-        "to_review": Invoice.objects.filter(status=Invoice.Status.DRAFT, needs_review=True).count(),
+        "to_review": invoices_for_user(user).filter(status=Invoice.Status.DRAFT, needs_review=True).count(),
     }
     return render(request, "portal/billing_inv_list.html", context)
 
