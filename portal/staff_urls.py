@@ -7,6 +7,7 @@ from portal.views import staff_matter_types as types
 
 urlpatterns = [
     path("staff/review/", casework.review_queue, name="review_queue"),
+    path("staff/notifications/read/", casework.notifications_read, name="notifications_read"),
     path("staff/documents/<int:document_id>/review/", casework.review_document, name="document_review"),
     path("staff/documents/<int:document_id>/thumbnail.jpg", casework.thumbnail, name="document_thumbnail"),
     path("documents/<int:document_id>/download/", casework.download, name="document_download"),

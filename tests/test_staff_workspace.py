@@ -75,6 +75,7 @@ def test_the_review_queue_shows_a_thumbnail_and_metadata_and_a_rejection_reaches
     )
 
     assert "Passport (photo page)" in queue
+    assert "uploaded “Passport (photo page)” on matter 2025-0001" in queue  # the in-app notification
     assert "Carol Diaz" in queue
     assert f"/staff/documents/{document.pk}/thumbnail.jpg" in queue
     assert thumbnail["Content-Type"] == "image/jpeg"
@@ -86,7 +87,10 @@ def test_the_review_queue_shows_a_thumbnail_and_metadata_and_a_rejection_reaches
         saved = Document.objects.get(pk=document.pk)
         assert (saved.status, saved.reason_code, saved.review_note) == ("rejected", "blurry_image", "Too dark")
     assert [m.to for m in mail.outbox] == [["carol@acme.test"]]
-    assert "Nothing is waiting for review." in pete.get("/staff/review/").content.decode()
+    assert pete.post("/staff/notifications/read/").status_code == 302
+    after = pete.get("/staff/review/").content.decode()
+    assert "Nothing is waiting for review." in after
+    assert "New for you" not in after
 
 
 def test_a_rejection_without_a_reason_is_refused_with_a_message(cast: Cast) -> None:

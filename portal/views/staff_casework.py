@@ -22,6 +22,7 @@ from core.intake import intake_questions_for, intake_value_display
 from core.messages import message_send, messages_for
 from core.models import Matter, MatterEvent, User
 from core.models.casework import ReasonCode
+from core.notifications import notification_mark_read, notifications_for
 from core.stages import matter_advance_stage, matter_stages
 from core.thumbnails import document_thumbnail
 from portal.guards import require_staff, signed_in_user, wrong_method
@@ -58,7 +59,18 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     if refused := wrong_method(request, "GET"):
         return refused
     documents = documents_for_review(user)[:200]
-    return render(request, "portal/staff_review_queue.html", {"documents": documents, "reasons": REASONS})
+    notices = notifications_for(user, unread_only=True)[:20]
+    context = {"documents": documents, "reasons": REASONS, "notices": notices}
+    return render(request, "portal/staff_review_queue.html", context)
+
+
+@login_required
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    user = require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    notification_mark_read(user=user, ids=notifications_for(user, unread_only=True).values_list("pk", flat=True))
+    return HttpResponseRedirect(reverse("portal:review_queue"))
 
 
 @login_required
