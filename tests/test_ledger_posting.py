@@ -150,3 +150,31 @@ def test_client_accounts_need_their_client_and_the_matter_must_be_theirs(books: 
     with pytest.raises(ValueError, match="another client"):
         account_for(Kind.CLIENT_TRUST, client=books.dan, matter=books.m1)
     assert account_for(Kind.CLIENT_TRUST, matter=books.m1).client == books.carol
+
+
+def test_balances_on_any_day_agree_with_the_lines_across_months(books: Cast) -> None:
+    from datetime import date
+
+    from django.db.models import F, Sum
+
+    trust_bank = account_for(Kind.TRUST_BANK)
+    days = [date(2026, 1, 10), date(2026, 1, 31), date(2026, 2, 5), date(2026, 3, 1)]
+    for n, day in enumerate(days, start=1):
+        journal_post(
+            kind="test.day",
+            lines=[
+                Line.debit(trust_bank, n * 100),
+                Line.credit(account_for(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1), n * 100),
+            ],
+            memo="day",
+            by=books.bill,
+            occurred_on=day,
+        )
+
+    for as_of in [date(2026, 1, 9), *days, date(2026, 2, 4), date(2026, 2, 28), date(2026, 12, 31), None]:
+        lines = JournalLine.objects.filter(account=trust_bank)
+        if as_of is not None:
+            lines = lines.filter(occurred_on__lte=as_of)
+        expected = lines.aggregate(net=Sum(F("debit_minor") - F("credit_minor")))["net"] or 0
+        assert net_debit(trust_bank, as_of) == expected, as_of
+    assert balance(trust_bank, date(2026, 2, 4)) == 300

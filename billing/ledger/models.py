@@ -125,6 +125,7 @@ class JournalLine(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "occurred_on"], name="ledger_line_by_account_date"),
+            models.Index(fields=["occurred_on"], name="ledger_line_by_date"),
         ]
 
     def __str__(self) -> str:
@@ -134,3 +135,25 @@ class JournalLine(models.Model):
     @property
     def net_debit_minor(self) -> int:
         return self.debit_minor - self.credit_minor
+
+
+class AccountMonth(models.Model):
+    """Debits and credits per account and calendar month, kept by the database, never by Python.
+
+    A statement-level trigger on ``billing_journalline`` (migration
+    ``0005_ledger_monthly_totals``) adds every inserted batch of lines to its
+    account's month, in the same transaction. Lines are never updated or deleted,
+    so the totals stay exact; balances read whole months from here and only the
+    last, partial month from the lines (``billing.ledger.selectors``).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="months")
+    month = models.DateField(help_text="The first day of the month.")
+    debit_minor = models.BigIntegerField(default=0)
+    credit_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "month"], name="ledger_accountmonth_one_per_month")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.month:%Y-%m}"

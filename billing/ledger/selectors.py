@@ -1,4 +1,9 @@
-"""Reads on the ledger. Balances are derived from the lines, never stored.
+"""Reads on the ledger. Balances are derived from the postings, never stored by Python.
+
+Whole months come from ``AccountMonth`` (debits and credits per account and
+month, added by a database trigger as lines are inserted); the last, partial
+month is summed from the lines themselves. So a balance on any day reads at
+most a month of lines, however long the ledger grows.
 
 ``balance`` is signed by the account's normal side: an asset or expense is
 positive when debits exceed credits, a liability or revenue when credits
@@ -7,27 +12,61 @@ exceed debits. ``net_debit`` is the raw debits minus credits (hledger's sign).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
-from billing.ledger.models import Account, JournalEntry, JournalLine
+from billing.ledger.models import Account, AccountMonth, JournalEntry, JournalLine
 
 
-def _lines(account_ids: Iterable[int] | None, as_of: date | None) -> QuerySet[JournalLine]:
-    lines = JournalLine.objects.all()
-    if account_ids is not None:
-        lines = lines.filter(account_id__in=list(account_ids))
-    if as_of is not None:
-        lines = lines.filter(occurred_on__lte=as_of)
-    return lines
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _split(as_of: date | None) -> tuple[Q, Q | None]:
+    """Which whole months come from ``AccountMonth``, and which lines of the last, partial month are added.
+
+    Up to ``as_of``: every month before ``as_of``'s month whole, plus that
+    month's lines up to ``as_of`` (or the whole month when ``as_of`` is its last day).
+    """
+    if as_of is None:
+        return Q(), None
+    first = _month_start(as_of)
+    if (as_of + timedelta(days=1)).month != as_of.month:  # the month's last day
+        return Q(month__lte=first), None
+    return Q(month__lt=first), Q(occurred_on__gte=first, occurred_on__lte=as_of)
+
+
+def _nets(months: QuerySet[AccountMonth], lines: QuerySet[JournalLine], as_of: date | None) -> dict[int, int]:
+    whole, partial = _split(as_of)
+    nets: dict[int, int] = {}
+    grouped = months.filter(whole).values("account_id").annotate(net=Sum(F("debit_minor") - F("credit_minor")))
+    for row in grouped.order_by():
+        nets[row["account_id"]] = int(row["net"])
+    if partial is not None:
+        recent = lines.filter(partial).values("account_id").annotate(net=Sum(F("debit_minor") - F("credit_minor")))
+        for row in recent.order_by():
+            nets[row["account_id"]] = nets.get(row["account_id"], 0) + int(row["net"])
+    return nets
 
 
 def net_debit(account: Account, as_of: date | None = None) -> int:
     """Debits minus credits on ``account`` up to and including ``as_of``."""
-    total = _lines([account.pk], as_of).aggregate(net=Sum(F("debit_minor") - F("credit_minor")))["net"]
-    return int(total or 0)
+    months = AccountMonth.objects.filter(account=account)
+    return _nets(months, JournalLine.objects.filter(account=account), as_of).get(account.pk, 0)
+
+
+def debits_and_credits(account: Account, as_of: date | None = None) -> tuple[int, int]:
+    """Total debits and total credits on ``account`` up to and including ``as_of``."""
+    whole, partial = _split(as_of)
+    totals = AccountMonth.objects.filter(whole, account=account).aggregate(d=Sum("debit_minor"), c=Sum("credit_minor"))
+    debits, credits = int(totals["d"] or 0), int(totals["c"] or 0)
+    if partial is not None:
+        recent = JournalLine.objects.filter(partial, account=account).aggregate(
+            d=Sum("debit_minor"), c=Sum("credit_minor")
+        )
+        debits, credits = debits + int(recent["d"] or 0), credits + int(recent["c"] or 0)
+    return debits, credits
 
 
 def balance(account: Account, as_of: date | None = None) -> int:
@@ -37,12 +76,13 @@ def balance(account: Account, as_of: date | None = None) -> int:
 
 
 def net_debits_by_account(*, as_of: date | None = None, accounts: QuerySet[Account] | None = None) -> dict[int, int]:
-    """Debits minus credits per account id, in one grouped scan."""
-    lines = _lines(None, as_of)
+    """Debits minus credits per account id (accounts without postings are absent)."""
+    months = AccountMonth.objects.all()
+    lines = JournalLine.objects.all()
     if accounts is not None:
+        months = months.filter(account__in=accounts)
         lines = lines.filter(account__in=accounts)
-    rows = lines.values("account_id").annotate(net=Sum(F("debit_minor") - F("credit_minor"))).order_by()
-    return {row["account_id"]: int(row["net"]) for row in rows}
+    return _nets(months, lines, as_of)
 
 
 def balances_by_account(*, as_of: date | None = None, accounts: QuerySet[Account] | None = None) -> dict[int, int]:
@@ -54,8 +94,8 @@ def balances_by_account(*, as_of: date | None = None, accounts: QuerySet[Account
 
 def kind_total(kind: str, *, currency: str, as_of: date | None = None) -> int:
     """The sum of the balances of every account of ``kind`` in ``currency`` (e.g. all client trust ledgers)."""
-    lines = _lines(None, as_of).filter(account__kind=kind, currency=currency)
-    net = int(lines.aggregate(net=Sum(F("debit_minor") - F("credit_minor")))["net"] or 0)
+    accounts = Account.objects.filter(kind=kind, currency=currency)
+    net = sum(net_debits_by_account(as_of=as_of, accounts=accounts).values())
     return net if kind in Account.DEBIT_NORMAL else -net
 
 

@@ -46,6 +46,7 @@ class StatementLine(models.Model):
     matched_line = models.OneToOneField(
         JournalLine, on_delete=models.PROTECT, null=True, blank=True, related_name="statement_line"
     )
+    matched_on = models.DateField(null=True, blank=True, help_text="The matched ledger line's date (for the report).")
     matched_how = models.CharField(max_length=8, choices=MatchedHow.choices, blank=True)
     matched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

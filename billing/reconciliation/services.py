@@ -131,9 +131,10 @@ def statement_auto_match(*, statement: BankStatement, by: User, window_days: int
         if best is None:
             continue
         line.matched_line = best
+        line.matched_on = best.occurred_on
         line.matched_how = StatementLine.MatchedHow.AUTO
         line.matched_by = by
-        line.save(update_fields=["matched_line", "matched_how", "matched_by"])
+        line.save(update_fields=["matched_line", "matched_on", "matched_how", "matched_by"])
         matched += 1
     audit_record("reconciliation.auto_match", actor=by, target=statement, data={"matched": matched})
     return matched
@@ -152,9 +153,10 @@ def statement_match(*, statement_line: StatementLine, journal_line: JournalLine,
     if StatementLine.objects.filter(matched_line=journal_line).exists():
         raise ValidationError("That ledger line is already matched to another statement line.")
     line.matched_line = journal_line
+    line.matched_on = journal_line.occurred_on
     line.matched_how = StatementLine.MatchedHow.MANUAL
     line.matched_by = by
-    line.save(update_fields=["matched_line", "matched_how", "matched_by"])
+    line.save(update_fields=["matched_line", "matched_on", "matched_how", "matched_by"])
     audit_record("reconciliation.match", actor=by, target=line, data={"journal_line": journal_line.pk})
     return line
 
@@ -164,8 +166,9 @@ def statement_unmatch(*, statement_line: StatementLine, by: User) -> StatementLi
     line = StatementLine.objects.select_for_update().get(pk=statement_line.pk)
     previous = line.matched_line_id
     line.matched_line = None
+    line.matched_on = None
     line.matched_how = ""
     line.matched_by = None
-    line.save(update_fields=["matched_line", "matched_how", "matched_by"])
+    line.save(update_fields=["matched_line", "matched_on", "matched_how", "matched_by"])
     audit_record("reconciliation.unmatch", actor=by, target=line, data={"journal_line": previous})
     return line
