@@ -49,6 +49,7 @@ def test_a_spanish_client_sees_invoices_trust_balance_and_payments_in_spanish(bo
     assert "Historial de pagos" in text
     assert "Transferencia bancaria" in text
     assert "1.000,00\xa0US$" in text
+    assert text.count("1.234,56\xa0US$") == 2  # the trust balance, and the retainer in the history
     assert "draft #" not in text
 
 

@@ -12,6 +12,7 @@ from billing.invoices.selectors import invoice_for_user, invoices_for_user, paym
 from billing.ledger.models import Account
 from billing.ledger.selectors import balances_by_account
 from billing.money import Money
+from billing.trust.models import TrustDeposit
 from core.access import matters_for_user
 from portal.guards import signed_in_user, wrong_method
 
@@ -33,6 +34,7 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
         for account in trust_accounts
     ]
     payments = payments_for_user(user).filter(invoice__client=user).order_by("-received_on", "-id")
+    retainers = TrustDeposit.objects.filter(client=user, matter__in=matters_for_user(user)).select_related("matter")
     with translation.override(language):
         return render(
             request,
@@ -43,6 +45,9 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
                 ],
                 "trust": trust,
                 "payments": [(payment, payment.amount.format(language)) for payment in payments],
+                "retainers": [
+                    (deposit, Money(deposit.amount_minor, deposit.currency).format(language)) for deposit in retainers
+                ],
             },
         )
 
