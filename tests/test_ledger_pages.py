@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -222,3 +223,40 @@ def test_someone_without_the_ledger_role_gets_404_for_a_clients_ledger(books: Ca
     response = books.firm.client(books.arthur).get(f"/staff/billing/trust/clients/{books.carol.pk}/ledger/")
 
     assert response.status_code == 404
+
+
+def test_a_check_is_marked_cleared_on_the_trust_page_and_becomes_spendable(books: Cast) -> None:
+    from billing.trust.models import TrustDeposit
+    from billing.trust.services import InsufficientTrustFunds
+
+    deposit = trust_deposit(client=books.carol, matter=books.m1, amount_minor=80_00, method="check", by=books.bill)
+    client = books.firm.client(books.bill)
+    assert "Mark cleared" in client.get("/staff/billing/trust/").content.decode()
+    with pytest.raises(InsufficientTrustFunds):
+        trust_disbursement_request(
+            client=books.carol, matter=books.m1, amount_minor=80_00, payee="A", purpose="a", by=books.bill
+        )
+
+    client.post("/staff/billing/trust/deposit/clear/", {"deposit_id": deposit.pk})
+
+    assert TrustDeposit.objects.get(pk=deposit.pk).cleared_on == timezone.localdate()
+    trust_disbursement_request(
+        client=books.carol, matter=books.m1, amount_minor=80_00, payee="A", purpose="a", by=books.bill
+    )
+
+
+def test_a_firm_admin_changes_the_trust_thresholds_and_it_is_audited(books: Cast) -> None:
+    from billing.trust.models import TrustSettings
+    from core.audit.models import AuditEntry
+
+    response = books.firm.client(books.alice).post(
+        "/staff/billing/trust/settings/",
+        {"currency": "USD", "two_approver_threshold_minor": "250000", "low_balance_minor": "10000"},
+    )
+
+    assert response.status_code == 302
+    settings = TrustSettings.load()
+    assert settings.two_approver_threshold_minor == 250000
+    assert settings.apply_trust_to_invoices is False
+    assert AuditEntry.objects.filter(action="trust.settings_update").exists()
+    assert books.firm.client(books.bill).get("/staff/billing/trust/settings/").status_code == 403

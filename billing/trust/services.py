@@ -368,3 +368,32 @@ def trust_request_reject(*, request: TrustRequest, by: User, reason: str) -> Tru
     request.save(update_fields=["status", "decided_at"])
     audit_record(f"trust.{request.kind}_reject", actor=by, target=request, data={"reason": reason})
     return request
+
+
+@transaction.atomic
+def trust_settings_update(
+    *,
+    by: User,
+    currency: str,
+    two_approver_threshold_minor: int,
+    low_balance_minor: int,
+    apply_trust_to_invoices: bool,
+) -> TrustSettings:
+    """Change the firm's trust policy (audited with the old and new values)."""
+    settings = TrustSettings.objects.select_for_update().get(pk=TrustSettings.load().pk)
+    if two_approver_threshold_minor < 0 or low_balance_minor < 0:
+        raise ValidationError("Thresholds cannot be negative.")
+    before = {
+        "currency": settings.currency,
+        "two_approver_threshold_minor": settings.two_approver_threshold_minor,
+        "low_balance_minor": settings.low_balance_minor,
+        "apply_trust_to_invoices": settings.apply_trust_to_invoices,
+    }
+    settings.currency = currency.upper()
+    settings.two_approver_threshold_minor = two_approver_threshold_minor
+    settings.low_balance_minor = low_balance_minor
+    settings.apply_trust_to_invoices = apply_trust_to_invoices
+    settings.save()
+    after = {key: getattr(settings, key) for key in before}
+    audit_record("trust.settings_update", actor=by, target=settings, data={"before": before, "after": after})
+    return settings

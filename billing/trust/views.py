@@ -34,7 +34,7 @@ from billing.trust.selectors import (
     trust_accounts,
 )
 from core.models import Matter
-from core.roles import APPROVE_TRUST, MANAGE_TRUST, VIEW_LEDGER
+from core.roles import APPROVE_TRUST, MANAGE_FIRM_SETTINGS, MANAGE_TRUST, VIEW_LEDGER
 from portal.guards import require_staff, signed_in_user, wrong_method
 
 
@@ -75,6 +75,21 @@ class RequestForm(forms.Form):
     amount = MoneyField()
     payee = forms.CharField(max_length=200, required=False)
     purpose = forms.CharField(max_length=500)
+
+
+class ClearForm(forms.Form):
+    deposit_id = forms.IntegerField()
+    cleared_on = forms.DateField(required=False)
+
+
+class TrustSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = TrustSettings
+        fields = ["currency", "two_approver_threshold_minor", "low_balance_minor", "apply_trust_to_invoices"]
+        labels = {
+            "two_approver_threshold_minor": "Two approvers above (minor units, e.g. cents)",
+            "low_balance_minor": "Low-balance task below (minor units)",
+        }
 
 
 class DecisionForm(forms.Form):
@@ -125,6 +140,39 @@ def trust_deposit_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Deposit recorded in trust for {matter.reference}.")
             return HttpResponseRedirect(reverse("ledger:trust"))
     return render(request, "portal/billing_trust_deposit.html", {"form": form})
+
+
+@login_required
+def trust_deposit_clear(request: HttpRequest) -> HttpResponse:
+    """Mark a check or wire as cleared by the bank (POST ``deposit_id``, optional ``cleared_on``)."""
+    user = require_staff(request, permission=MANAGE_TRUST)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = ClearForm(request.POST)
+    deposit = TrustDeposit.objects.filter(pk=form.cleaned_data["deposit_id"]).first() if form.is_valid() else None
+    if deposit is None:
+        messages.error(request, "Choose a deposit.")
+    else:
+        services.trust_deposit_clear(
+            deposit=deposit, cleared_on=form.cleaned_data["cleared_on"] or timezone.localdate(), by=user
+        )
+        messages.success(request, f"Deposit for {deposit.matter.reference} marked as cleared.")
+    return HttpResponseRedirect(reverse("ledger:trust"))
+
+
+@login_required
+def trust_settings_page(request: HttpRequest) -> HttpResponse:
+    """The firm's trust policy: approval threshold, low-balance threshold, currency, applying trust to invoices."""
+    user = require_staff(request, permission=MANAGE_FIRM_SETTINGS)
+    if refused := wrong_method(request, "GET", "POST"):
+        return refused
+    current = TrustSettings.load()
+    form = TrustSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        services.trust_settings_update(by=user, **form.cleaned_data)
+        messages.success(request, "Trust settings saved.")
+        return HttpResponseRedirect(reverse("ledger:trust"))
+    return render(request, "portal/billing_trust_settings.html", {"form": form})
 
 
 @login_required
