@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_tenants.utils import get_public_schema_name
 
 from core.audit.services import audit_record
 
@@ -40,7 +41,10 @@ class PreferredLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         asked = request.GET.get("lang", "")
-        user = getattr(request, "user", None)
+        # The public site has no users (nor a session table): only a firm's site looks one up.
+        tenant = getattr(request, "tenant", None)
+        on_firm_site = tenant is not None and tenant.schema_name != get_public_schema_name()
+        user = getattr(request, "user", None) if on_firm_site else None
         if asked in SUPPORTED:
             language = asked
         elif user is not None and user.is_authenticated and user.preferred_language in SUPPORTED:
