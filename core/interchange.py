@@ -24,10 +24,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
 from core.audit.services import audit_record
-from core.matters import ATTORNEY_ROLES, matter_create, matter_type_by_code
+from core.matters import ATTORNEY_ROLES, matter_create, matter_type_by_code, next_reference
 from core.models import ClientProfile, Document, Matter, User
 from core.roles import ADD_MATTER, Role, roles_of
 from core.services import user_create
@@ -89,16 +88,6 @@ def _required(data: dict[str, Any], key: str, where: str) -> Any:
     return value
 
 
-def _next_reference() -> str:
-    year = timezone.now().year
-    taken = Matter.objects.filter(reference__startswith=f"{year}-").count()
-    while True:
-        taken += 1
-        reference = f"{year}-{taken:04d}"
-        if not Matter.objects.filter(reference=reference).exists():
-            return reference
-
-
 def _client(data: dict[str, Any]) -> tuple[User, bool]:
     email = str(_required(data, "email", "client")).strip().lower()
     language = data.get("preferredLanguage") or "en"
@@ -134,7 +123,7 @@ def intake_import(*, payload: dict[str, Any], by: User, request: HttpRequest | N
             raise ValidationError({"matter.assignedAttorneyId": "No attorney of the firm has this id."})
     client, created = _client(client_data)
     matter = matter_create(
-        reference=_next_reference(),
+        reference=next_reference(),
         title=f"{client.full_name or client.email} {matter_type.code}",
         matter_type=matter_type,
         client=client,

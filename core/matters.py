@@ -163,3 +163,63 @@ def matter_assign(
         change = matter_permissions_sync(matter=matter, user=user)
         record_permission_change(change, matter=matter, via="assignment", by=by, request=request)
     return matter
+
+
+@transaction.atomic
+def client_matter_open(
+    *,
+    email: str,
+    full_name: str,
+    language: str,
+    matter_type: MatterType,
+    by: User,
+    title: str = "",
+    phone: str = "",
+    responsible_attorney: User | None = None,
+    assigned_paralegal: User | None = None,
+    invite: bool = True,
+    request: HttpRequest | None = None,
+) -> Matter:
+    """Open a matter for a client, creating the client when the email is new, and (by default) invite them.
+
+    The invitation (an emailed set-password link in the client's language)
+    stamps ``User.invited_at``, where the time-to-intake KPI starts.
+    """
+    from core.models import ClientProfile
+    from core.services import user_create, user_invite
+
+    if not by.has_perm(ADD_MATTER):
+        raise PermissionDenied("You may not open matters.")
+    email = email.strip().lower()
+    client = User.objects.filter(email=email).first()
+    if client is None:
+        client = user_create(email=email, role=Role.CLIENT, full_name=full_name.strip(), language=language)
+    else:
+        _check_client(client)
+    if phone:
+        ClientProfile.objects.update_or_create(user=client, defaults={"phone": phone[:32]})
+    matter = matter_create(
+        reference=next_reference(),
+        title=title or f"{client.full_name or client.email} {matter_type.code}",
+        matter_type=matter_type,
+        client=client,
+        responsible_attorney=responsible_attorney,
+        assigned_paralegal=assigned_paralegal,
+        by=by,
+        request=request,
+    )
+    if invite and not client.has_usable_password():
+        user_invite(user=client)
+        audit_record("client.invited", actor=by, target=client, request=request, data={"matter": matter.reference})
+    return matter
+
+
+def next_reference() -> str:
+    """The next free file number of this year, e.g. 2026-0007."""
+    year = timezone.now().year
+    taken = Matter.objects.filter(reference__startswith=f"{year}-").count()
+    while True:
+        taken += 1
+        reference = f"{year}-{taken:04d}"
+        if not Matter.objects.filter(reference=reference).exists():
+            return reference

@@ -8,7 +8,8 @@ from typing import Any
 from django import forms
 
 from core.conditions import ConditionError, condition_check
-from core.models import DocumentRequirement, IntakeQuestion, Matter, MatterType, WorkflowStage
+from core.matters import ATTORNEY_ROLES
+from core.models import DocumentRequirement, IntakeQuestion, Matter, MatterType, User, WorkflowStage
 from core.models.casework import ReasonCode
 
 
@@ -197,3 +198,22 @@ class WorkflowStageForm(forms.ModelForm):  # type: ignore[type-arg]
         if self.matter_type.stages.exclude(pk=self.instance.pk).filter(code=code).exists():
             raise forms.ValidationError("Another stage of this type already has this code.")
         return str(code)
+
+
+class MatterOpenForm(forms.Form):
+    email = forms.EmailField(label="Client's email")
+    full_name = forms.CharField(label="Client's full name", max_length=200)
+    language = forms.ChoiceField(label="Client's language", choices=User.Language.choices)
+    phone = forms.CharField(label="Phone", max_length=32, required=False)
+    matter_type = forms.ModelChoiceField(queryset=MatterType.objects.filter(active=True), label="Matter type")
+    title = forms.CharField(max_length=200, required=False, help_text="Leave empty for “name, type”.")
+    responsible_attorney = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    assigned_paralegal = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    invite = forms.BooleanField(required=False, initial=True, label="Email the client an invitation now")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        staff = User.objects.filter(is_active=True, is_staff=True).order_by("email")
+        attorneys = staff.filter(groups__name__in=[r.value for r in ATTORNEY_ROLES]).distinct()
+        self.fields["responsible_attorney"].queryset = attorneys  # type: ignore[attr-defined]
+        self.fields["assigned_paralegal"].queryset = staff  # type: ignore[attr-defined]

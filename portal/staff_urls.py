@@ -6,6 +6,7 @@ from portal.views import staff_casework as casework
 from portal.views import staff_matter_types as types
 
 urlpatterns = [
+    path("staff/matters/new/", casework.matter_open, name="matter_open"),
     path("staff/review/", casework.review_queue, name="review_queue"),
     path("staff/notifications/read/", casework.notifications_read, name="notifications_read"),
     path("staff/documents/<int:document_id>/review/", casework.review_document, name="document_review"),

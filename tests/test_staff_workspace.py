@@ -141,3 +141,51 @@ def test_an_attorney_who_only_sees_a_matter_cannot_advance_it(cast: Cast) -> Non
     response = cast.firm.client(cast.olga).post(f"/staff/matters/{cast.m1.pk}/stage/", {"stage": ""})
 
     assert response.status_code == 403
+
+
+def test_opening_a_matter_for_a_new_client_invites_her_in_her_language(cast: Cast) -> None:
+    from core.models import MatterType, User
+
+    with cast.firm.tenant:
+        i130 = MatterType.objects.get(code="I-130")
+    mail.outbox.clear()
+
+    response = cast.firm.client(cast.alice).post(
+        "/staff/matters/new/",
+        {
+            "email": "Lucia@Example.test",
+            "full_name": "Lucía Fernández",
+            "language": "es",
+            "matter_type": i130.pk,
+            "assigned_paralegal": cast.pete.pk,
+            "responsible_attorney": cast.arthur.pk,
+            "invite": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    with cast.firm.tenant:
+        matter = Matter.objects.select_related("client", "stage").get(client__email="lucia@example.test")
+        assert matter.client.invited_at is not None
+        assert matter.stage is not None
+        assert matter.stage.code == "intake"
+        assert User.objects.get(pk=cast.pete.pk).has_perm("core.change_matter", matter)
+    [invitation] = mail.outbox
+    assert invitation.to == ["lucia@example.test"]
+    assert "/accounts/set-password/" in invitation.body
+    assert matter.reference in cast.firm.client(cast.pete).get("/staff/matters/").content.decode()
+
+
+def test_a_matter_cannot_be_opened_for_a_staff_members_email(cast: Cast) -> None:
+    from core.models import MatterType
+
+    with cast.firm.tenant:
+        i130 = MatterType.objects.get(code="I-130")
+
+    response = cast.firm.client(cast.alice).post(
+        "/staff/matters/new/",
+        {"email": "pete@acme.test", "full_name": "Pete", "language": "en", "matter_type": i130.pk},
+    )
+
+    assert response.status_code == 400
+    assert "pete@acme.test is not a client of the firm." in response.content.decode()

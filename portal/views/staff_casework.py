@@ -19,14 +19,16 @@ from core.access import matter_for_user, matters_for_user
 from core.checklist import checklist_for
 from core.documents import document_for_user, document_open, document_review, documents_for_review
 from core.intake import intake_questions_for, intake_value_display
+from core.matters import client_matter_open
 from core.messages import message_send, messages_for
 from core.models import Matter, MatterEvent, User
 from core.models.casework import ReasonCode
 from core.notifications import notification_mark_read, notifications_for
+from core.roles import ADD_MATTER
 from core.stages import matter_advance_stage, matter_stages
 from core.thumbnails import document_thumbnail
 from portal.guards import require_staff, signed_in_user, wrong_method
-from portal.staff_forms import MessageForm, ReviewForm, StageForm
+from portal.staff_forms import MatterOpenForm, MessageForm, ReviewForm, StageForm
 
 REASONS = ReasonCode.choices
 
@@ -162,3 +164,33 @@ def message_post(request: HttpRequest, matter_id: int) -> HttpResponse:
     else:
         flash.error(request, "Write a message first.")
     return _back_to_matter(matter.pk)
+
+
+@login_required
+def matter_open(request: HttpRequest) -> HttpResponse:
+    user = require_staff(request, permission=ADD_MATTER)
+    if refused := wrong_method(request, "GET", "POST"):
+        return refused
+    form = MatterOpenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            matter = client_matter_open(
+                email=data["email"],
+                full_name=data["full_name"],
+                language=data["language"],
+                phone=data["phone"],
+                matter_type=data["matter_type"],
+                title=data["title"],
+                responsible_attorney=data["responsible_attorney"],
+                assigned_paralegal=data["assigned_paralegal"],
+                invite=data["invite"],
+                by=user,
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages[0])
+        else:
+            flash.success(request, f"Matter {matter.reference} opened.")
+            return _back_to_matter(matter.pk)
+    return render(request, "portal/staff_matter_open.html", {"form": form}, status=400 if form.errors else 200)
