@@ -32,6 +32,7 @@ from core.checklist import checklist_for, requirement_for_matter
 from core.documents import document_for_user, document_open, document_review, document_submit
 from core.intake import intake_is_complete, intake_questions_for, intake_save_answers
 from core.interchange import intake_export, intake_import
+from core.matters import client_matter_open, matter_type_by_code
 from core.messages import message_send, messages_for
 from core.models import Document, User, WorkflowStage
 from core.stages import matter_advance_stage
@@ -105,6 +106,43 @@ class ClientDetail(APIView):
     @extend_schema(responses=s.ClientSerializer)
     def get(self, request: Request, client_id: int) -> Response:
         return Response(s.ClientSerializer(self.client).data)
+
+
+class MatterOpen(APIView):
+    """Open a matter for a new or existing client (and invite them), as the staff page does."""
+
+    permission_classes = [IsAuthenticated, IsStaff]
+
+    @extend_schema(request=s.MatterOpenSerializer, responses={201: s.CaseMatterSerializer})
+    def post(self, request: Request) -> Response:
+        body = s.MatterOpenSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+
+        def staff(email: str | None, field: str) -> User | None:
+            if not email:
+                return None
+            found = User.objects.filter(email=email.lower(), is_staff=True, is_active=True).first()
+            if found is None:
+                raise ValidationError({field: ["No staff member of the firm has this email."]})
+            return found
+
+        matter = service(
+            lambda: client_matter_open(
+                email=data["email"],
+                full_name=data["full_name"],
+                language=data["language"],
+                phone=data["phone"],
+                matter_type=matter_type_by_code(data["matter_type"]),
+                title=data["title"],
+                responsible_attorney=staff(data["responsible_attorney"], "responsible_attorney"),
+                assigned_paralegal=staff(data["assigned_paralegal"], "assigned_paralegal"),
+                invite=data["invite"],
+                by=_user(request),
+                request=request._request,
+            )
+        )
+        return Response(s.CaseMatterSerializer(matter).data, status=status.HTTP_201_CREATED)
 
 
 class MatterCase(OneMatterView):
@@ -294,6 +332,7 @@ class IntakeImport(APIView):
 
 
 urlpatterns = [
+    path("matters/open", MatterOpen.as_view(), name="matter_open"),
     path("clients", ClientList.as_view(), name="clients"),
     path("clients/<int:client_id>", ClientDetail.as_view(), name="client"),
     path("matters/<int:matter_id>/case", MatterCase.as_view(), name="matter_case"),

@@ -194,3 +194,15 @@ class IntakeInterchangeSerializer(serializers.Serializer[dict[str, Any]]):
     matter = _MatterPart()
     documents = _DocumentPart(many=True, required=False)
     payments = _PaymentPart(many=True, required=False)
+
+
+class MatterOpenSerializer(serializers.Serializer[dict[str, Any]]):
+    email = serializers.EmailField()
+    full_name = serializers.CharField(max_length=200)
+    language = serializers.ChoiceField(choices=["en", "es"], default="en")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    matter_type = serializers.CharField(help_text="A matter type code, e.g. I-130.")
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    responsible_attorney = serializers.EmailField(required=False, allow_null=True, default=None)
+    assigned_paralegal = serializers.EmailField(required=False, allow_null=True, default=None)
+    invite = serializers.BooleanField(default=True)

@@ -187,3 +187,26 @@ def test_another_firms_admin_exports_nothing_of_this_firm(cast: Cast, firm_b: Fi
 
     assert bob.get(f"/api/v1/matters/{cast.m1.pk}/intake-export").status_code == 404
     assert cast.firm.client(cast.dan).get(f"/api/v1/matters/{cast.m1.pk}/intake-export").status_code == 404
+
+
+def test_staff_open_a_matter_through_the_api_and_clients_may_not(cast: Cast) -> None:
+    body = {
+        "email": "ana@example.test",
+        "full_name": "Ana Ruiz",
+        "language": "es",
+        "matter_type": "N-400",
+        "assigned_paralegal": "pete@acme.test",
+        "invite": False,
+    }
+
+    opened = cast.firm.client(cast.alice).post("/api/v1/matters/open", body, content_type="application/json")
+    by_client = cast.firm.client(cast.dan).post("/api/v1/matters/open", body, content_type="application/json")
+    unknown_type = cast.firm.client(cast.alice).post(
+        "/api/v1/matters/open", {**body, "matter_type": "I-999"}, content_type="application/json"
+    )
+
+    assert opened.status_code == 201
+    assert (opened.json()["matter_type"], opened.json()["stage"]) == ("N-400", "intake")
+    assert opened.json()["assigned_paralegal"] == "pete@acme.test"
+    assert by_client.status_code == 403
+    assert unknown_type.status_code == 400
