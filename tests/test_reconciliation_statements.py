@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
-from billing.reconciliation.models import StatementLine
+from billing.reconciliation.models import BankStatement, StatementLine
 from billing.reconciliation.selectors import three_way
 from billing.reconciliation.services import (
     statement_auto_match,
@@ -201,6 +202,11 @@ def test_an_ofx_statement_is_imported_and_matched_by_reference_within_the_date_w
 
     assert (statement.period_start, statement.period_end) == (date(2026, 1, 1), date(2026, 1, 31))
     assert statement.closing_balance_minor == 953_00
+    assert BankStatement.objects.get(pk=statement.pk).bank_account_number == "000123456789"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT bank_account_number FROM billing_bankstatement WHERE id = %s", [statement.pk])
+        stored = cursor.fetchone()[0]
+    assert b"000123456789" not in bytes(stored)  # encrypted at rest under the firm's retention key
     assert statement_auto_match(statement=statement, by=books.bill) == 1
     wire = statement.lines.get(bank_id="F-1")
     assert wire.matched_line is not None

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from billing.ledger.models import Account, JournalLine
+from kms.fields import EncryptedCharField
 
 
 class BankStatement(models.Model):
@@ -19,6 +20,8 @@ class BankStatement(models.Model):
     period_start = models.DateField()
     period_end = models.DateField()
     closing_balance_minor = models.BigIntegerField(help_text="The bank's balance at the end of the period.")
+    # The account number the bank printed on the statement (OFX ACCTID), under the retention key class.
+    bank_account_number = EncryptedCharField(max_length=34, key_class="retention", null=True, blank=True)
     currency = models.CharField(max_length=3)
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     imported_at = models.DateTimeField(auto_now_add=True)

@@ -40,6 +40,7 @@ def _store(parsed: ParsedStatement, *, fmt: str, filename: str, by: User) -> Ban
         period_end=parsed.period_end or last,
         closing_balance_minor=parsed.closing_balance_minor,
         currency=parsed.currency,
+        bank_account_number=parsed.bank_account_number or None,
         imported_by=by,
     )
     StatementLine.objects.bulk_create(

@@ -45,6 +45,7 @@ class ParsedStatement:
     period_start: date | None = None
     period_end: date | None = None
     closing_balance_minor: int | None = None
+    bank_account_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ def parse_ofx(data: bytes) -> ParsedStatement:
     source = ofx.statements[0]
     currency = str(source.curdef)
     statement = ParsedStatement(currency=currency)
+    account = getattr(source, "account", None)
+    statement.bank_account_number = str(getattr(account, "acctid", "") or "")[:34]
     for txn in source.transactions:
         reference = txn.checknum or txn.refnum or ""
         statement.lines.append(
