@@ -29,12 +29,18 @@ from api.schema import IsStaff
 from api.views import OneMatterView
 from core.access import matters_for_user
 from core.checklist import checklist_for, requirement_for_matter
-from core.documents import document_for_user, document_open, document_review, document_submit
+from core.documents import (
+    document_for_user,
+    document_open,
+    document_review,
+    document_submit,
+    documents_for_review,
+)
 from core.intake import intake_is_complete, intake_questions_for, intake_save_answers
 from core.interchange import intake_export, intake_import
 from core.matters import client_matter_open, matter_type_by_code
 from core.messages import message_send, messages_for
-from core.models import Document, User, WorkflowStage
+from core.models import Document, MatterType, User, WorkflowStage
 from core.stages import matter_advance_stage
 
 T = TypeVar("T")
@@ -143,6 +149,28 @@ class MatterOpen(APIView):
             )
         )
         return Response(s.CaseMatterSerializer(matter).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewQueue(APIView):
+    """Documents received and waiting for a decision on matters the user may change, oldest first."""
+
+    permission_classes = [IsAuthenticated, IsStaff]
+
+    @extend_schema(responses=s.DocumentSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        found = documents_for_review(_user(request)).select_related("reviewed_by")[:200]
+        return Response(s.DocumentSerializer(found, many=True).data)
+
+
+class MatterTypeList(APIView):
+    """The firm's matter types with their questions, requirements and stages (edited in the staff workspace)."""
+
+    permission_classes = [IsAuthenticated, IsStaff]
+
+    @extend_schema(responses=s.MatterTypeSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        kinds = MatterType.objects.prefetch_related("questions", "requirements", "stages").order_by("code")
+        return Response(s.MatterTypeSerializer(kinds, many=True).data)
 
 
 class MatterCase(OneMatterView):
@@ -334,6 +362,8 @@ class IntakeImport(APIView):
 urlpatterns = [
     path("matters/open", MatterOpen.as_view(), name="matter_open"),
     path("clients", ClientList.as_view(), name="clients"),
+    path("review-queue", ReviewQueue.as_view(), name="review_queue"),
+    path("matter-types", MatterTypeList.as_view(), name="matter_types"),
     path("clients/<int:client_id>", ClientDetail.as_view(), name="client"),
     path("matters/<int:matter_id>/case", MatterCase.as_view(), name="matter_case"),
     path("matters/<int:matter_id>/checklist", MatterChecklist.as_view(), name="matter_checklist"),

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from core.checklist import ChecklistLine
-from core.models import Document, Matter, Message, User
+from core.models import Document, Matter, MatterType, Message, User
 from core.models.casework import ReasonCode
 
 
@@ -206,3 +206,25 @@ class MatterOpenSerializer(serializers.Serializer[dict[str, Any]]):
     responsible_attorney = serializers.EmailField(required=False, allow_null=True, default=None)
     assigned_paralegal = serializers.EmailField(required=False, allow_null=True, default=None)
     invite = serializers.BooleanField(default=True)
+
+
+class MatterTypeSerializer(serializers.ModelSerializer[MatterType]):
+    questions = serializers.SerializerMethodField()
+    requirements = serializers.SerializerMethodField()
+    stages = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MatterType
+        fields = ["id", "code", "name_en", "name_es", "active", "questions", "requirements", "stages"]
+
+    def get_questions(self, kind: MatterType) -> list[dict[str, Any]]:
+        keys = ["key", "position", "label_en", "label_es", "kind", "required", "choices", "condition"]
+        return [{k: getattr(q, k) for k in keys} for q in kind.questions.all()]
+
+    def get_requirements(self, kind: MatterType) -> list[dict[str, Any]]:
+        keys = ["code", "position", "name_en", "name_es", "responsible", "required", "condition", "repeat_for"]
+        keys += ["acceptable_types", "max_size_mb", "due_offset_days"]
+        return [{k: getattr(r, k) for k in keys} for r in kind.requirements.all()]
+
+    def get_stages(self, kind: MatterType) -> list[dict[str, Any]]:
+        return [{"code": st.code, "name_en": st.name_en, "optional": st.optional} for st in kind.stages.all()]

@@ -210,3 +210,21 @@ def test_staff_open_a_matter_through_the_api_and_clients_may_not(cast: Cast) -> 
     assert opened.json()["assigned_paralegal"] == "pete@acme.test"
     assert by_client.status_code == 403
     assert unknown_type.status_code == 400
+
+
+def test_the_review_queue_and_matter_types_are_in_the_api_for_staff(cast: Cast) -> None:
+    cast.firm.client(cast.carol).post(
+        f"/api/v1/matters/{cast.m1.pk}/documents",
+        {"requirement_id": _passport_id(cast), "file": SimpleUploadedFile("p.png", png_bytes())},
+    )
+    pete = cast.firm.client(cast.pete)
+
+    queue = pete.get("/api/v1/review-queue").json()
+    kinds = {kind["code"]: kind for kind in pete.get("/api/v1/matter-types").json()}
+
+    assert [(d["matter"], d["requirement"], d["status"]) for d in queue] == [(cast.m1.pk, "passport", "received")]
+    assert cast.firm.client(cast.anna).get("/api/v1/review-queue").json() == []
+    assert cast.firm.client(cast.carol).get("/api/v1/review-queue").status_code == 403
+    repeated = next(r for r in kinds["I-130"]["requirements"] if r["code"] == "prior_marriage_ended")
+    assert repeated["repeat_for"] == "prior_marriages"
+    assert repeated["condition"] == {"question": "previously_married", "equals": True}
