@@ -260,3 +260,35 @@ def test_a_firm_admin_changes_the_trust_thresholds_and_it_is_audited(books: Cast
     assert settings.apply_trust_to_invoices is False
     assert AuditEntry.objects.filter(action="trust.settings_update").exists()
     assert books.firm.client(books.bill).get("/staff/billing/trust/settings/").status_code == 403
+
+
+def _queries_for(client: object, path: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)  # type: ignore[attr-defined]
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_trust_list_pages_do_not_query_per_row(books: Cast) -> None:
+    _fund_carol(books)
+    client = books.firm.client(books.paula)
+
+    def add_rows(count: int) -> None:
+        for _ in range(count):
+            trust_deposit(client=books.dan, matter=books.m2, amount_minor=1_00, method="check", by=books.bill)
+            trust_disbursement_request(
+                client=books.carol, matter=books.m1, amount_minor=1_00, payee="A", purpose="a", by=books.bill
+            )
+
+    add_rows(2)
+    paths = ("/staff/billing/trust/", "/staff/billing/trust/requests/")
+    for path in paths:  # the first request of a session also saves the session and firm settings
+        client.get(path)
+    few = {path: _queries_for(client, path) for path in paths}
+    add_rows(6)
+    many = {path: _queries_for(client, path) for path in few}
+
+    assert many == few
