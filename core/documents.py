@@ -127,8 +127,9 @@ def document_submit(
         raise PermissionDenied("You may not upload documents to this matter.")
     metadata = metadata or {}
     size = _size_of(content)
+    # Locked (one version number at a time) and fresh: the checklist depends on the current intake answers.
+    matter = Matter.objects.select_for_update(of=("self",)).select_related("assigned_paralegal").get(pk=matter.pk)
     _check_fits(matter=matter, requirement=requirement, slot=slot, content_type=content_type, size=size)
-    Matter.objects.select_for_update().filter(pk=matter.pk).first()  # one version number at a time
     earlier = Document.objects.filter(matter=matter, requirement=requirement, slot=slot)
     version = (earlier.aggregate(top=Max("version"))["top"] or 0) + 1
     extension = EXTENSIONS.get(content_type, "")

@@ -189,3 +189,23 @@ def test_a_matter_cannot_be_opened_for_a_staff_members_email(cast: Cast) -> None
 
     assert response.status_code == 400
     assert "pete@acme.test is not a client of the firm." in response.content.decode()
+
+
+def test_the_matter_page_costs_the_same_queries_with_one_or_many_documents(cast: Cast) -> None:
+    def queries() -> int:
+        client = cast.firm.client(cast.pete)
+        client.get(f"/staff/matters/{cast.m1.pk}/")
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/staff/matters/{cast.m1.pk}/").status_code == 200
+        return len(captured)
+
+    with cast.firm.tenant:
+        answer_i130(Matter.objects.get(pk=cast.m1.pk), cast.carol, prior_marriages=1)
+        upload(cast.m1, "passport", cast.carol)
+    one = queries()
+    with cast.firm.tenant:
+        for code in ("marriage_certificate", "petitioner_status_proof", "prior_marriage_ended", "g28"):
+            upload(cast.m1, code, cast.carol)
+        upload(cast.m1, "passport", cast.carol)
+
+    assert queries() == one
