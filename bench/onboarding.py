@@ -93,16 +93,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--synthetic-models",
-        default="0,auto",
+        default="auto",
         metavar="N[,N...]",
         help="scenarios, by number of SYNTHETIC tenant models added; 'auto' adds enough to reach "
-        "--target-models models in total (default: 0,auto)",
+        "--target-models models in total; e.g. 0,auto also measures today's models alone (default: auto)",
     )
     parser.add_argument(
         "--target-models", type=int, default=60, help="the product's expected model count, for 'auto' (default: 60)"
     )
     parser.add_argument("--runs", type=int, default=10, help="onboardings per path (default: 10)")
-    parser.add_argument("--stamp-runs", type=int, default=5, help="stamping steps alone per method (default: 5)")
+    parser.add_argument("--stamp-runs", type=int, default=3, help="stamping steps alone per method (default: 3)")
     parser.add_argument("--tenants", type=int, default=100, help="firms for the migrate comparison (default: 100)")
     parser.add_argument("--migrate-runs", type=int, default=3, help="portico tenants migrate runs (default: 3)")
     parser.add_argument("--migrate-schemas-runs", type=int, default=1, help="migrate_schemas runs (default: 1)")

@@ -27,11 +27,11 @@ def _rows(scenario: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
     return [
         ("onboarding end to end, by clone (template present)", scenario["onboarding"]["clone"]),
         ("onboarding end to end, by migrations (no template)", scenario["onboarding"]["migrations"]),
-        ("stamping step alone: _stamp_schema, template present", scenario["stamp"]["in_use"]),
-        ("stamping step alone: tenants.stamp.stamp_schema", scenario["stamp"]["tenants_stamp"]),
+        ("stamping step alone: _stamp_schema, template present", scenario["stamp"].get("in_use")),
+        ("stamping step alone: tenants.stamp.stamp_schema", scenario["stamp"].get("tenants_stamp")),
         ("  tenants.stamp reading the template's DDL (1st stamp per process)", scenario["stamp"].get("blueprint")),
-        ("stamping step alone: django-tenants clone_schema()", scenario["stamp"]["clone_schema"]),
-        ("stamping step alone: _stamp_schema, no template", scenario["stamp"]["migrations"]),
+        ("stamping step alone: django-tenants clone_schema()", scenario["stamp"].get("clone_schema")),
+        ("stamping step alone: _stamp_schema, no template", scenario["stamp"].get("migrations")),
         (f"onboarding by clone, firms {bulk_first}-{firms} (setup for below)", scenario["bulk_onboarding"]),
         (f"portico tenants migrate, nothing to apply, {firms} firms", scenario["migrate"]["portico"]),
         (f"django-tenants migrate_schemas, nothing to apply, {firms} firms", scenario["migrate"]["migrate_schemas"]),
@@ -45,6 +45,7 @@ def _measurements(scenario: dict[str, Any]) -> list[str]:
         f"PostgreSQL {server['server_version']}; {server['relations_per_schema']} relations per tenant schema "
         f"(tables, indexes, sequences, TOAST); {server['ms_per_empty_table']:.1f} ms per empty CREATE TABLE here; "
         f"scenario took {scenario['wall_seconds']:.0f} s",
+        f"_stamp_schema stamps firms with {scenario.get('stamping', '?')}",
         "",
         f"{'measure (seconds)':<66}{'n':>4}{'median':>9}{'p90':>9}{'min':>9}{'max':>9}",
     ]
@@ -110,8 +111,8 @@ def render(report: dict[str, Any]) -> str:
     if any(scenario["models"]["synthetic"] for scenario in report["scenarios"]):
         lines += [
             "",
-            "SYNTHETIC models (bench/synthetic) stand in for portal and billing models that do not exist",
-            "yet; figures with them are estimates of the product at that size, not measurements of it.",
+            "SYNTHETIC models (bench/synthetic) stand in for models the product does not have yet;",
+            "figures with them are estimates of the product at that size, not measurements of it.",
         ]
     return "\n".join(lines)
 

@@ -13,6 +13,12 @@ sequence positions; then indexes, foreign keys and triggers. Dropped columns
 are recreated and dropped again so ordinal positions match too. Nothing in the
 result refers to the template.
 
+Definitions are replayed from PostgreSQL's own deparsed text, as pg_dump does:
+an expression PostgreSQL does not deparse verbatim (a CHECK with ``IN`` on a
+varchar column comes back as ``= ANY (ARRAY[...])`` with its casts moved) is
+recreated equal in meaning but spelled differently; such a constraint should be
+written without ``IN`` (as billing.ledger's account check is).
+
 The blueprint covers what Django migrations (and the RunSQL in them) create.
 When the template holds anything else (views, grants, policies, types...),
 ``UnsupportedTemplate`` is raised before anything is written, and the caller
