@@ -1,8 +1,10 @@
 """Onboarding, status changes and migrations of firms (writes on the control plane).
 
 A new firm's schema is stamped out of the pre-migrated template schema
-(``settings.TENANT_BASE_SCHEMA``) with django-tenants' clone function; when the
-template is missing, the firm's schema is built by running every migration.
+(``settings.TENANT_BASE_SCHEMA``) by ``tenants.stamp``, which replays the
+template's DDL and copies its rows (django-tenants' clone function is the
+fallback for a template the stamp cannot reproduce); when the template is
+missing, the firm's schema is built by running every migration.
 Everything one onboarding does happens in one transaction, so a failure midway
 leaves neither rows nor a schema behind.
 """
