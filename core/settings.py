@@ -87,6 +87,8 @@ ROOT_URLCONF = "core.urls"
 # New firms are stamped out of a pre-migrated template schema (tenants/services.py).
 TENANT_BASE_SCHEMA = "portico_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Set search_path once per connection and schema change, not before every query.
+TENANT_LIMIT_SET_CALLS = True
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
