@@ -29,34 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import database
+from bench.firm import configure_django, onboard_bench_firm, percentiles
 
 DATABASE = "portico_bench_audit"
 APPEND_P95_GOAL_MS = 2.0
 VERIFY_GOAL_PER_SECOND = 100_000
-
-
-def _configure(url: str, workdir: Path) -> None:
-    os.environ.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="core.settings_test",
-        PORTICO_ENV="test",
-        PORTICO_VAR_DIR=str(workdir / "var"),  # keeps the checkout's var/ untouched
-        PORTICO_SECRET_KEY="benchmark-only-not-a-secret",  # noqa: S106 (a throwaway database's key)
-        PORTICO_LOG_LEVEL="WARNING",
-    )
-    import django
-
-    django.setup()
-
-
-def _onboard() -> Any:
-    from tenants.migrate import migrate_all
-    from tenants.services import tenant_create
-
-    migrate_all()
-    return tenant_create(
-        slug="bench", name="Bench Immigration", region="eu-central-1", admin_email="a@bench.test"
-    ).tenant
 
 
 def measure_appends(tenant: Any, count: int, *, committed: bool = True) -> list[float]:
@@ -155,11 +132,6 @@ def measure_verify(tenant: Any) -> tuple[int, float, bool, str]:
     return report.checked, report.seconds, report.ok, report.problem.message if report.problem else ""
 
 
-def _percentiles(timings: list[float]) -> tuple[float, float, float]:
-    quantiles = statistics.quantiles(timings, n=100)
-    return statistics.median(timings), quantiles[94], quantiles[98]
-
-
 def _row(name: str, value: str, goal: str = "", verdict: str = "") -> str:
     return f"{name:<40}{value:>16}   {goal:<12}{verdict}"
 
@@ -177,9 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="portico-bench-audit-") as tmp,
         database.throwaway_database(server, DATABASE) as url,
     ):
-        _configure(url, Path(tmp))
+        configure_django(url, Path(tmp))
         print(f"onboarding a firm in {DATABASE} on {server.description}...", file=sys.stderr, flush=True)
-        tenant = _onboard()
+        tenant = onboard_bench_firm()
         print(f"timing {args.appends:,} appends...", file=sys.stderr, flush=True)
         timings = measure_appends(tenant, args.appends)
         in_transaction = measure_appends(tenant, args.appends, committed=False)
@@ -192,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
         connections.close_all()
 
-    p50, p95, p99 = _percentiles(timings)
+    p50, p95, p99 = percentiles(timings)
     rate = checked / seconds if seconds else 0.0
     append_pass = p95 <= APPEND_P95_GOAL_MS
     verify_pass = ok and rate >= VERIFY_GOAL_PER_SECOND
@@ -204,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(_row("append p99 (ms/entry)", f"{p99:.3f}"))
     print(_row("append mean (ms/entry)", f"{statistics.fmean(timings):.3f}"))
-    print(_row("  in a caller's transaction p50/p95", "{:.3f} / {:.3f}".format(*_percentiles(in_transaction)[:2])))
-    print(_row("  server's commit floor p50/p95", "{:.3f} / {:.3f}".format(*_percentiles(floor)[:2])))
+    print(_row("  in a caller's transaction p50/p95", "{:.3f} / {:.3f}".format(*percentiles(in_transaction)[:2])))
+    print(_row("  server's commit floor p50/p95", "{:.3f} / {:.3f}".format(*percentiles(floor)[:2])))
     print(_row(f"chain loaded with COPY ({args.entries:,})", f"{load_seconds:.1f} s"))
     print(_row("verify: entries checked", f"{checked:,}"))
     print(_row("verify: seconds", f"{seconds:.2f}"))

@@ -35,40 +35,13 @@ from typing import Any
 import psutil
 
 from bench import database
+from bench.firm import configure_django, onboard_bench_firm
 
 DATABASE = "portico_bench_crypto"
 MiB = 1 << 20
 SIZES = {"1 MiB": MiB, "64 MiB": 64 * MiB, "1 GiB": 1024 * MiB}
 RATIO_GOAL = 0.70
 MEMORY_GOAL = 16 * MiB
-
-
-def _configure(url: str, workdir: Path) -> None:
-    os.environ.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="core.settings_test",
-        PORTICO_ENV="test",
-        PORTICO_VAR_DIR=str(workdir / "var"),  # the master key and files stay out of the checkout's var/
-        PORTICO_STORAGE_DIR=str(workdir / "storage"),
-        PORTICO_SECRET_KEY="benchmark-only-not-a-secret",  # noqa: S106 (a throwaway database's key)
-        PORTICO_LOG_LEVEL="WARNING",
-    )
-    import django
-
-    django.setup()
-
-
-def _onboard() -> Any:
-    from residency.provisioning import firm_provision
-    from tenants.migrate import migrate_all
-    from tenants.services import tenant_create
-
-    migrate_all()
-    tenant = tenant_create(
-        slug="bench", name="Bench Immigration", region="eu-central-1", admin_email="a@bench.test"
-    ).tenant
-    firm_provision(tenant=tenant)
-    return tenant
 
 
 class _Upload:
@@ -295,8 +268,8 @@ def main() -> int:
         database.throwaway_database(server, DATABASE) as url,
         tempfile.TemporaryDirectory(prefix="portico-bench-crypto-", dir=os.environ.get("PORTICO_BENCH_DIR")) as tmp,
     ):
-        _configure(url, Path(tmp))
-        tenant = _onboard()
+        configure_django(url, Path(tmp), PORTICO_STORAGE_DIR=str(Path(tmp) / "storage"))
+        tenant = onboard_bench_firm()
         rows = []
         for label, size in sizes.items():
             print(f"measuring {label} ...", file=sys.stderr, flush=True)

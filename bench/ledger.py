@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import database
+from bench.firm import configure_django, onboard_bench_firm, percentiles
 
 DATABASE = "portico_bench_ledger"
 REPORT_GOAL_SECONDS = 1.0
@@ -48,30 +49,6 @@ _ROW_TRIGGERS = [
     ("billing_journalline", "billing_journalline_balanced"),
     ("billing_journalline", "billing_journalline_immutable"),
 ]
-
-
-def _configure(url: str, workdir: Path) -> None:
-    os.environ.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="core.settings_test",
-        PORTICO_ENV="test",
-        PORTICO_VAR_DIR=str(workdir / "var"),
-        PORTICO_SECRET_KEY="benchmark-only-not-a-secret",  # noqa: S106 (a throwaway database's key)
-        PORTICO_LOG_LEVEL="WARNING",
-    )
-    import django
-
-    django.setup()
-
-
-def _onboard() -> Any:
-    from tenants.migrate import migrate_all
-    from tenants.services import tenant_create
-
-    migrate_all()
-    return tenant_create(
-        slug="bench", name="Bench Immigration", region="eu-central-1", admin_email="a@bench.test"
-    ).tenant
 
 
 def make_clients(tenant: Any, count: int) -> list[int]:
@@ -236,11 +213,6 @@ def measure_report(tenant: Any, runs: int = 5) -> tuple[list[float], Any]:
     return timings, report
 
 
-def _percentiles(timings: list[float]) -> tuple[float, float]:
-    quantiles = statistics.quantiles(timings, n=100)
-    return statistics.median(timings), quantiles[94]
-
-
 def _row(name: str, value: str, goal: str = "", verdict: str = "") -> str:
     return f"{name:<46}{value:>18}   {goal:<10}{verdict}"
 
@@ -259,9 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="portico-bench-ledger-") as tmp,
         database.throwaway_database(server, DATABASE) as url,
     ):
-        _configure(url, Path(tmp))
+        configure_django(url, Path(tmp))
         print(f"onboarding a firm in {DATABASE} on {server.description}...", file=sys.stderr, flush=True)
-        tenant = _onboard()
+        tenant = onboard_bench_firm()
         accounts = make_clients(tenant, args.clients)
         print(f"timing {args.timed:,} postings of each kind...", file=sys.stderr, flush=True)
         posts, deposits = measure_postings(tenant, args.timed)
@@ -274,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
 
         connections.close_all()
 
-    post_p50, post_p95 = _percentiles(posts)
-    dep_p50, dep_p95 = _percentiles(deposits)
+    post_p50, post_p95 = percentiles(posts)[:2]
+    dep_p50, dep_p95 = percentiles(deposits)[:2]
     median = statistics.median(timings)
     passed = median <= REPORT_GOAL_SECONDS and report.balanced and not unbalanced
     print(f"\nLedger benchmark ({server.description}, {os.cpu_count()} CPUs)\n")

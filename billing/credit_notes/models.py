@@ -5,20 +5,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from billing.approvals import ApprovalRequest
 from billing.money import Money
 
 
-class CreditNote(models.Model):
+class CreditNote(ApprovalRequest):
     class Reason(models.TextChoices):
         OVERPAYMENT = "overpayment", "Overpayment"
         DUPLICATE_PAYMENT = "duplicate_payment", "Duplicate payment"
         SCOPE_CHANGE = "scope_change", "Scope change"
         GOODWILL = "goodwill", "Goodwill"
-
-    class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
 
     # Reasons that return money the client paid (kept as client credit); the others reduce what is owed.
     RETURNS_PAYMENT = frozenset({Reason.OVERPAYMENT, Reason.DUPLICATE_PAYMENT})
@@ -30,19 +26,10 @@ class CreditNote(models.Model):
     memo = models.CharField(max_length=500, blank=True, default="")
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
     # How much of the note became client credit (a liability) rather than reducing the invoice.
     to_client_credit_minor = models.BigIntegerField(default=0)
-    entry = models.ForeignKey("billing.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
-    class Meta:
-        ordering = ["-requested_at", "-id"]
+    class Meta(ApprovalRequest.Meta):
         constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="credit_note_positive")]
 
     def __str__(self) -> str:
@@ -57,7 +44,7 @@ class CreditNote(models.Model):
         return Money(self.amount_minor, self.currency)
 
 
-class CreditRefund(models.Model):
+class CreditRefund(ApprovalRequest):
     """Paying a client's credit back from the operating account: requested by one person, approved by another."""
 
     class Method(models.TextChoices):
@@ -75,16 +62,8 @@ class CreditRefund(models.Model):
     method = models.CharField(max_length=8, choices=Method.choices)
     reason = models.CharField(max_length=500)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    entry = models.ForeignKey("billing.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
-    class Meta:
-        ordering = ["-requested_at", "-id"]
+    class Meta(ApprovalRequest.Meta):
         constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="credit_refund_positive")]
 
     def __str__(self) -> str:

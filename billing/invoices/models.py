@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from billing.approvals import ApprovalRequest
 from billing.money import Money
 
 
@@ -177,28 +178,14 @@ class Payment(models.Model):
         return Money(self.amount_minor, self.currency)
 
 
-class WriteOff(models.Model):
+class WriteOff(ApprovalRequest):
     """Writing off what remains due on an invoice: requested by one person, approved by another."""
-
-    class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="write_offs")
     amount_minor = models.BigIntegerField()
     reason = models.CharField(max_length=500)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    entry = models.ForeignKey("billing.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
-    class Meta:
-        ordering = ["-requested_at", "-id"]
+    class Meta(ApprovalRequest.Meta):
         constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="write_off_positive")]
 
     def __str__(self) -> str:

@@ -29,6 +29,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 VERSION = "portico-audit-v1"
 GENESIS = "0" * 64
@@ -121,6 +122,25 @@ def entry_hash(
         prev_hash,
     )
     return hashlib.sha256(canonical(fields)).hexdigest()
+
+
+def hash_of(entry: Any) -> str:
+    """``entry_hash`` of an AuditEntry (or anything with its fields), as stored."""
+    return entry_hash(
+        sequence=entry.sequence,
+        created=format_timestamp(entry.created),
+        tenant=entry.tenant,
+        action=entry.action,
+        actor_id=entry.actor_id,
+        actor_email=entry.actor_email,
+        target_type=entry.target_type,
+        target_id=entry.target_id,
+        target_label=entry.target_label,
+        ip=entry.ip,
+        user_agent=entry.user_agent,
+        data=entry.data,
+        prev_hash=entry.prev_hash,
+    )
 
 
 def row_hash(row: Iterable[object]) -> str:

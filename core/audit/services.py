@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from psycopg import sql
 
-from core.audit.chain import canonical_data, entry_hash, format_timestamp
+from core.audit.chain import canonical_data, hash_of
 from core.audit.models import AuditEntry
 from core.audit.request import client_ip, user_agent
 from tenants.db import current_schema
@@ -117,21 +117,7 @@ def _append(entry: AuditEntry) -> None:
                 raise AuditError(f"the audit chain head of schema {entry.tenant!r} is missing")
             entry.sequence, entry.prev_hash = head[0] + 1, head[1]
             entry.created = timezone.now()
-            entry.hash = entry_hash(
-                sequence=entry.sequence,
-                created=format_timestamp(entry.created),
-                tenant=entry.tenant,
-                action=entry.action,
-                actor_id=entry.actor_id,
-                actor_email=entry.actor_email,
-                target_type=entry.target_type,
-                target_id=entry.target_id,
-                target_label=entry.target_label,
-                ip=entry.ip,
-                user_agent=entry.user_agent,
-                data=entry.data,
-                prev_hash=entry.prev_hash,
-            )
+            entry.hash = hash_of(entry)
             cursor.execute(
                 _APPEND_IN.format(schema=schema),
                 [

@@ -1,0 +1,41 @@
+"""What every benchmark needs: Django pointed at a throwaway database, one onboarded firm, percentiles."""
+
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+from typing import Any
+
+
+def configure_django(url: str, workdir: Path, **extra_env: str) -> None:
+    """Load Django on ``url`` with local state (master key, files) under ``workdir``, not the checkout's var/."""
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="core.settings_test",
+        PORTICO_ENV="test",
+        PORTICO_VAR_DIR=str(workdir / "var"),
+        PORTICO_SECRET_KEY="benchmark-only-not-a-secret",  # noqa: S106 (a throwaway database's key)
+        PORTICO_LOG_LEVEL="WARNING",
+        **extra_env,
+    )
+    import django
+
+    django.setup()
+
+
+def onboard_bench_firm() -> Any:
+    """Migrate the empty database and onboard one firm (keys and storage included) the product's way."""
+    from tenants.migrate import migrate_all
+    from tenants.services import tenant_create
+
+    migrate_all()
+    return tenant_create(
+        slug="bench", name="Bench Immigration", region="eu-central-1", admin_email="a@bench.test"
+    ).tenant
+
+
+def percentiles(timings: list[float]) -> tuple[float, float, float]:
+    """p50, p95 and p99 of ``timings``."""
+    quantiles = statistics.quantiles(timings, n=100)
+    return statistics.median(timings), quantiles[94], quantiles[98]
