@@ -7,7 +7,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Firm domain"
 
     def ready(self) -> None:
+        from django.conf import settings
+
+        from core.allocator import keep_large_buffers
         from core.roles import sync_roles_after_migrate
+
+        keep_large_buffers(settings.PORTICO_MALLOC_KEEP_MIB)
 
         # After core's own permissions are created (auth's receiver runs first).
         post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="core_sync_roles")

@@ -364,6 +364,8 @@ CELERY_BEAT_SCHEDULE["audit-prune"] = {"task": "core.audit.tasks.prune_all_firms
 # with DEBUG off unless PORTICO_ALLOW_LOCAL_KMS=true.
 PORTICO_ALLOW_LOCAL_KMS = env_bool("PORTICO_ALLOW_LOCAL_KMS", default=False)
 # The local storage backend's root: <dir>/<region>/<firm>/<object>.
+# Large freed buffers are kept for reuse up to this many MiB per process (core/allocator.py); 0: glibc defaults.
+PORTICO_MALLOC_KEEP_MIB = env_int("PORTICO_MALLOC_KEEP_MIB", 64, minimum=0)
 PORTICO_STORAGE_DIR = Path(env_str("PORTICO_STORAGE_DIR", str(VAR_DIR / "storage"))).resolve()
 STORAGES = {
     "default": {"BACKEND": "residency.storage.FirmStorage"},

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import tink
@@ -41,6 +41,7 @@ class FileKey:
 
     aead: streaming_aead.StreamingAead
     wrapped: keys.Wrapped
+    keyset: bytes = field(repr=False)  # the serialized keyset, to wrap it again (file_key_wrap_afresh)
 
 
 def associated_data(*, tenant: Tenant, name: str) -> bytes:
@@ -51,23 +52,35 @@ def _context(tenant: Tenant, key_class: str, name: str) -> dict[str, str]:
     return keys.envelope_context(tenant=tenant, key_class=key_class, purpose=PURPOSE, name=name)
 
 
-def file_key_new(*, tenant: Tenant, key_class: str, name: str) -> FileKey:
-    """A fresh data key for one file, already wrapped (this is where the key service is called)."""
-    return file_keys_new(tenant=tenant, key_class=key_class, names=[name])[0]
+def file_key_new(*, tenant: Tenant, key_class: str, name: str, cached: bool = False) -> FileKey:
+    """A fresh data key for one file, already wrapped (this is where the key service is called).
+
+    ``cached``: wrapped under this process's remembered primary KEK, for a caller that
+    records the key where the database checks the version (``kms.keys.STALE_PRIMARY``)
+    and calls ``file_key_wrap_afresh`` when it is refused.
+    """
+    return file_keys_new(tenant=tenant, key_class=key_class, names=[name], cached=cached)[0]
 
 
-def file_keys_new(*, tenant: Tenant, key_class: str, names: Sequence[str]) -> list[FileKey]:
+def file_keys_new(*, tenant: Tenant, key_class: str, names: Sequence[str], cached: bool = False) -> list[FileKey]:
     """Fresh data keys for many files at once (bulk imports): one KEK lookup, one wrap per file."""
     handles = [tink.new_keyset_handle(FILE_KEY_TEMPLATE) for _ in names]
     items = [
         (proto_keyset_format.serialize(handle, secret_key_access.TOKEN), _context(tenant, key_class, name))
         for handle, name in zip(handles, names, strict=True)
     ]
-    wrapped = keys.wrap_many(tenant=tenant, key_class=key_class, items=items)
+    wrapped = keys.wrap_many(tenant=tenant, key_class=key_class, items=items, cached=cached)
     return [
-        FileKey(aead=handle.primitive(streaming_aead.StreamingAead), wrapped=blob)
-        for handle, blob in zip(handles, wrapped, strict=True)
+        FileKey(aead=handle.primitive(streaming_aead.StreamingAead), wrapped=blob, keyset=keyset)
+        for handle, blob, (keyset, _) in zip(handles, wrapped, items, strict=True)
     ]
+
+
+def file_key_wrap_afresh(*, tenant: Tenant, key_class: str, name: str, key: FileKey) -> keys.Wrapped:
+    """The same data key wrapped under the primary KEK the database has now (the remembered one was refused)."""
+    keys.primary_forget(tenant=tenant)
+    items = [(key.keyset, _context(tenant, key_class, name))]
+    return keys.wrap_many(tenant=tenant, key_class=key_class, items=items, cached=True)[0]  # remembered afresh
 
 
 def file_key_open(*, tenant: Tenant, key_class: str, name: str, wrapped: keys.Wrapped) -> streaming_aead.StreamingAead:

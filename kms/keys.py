@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from kms.errors import KeyNotFound, NoFirmSelected
+from kms.errors import KeyNotFound, KmsError, NoFirmSelected
 from kms.models import KeyClass, KeyEncryptionKey
 from kms.providers import Context, KekRef, provider_for
 from tenants.models import Tenant
@@ -102,11 +102,48 @@ def kek_primary(*, tenant: Tenant, key_class: str) -> KeyEncryptionKey:
     return kek
 
 
+# File keys are wrapped under a primary KEK remembered per process (wrap_many(cached=True)),
+# which saves a query on every upload. That is safe because the firm's inventory refuses a row
+# whose version is not the primary (residency migration 0002, SQLSTATE STALE_PRIMARY): after a
+# rotation or a destruction by any process, or a transaction that created the key and rolled
+# back, the storage forgets the remembered key (primary_forget) and wraps the same data key again.
+STALE_PRIMARY = "PK409"
+_primaries: dict[tuple[int, str], KeyEncryptionKey] = {}
+_primaries_lock = threading.Lock()
+
+
+def _kek_primary_remembered(*, tenant: Tenant, key_class: str) -> KeyEncryptionKey:
+    cache_key = (int(tenant.pk), key_class)
+    with _primaries_lock:
+        kek = _primaries.get(cache_key)
+    if kek is not None:
+        return kek
+    kek = kek_primary(tenant=tenant, key_class=key_class)
+    with _primaries_lock:
+        if len(_primaries) > 4096:
+            _primaries.clear()
+        _primaries[cache_key] = kek
+    return kek
+
+
+def primary_forget(*, tenant: Tenant) -> None:
+    """Forget this process's remembered primary KEKs of ``tenant`` (after a refusal, rotation or destruction)."""
+    with _primaries_lock:
+        for cache_key in [k for k in _primaries if k[0] == tenant.pk]:
+            del _primaries[cache_key]
+
+
+def is_stale_primary(exc: BaseException) -> bool:
+    """Whether a database error is the inventory refusing a data key wrapped under a non-primary version."""
+    cause = exc.__cause__ or exc
+    return getattr(cause, "sqlstate", None) == STALE_PRIMARY
+
+
 # A committed version never changes, so a looked-up version is kept for reads (unwrapping)
 # for a short while: a page of downloads costs no extra queries. Only outside transactions,
 # where every row seen is committed. A destroyed key is forgotten at once in this process
 # and within VERSION_CACHE_SECONDS in others. New data is always wrapped under the primary
-# as the database has it now (kek_primary is never cached).
+# as the database has it now, or under a remembered primary that the inventory checks (above).
 VERSION_CACHE_SECONDS = 30.0
 _versions: dict[tuple[int, str, int], tuple[float, KeyEncryptionKey]] = {}
 _versions_lock = threading.Lock()
@@ -143,9 +180,25 @@ def wrap(*, tenant: Tenant, key_class: str, plaintext: bytes, context: Context) 
     return wrap_many(tenant=tenant, key_class=key_class, items=[(plaintext, context)])[0]
 
 
-def wrap_many(*, tenant: Tenant, key_class: str, items: Sequence[tuple[bytes, Context]]) -> list[Wrapped]:
-    """Wrap several data keys under the same primary KEK (one key lookup, for bulk imports)."""
-    kek = kek_primary(tenant=tenant, key_class=key_class)
+def wrap_many(
+    *, tenant: Tenant, key_class: str, items: Sequence[tuple[bytes, Context]], cached: bool = False
+) -> list[Wrapped]:
+    """Wrap several data keys under the same primary KEK (one key lookup, for bulk imports).
+
+    ``cached``: under this process's remembered primary (see ``STALE_PRIMARY``), for
+    callers whose rows are checked by the database; a refusal from the key service
+    under a remembered key is retried once under the primary looked up afresh.
+    """
+    if cached:
+        kek = _kek_primary_remembered(tenant=tenant, key_class=key_class)
+        try:
+            return _wrap_under(kek, items)
+        except KmsError:
+            primary_forget(tenant=tenant)  # e.g. destroyed and provisioned again since: look it up
+    return _wrap_under(kek_primary(tenant=tenant, key_class=key_class), items)
+
+
+def _wrap_under(kek: KeyEncryptionKey, items: Sequence[tuple[bytes, Context]]) -> list[Wrapped]:
     provider, ref = provider_for(kek.provider), _ref(kek)
     return [Wrapped(kek.version, provider.wrap(ref, plaintext, context)) for plaintext, context in items]
 
@@ -172,6 +225,7 @@ def kek_rotate(*, tenant: Tenant, key_class: str) -> KeyEncryptionKey:
         if not current:
             raise KeyNotFound(f"firm {tenant.slug} has no {key_class} key to rotate")
         KeyEncryptionKey.objects.filter(pk__in=[k.pk for k in current]).update(is_primary=False)
+        primary_forget(tenant=tenant)
         return _create_version(tenant=tenant, key_class=key_class, version=max(k.version for k in current) + 1)
 
 
@@ -196,4 +250,5 @@ def keks_destroy(*, tenant: Tenant, key_classes: Iterable[str] = KEY_CLASSES) ->
         tenant.field_keys.filter(key_class__in=classes).delete()
     field_keys_forget(tenant=tenant)
     _forget_versions(tenant)
+    primary_forget(tenant=tenant)
     return keks

@@ -28,17 +28,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import datetime
 from typing import IO, Any, BinaryIO
 
 from django.core.files import File
 from django.core.files.storage import Storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.deconstruct import deconstructible
 
 from kms import files
 from kms.errors import KmsError
-from kms.keys import Wrapped, current_firm
+from kms.keys import Wrapped, current_firm, is_stale_primary
 from kms.models import KeyClass
 from residency.backends import Placement, Sink, check_object_name, placement
 from residency.errors import CrossRegionError, ResidencyError, StorageMisconfigured
@@ -88,7 +89,7 @@ class FirmStorage(Storage):
         name = check_object_name(name)
         sink = place.open_writer(name)
         try:
-            plaintext, wrapped = self._encrypting(tenant, name, sink)  # the key service first: nothing written yet
+            plaintext, key = self._encrypting(tenant, name, sink)  # the key service first: nothing written yet
             with plaintext:
                 sha256, size = _copy(content, plaintext)
             version_id = sink.commit()  # a name already on disk is refused here, never overwritten
@@ -101,31 +102,47 @@ class FirmStorage(Storage):
         except BaseException:
             sink.abort()
             raise
+        record = StoredObject(
+            name=name,
+            key_class=self.key_class,
+            kek_version=key.wrapped.kek_version,
+            wrapped_data_key=key.wrapped.blob,
+            size=size,
+            stored_size=getattr(sink, "size", 0),
+            sha256=sha256,
+            region=tenant.region,
+            backend=place.backend,
+            bucket=place.bucket,
+            version_id=version_id,
+        )
         try:
-            StoredObject.objects.create(
-                name=name,
-                key_class=self.key_class,
-                kek_version=wrapped.kek_version,
-                wrapped_data_key=wrapped.blob,
-                size=size,
-                stored_size=getattr(sink, "size", 0),
-                sha256=sha256,
-                region=tenant.region,
-                backend=place.backend,
-                bucket=place.bucket,
-                version_id=version_id,
-            )
+            self._insert(tenant, record, key)
         except BaseException as exc:
             place.delete(name, version_id)  # S3 keeps versions: remove exactly the one written here
             if isinstance(exc, IntegrityError):
                 raise _exists(tenant, name) from None
+            if isinstance(exc, KmsError):
+                raise type(exc)(f"{tenant.slug}/{name} was not stored: {exc}") from None
             raise
         return name
 
-    def _encrypting(self, tenant: Tenant, name: str, sink: Sink) -> tuple[BinaryIO, Wrapped]:
+    def _encrypting(self, tenant: Tenant, name: str, sink: Sink) -> tuple[BinaryIO, files.FileKey]:
         """A fresh data key, wrapped; and a writer that encrypts into ``sink``."""
-        key = files.file_key_new(tenant=tenant, key_class=self.key_class, name=name)
-        return files.encrypting_writer(key.aead, sink, tenant=tenant, name=name), key.wrapped  # type: ignore[arg-type]
+        key = files.file_key_new(tenant=tenant, key_class=self.key_class, name=name, cached=True)
+        return files.encrypting_writer(key.aead, sink, tenant=tenant, name=name), key  # type: ignore[arg-type]
+
+    def _insert(self, tenant: Tenant, record: StoredObject, key: files.FileKey) -> None:
+        """Record the object; if its key was wrapped under a remembered primary that is no longer
+        primary (rotated or destroyed meanwhile), wrap the data key again and record that."""
+        try:
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():  # keep the caller's
+                record.save(force_insert=True)
+        except DatabaseError as exc:
+            if not is_stale_primary(exc):
+                raise
+            wrapped = files.file_key_wrap_afresh(tenant=tenant, key_class=self.key_class, name=record.name, key=key)
+            record.kek_version, record.wrapped_data_key = wrapped.kek_version, wrapped.blob
+            record.save(force_insert=True)
 
     # -- reading
     def _open(self, name: str, mode: str = "rb") -> File:  # type: ignore[type-arg]
