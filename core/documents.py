@@ -40,7 +40,7 @@ from core.checklist import checklist_for
 from core.models import Document, DocumentRequirement, Matter, MatterEvent, User
 from core.models.casework import ReasonCode
 from core.notifications import notify
-from residency.storage import client_files
+from residency.storage import CHUNK_SIZE, client_files
 
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 Decision = Literal["accept", "reject"]
@@ -285,6 +285,7 @@ def document_open(*, document: Document, user: User, request: HttpRequest | None
         filename=document_download_name(document),
         content_type=document.content_type or "application/octet-stream",
     )
+    response.block_size = CHUNK_SIZE  # Django reads 4 KiB at a time: decrypting pays per call, so read 1 MiB
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
