@@ -19,9 +19,11 @@ from tenants.models import Tenant
 class KeyClass(models.TextChoices):
     """Why data is kept, which decides when its keys may be destroyed.
 
-    ``client``: a firm's client data; destroyed on offboarding or a client erasure.
+    ``client``: a firm's client data; the KEK class is destroyed only when the firm
+    is offboarded. One client's erasure (``portico tenants erase-client``) deletes
+    that client's files with their data keys and blanks their encrypted fields.
     ``retention``: records the law makes the firm keep for years (trust ledger,
-    invoices); survives a client erasure, destroyed only when the firm is offboarded.
+    invoices); its keys survive a client erasure, destroyed only when the firm is offboarded.
     """
 
     CLIENT = "client", "Client data (erasable)"

@@ -11,8 +11,10 @@ Order, each step safe to repeat if a run is interrupted:
    a copied bucket, can no longer be decrypted;
 6. delete the firm's control-plane rows (tenant, domains).
 
-An erasure request for one client (``kms.keys.keks_destroy`` with
-``key_classes=["client"]``) is the narrower tool: it leaves ``retention`` keys,
+An erasure request for one client is the narrower tool (``portico tenants
+erase-client``, ``core.erasure``): it deletes that client's files with their
+data keys and blanks their encrypted fields; the firm's ``client`` KEK class is
+destroyed only here, at offboarding, and ``retention`` keys survive an erasure,
 so records the law requires the firm to keep still decrypt.
 """
 

@@ -260,6 +260,7 @@ def manage(args: tuple[str, ...]) -> None:
 import core.audit.cli  # noqa: E402,F401  (`audit verify|export|check-export|anchor|prune`)
 import kms.cli  # noqa: E402,F401  (`tenants rotate-keys`)
 import residency.cli  # noqa: E402,F401  (`tenants export|offboard`, `residency report`)
+from core import erasure_cli  # noqa: E402,F401  (`tenants erase-client`)
 
 if __name__ == "__main__":
     main()
