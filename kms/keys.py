@@ -112,18 +112,19 @@ _primaries: dict[tuple[int, str], KeyEncryptionKey] = {}
 _primaries_lock = threading.Lock()
 
 
-def _kek_primary_remembered(*, tenant: Tenant, key_class: str) -> KeyEncryptionKey:
+def _kek_primary_remembered(*, tenant: Tenant, key_class: str) -> tuple[KeyEncryptionKey, bool]:
+    """The remembered primary, or the database's (remembered from now on); and whether it was remembered."""
     cache_key = (int(tenant.pk), key_class)
     with _primaries_lock:
         kek = _primaries.get(cache_key)
     if kek is not None:
-        return kek
+        return kek, True
     kek = kek_primary(tenant=tenant, key_class=key_class)
     with _primaries_lock:
         if len(_primaries) > 4096:
             _primaries.clear()
         _primaries[cache_key] = kek
-    return kek
+    return kek, False
 
 
 def primary_forget(*, tenant: Tenant) -> None:
@@ -189,13 +190,16 @@ def wrap_many(
     callers whose rows are checked by the database; a refusal from the key service
     under a remembered key is retried once under the primary looked up afresh.
     """
-    if cached:
-        kek = _kek_primary_remembered(tenant=tenant, key_class=key_class)
-        try:
-            return _wrap_under(kek, items)
-        except KmsError:
-            primary_forget(tenant=tenant)  # e.g. destroyed and provisioned again since: look it up
-    return _wrap_under(kek_primary(tenant=tenant, key_class=key_class), items)
+    if not cached:
+        return _wrap_under(kek_primary(tenant=tenant, key_class=key_class), items)
+    kek, remembered = _kek_primary_remembered(tenant=tenant, key_class=key_class)
+    try:
+        return _wrap_under(kek, items)
+    except KmsError:
+        if not remembered:
+            raise
+    primary_forget(tenant=tenant)  # e.g. destroyed and provisioned again since: look it up
+    return _wrap_under(_kek_primary_remembered(tenant=tenant, key_class=key_class)[0], items)
 
 
 def _wrap_under(kek: KeyEncryptionKey, items: Sequence[tuple[bytes, Context]]) -> list[Wrapped]:

@@ -9,6 +9,8 @@ primary and reads back, or, with no key left, nothing is stored.
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -87,3 +89,17 @@ def test_the_inventory_refuses_a_data_key_wrapped_under_a_version_that_is_not_pr
             backend="local",
         )
     assert keys.is_stale_primary(err.value)
+
+
+def test_a_remembered_key_the_key_service_refuses_is_looked_up_again(acme: Tenant) -> None:
+    with acme:
+        client_files.save("first.pdf", ContentFile(b"first"))
+    kek = keys._primaries[(acme.pk, "client")]
+    refused = copy.copy(kek)
+    refused.sealed_key = b"no longer accepted by the key service"  # e.g. destroyed, then provisioned again
+    keys._primaries[(acme.pk, "client")] = refused
+
+    with acme:
+        client_files.save("second.pdf", ContentFile(b"second"))
+        assert client_files.open("second.pdf").read() == b"second"
+    assert bytes(keys._primaries[(acme.pk, "client")].sealed_key) == bytes(kek.sealed_key)
