@@ -22,14 +22,11 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from bench import database
-from bench.firm import configure_django, onboard_bench_firm, percentiles
+from bench.firm import bench_firm, percentiles
 
 DATABASE = "portico_bench_audit"
 APPEND_P95_GOAL_MS = 2.0
@@ -144,14 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--appends", type=int, default=2_000, help="appends timed (default: 2,000)")
     args = parser.parse_args(argv)
 
-    with (
-        database.server() as server,
-        tempfile.TemporaryDirectory(prefix="portico-bench-audit-") as tmp,
-        database.throwaway_database(server, DATABASE) as url,
-    ):
-        configure_django(url, Path(tmp))
-        print(f"onboarding a firm in {DATABASE} on {server.description}...", file=sys.stderr, flush=True)
-        tenant = onboard_bench_firm()
+    with bench_firm(DATABASE) as firm:
+        tenant = firm.tenant
         print(f"timing {args.appends:,} appends...", file=sys.stderr, flush=True)
         timings = measure_appends(tenant, args.appends)
         in_transaction = measure_appends(tenant, args.appends, committed=False)
@@ -160,15 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         load_seconds = load_chain(tenant, args.entries)
         print("verifying...", file=sys.stderr, flush=True)
         checked, seconds, ok, problem = measure_verify(tenant)
-        from django.db import connections
-
-        connections.close_all()
 
     p50, p95, p99 = percentiles(timings)
     rate = checked / seconds if seconds else 0.0
     append_pass = p95 <= APPEND_P95_GOAL_MS
     verify_pass = ok and rate >= VERIFY_GOAL_PER_SECOND
-    print(f"\nAudit log benchmark ({server.description}, {os.cpu_count()} CPUs)\n")
+    print(f"\nAudit log benchmark ({firm.server}, {os.cpu_count()} CPUs)\n")
     print(_row("metric", "value", "goal", "result"))
     print(_row(f"append p50 (ms/entry, n={len(timings):,})", f"{p50:.3f}"))
     print(

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench import database
 
 
 def configure_django(url: str, workdir: Path, **extra_env: str) -> None:
@@ -33,6 +40,28 @@ def onboard_bench_firm() -> Any:
     return tenant_create(
         slug="bench", name="Bench Immigration", region="eu-central-1", admin_email="a@bench.test"
     ).tenant
+
+
+@dataclass(frozen=True)
+class BenchFirm:
+    tenant: Any
+    server: str  # which PostgreSQL served the run, for the report
+
+
+@contextmanager
+def bench_firm(name: str) -> Iterator[BenchFirm]:
+    """A throwaway database ``name`` (dropped at the end) with Django on it and one onboarded firm."""
+    with (
+        database.server() as server,
+        tempfile.TemporaryDirectory(prefix=f"{name.replace('_', '-')}-") as tmp,
+        database.throwaway_database(server, name) as url,
+    ):
+        configure_django(url, Path(tmp))
+        print(f"onboarding a firm in {name} on {server.description}...", file=sys.stderr, flush=True)
+        yield BenchFirm(tenant=onboard_bench_firm(), server=server.description)
+        from django.db import connections
+
+        connections.close_all()
 
 
 def percentiles(timings: list[float]) -> tuple[float, float, float]:

@@ -29,14 +29,11 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-from bench import database
-from bench.firm import configure_django, onboard_bench_firm, percentiles
+from bench.firm import bench_firm, percentiles
 
 DATABASE = "portico_bench_ledger"
 REPORT_GOAL_SECONDS = 1.0
@@ -226,14 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timed", type=int, default=500, help="postings timed one by one (default 500)")
     args = parser.parse_args(argv)
 
-    with (
-        database.server() as server,
-        tempfile.TemporaryDirectory(prefix="portico-bench-ledger-") as tmp,
-        database.throwaway_database(server, DATABASE) as url,
-    ):
-        configure_django(url, Path(tmp))
-        print(f"onboarding a firm in {DATABASE} on {server.description}...", file=sys.stderr, flush=True)
-        tenant = onboard_bench_firm()
+    with bench_firm(DATABASE) as firm:
+        tenant = firm.tenant
         accounts = make_clients(tenant, args.clients)
         print(f"timing {args.timed:,} postings of each kind...", file=sys.stderr, flush=True)
         posts, deposits = measure_postings(tenant, args.timed)
@@ -242,15 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         unbalanced = check_balanced(tenant)
         print("timing the three-way report...", file=sys.stderr, flush=True)
         timings, report = measure_report(tenant)
-        from django.db import connections
-
-        connections.close_all()
 
     post_p50, post_p95 = percentiles(posts)[:2]
     dep_p50, dep_p95 = percentiles(deposits)[:2]
     median = statistics.median(timings)
     passed = median <= REPORT_GOAL_SECONDS and report.balanced and not unbalanced
-    print(f"\nLedger benchmark ({server.description}, {os.cpu_count()} CPUs)\n")
+    print(f"\nLedger benchmark ({firm.server}, {os.cpu_count()} CPUs)\n")
     print(_row("metric", "value", "goal", "result"))
     print(_row("journal_post p50 / p95 (ms, committed)", f"{post_p50:.2f} / {post_p95:.2f}"))
     print(_row("journal_post throughput (entries/s, 1 writer)", f"{1000 / statistics.fmean(posts):,.0f}"))
