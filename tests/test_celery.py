@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -28,6 +27,7 @@ from core.tasks import send_invitation
 from tenants.models import Tenant
 from tenants.up import Child, stop_children, worker_command
 from tests.conftest import Firm
+from tests.database_url import subprocess_database_url
 
 pytestmark = pytest.mark.slow
 
@@ -77,18 +77,6 @@ def _wait_for(condition: Callable[[], bool], what: str, output: Callable[[], str
     raise AssertionError(f"no {what} within {WAIT_SECONDS:.0f} s; worker output:\n{output()[-4000:]}")
 
 
-def _test_database_url() -> str:
-    """The pytest database (test_…), as a URL another process can use."""
-    db = connection.settings_dict
-    user = quote(db["USER"] or "")
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or ""
-    if host.startswith("/"):  # the embedded server listens on a Unix socket
-        return f"postgresql://{user}{password}@/{db['NAME']}?host={quote(host)}"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgresql://{user}{password}@{host}{port}/{db['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def worker(django_db_setup: dict[str, Firm], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     var_dir = tmp_path_factory.mktemp("celery-worker")
@@ -97,7 +85,7 @@ def worker(django_db_setup: dict[str, Firm], tmp_path_factory: pytest.TempPathFa
     filesystem_broker = not settings.REDIS_URL
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": subprocess_database_url(),
         "PORTICO_ENV": "test",
         "DJANGO_SETTINGS_MODULE": "tests.celery_worker_settings",  # the test settings, mail written to files
         "PORTICO_VAR_DIR": str(var_dir),

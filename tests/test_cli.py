@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner, Result
@@ -31,6 +31,7 @@ from residency.regions import DEFAULT_REGIONS
 from tenants.cli import main
 from tenants.models import Domain, Tenant
 from tests.conftest import Firm
+from tests.database_url import subprocess_database_url
 
 NEW_FIRM = ["--name", "Initech Immigration", "--region", "ca-central-1", "--admin-email", "ana@initech.test"]
 
@@ -108,17 +109,9 @@ def test_create_help_names_every_option() -> None:
         assert option in result.stdout
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
-    if str(db["HOST"]).startswith("/"):  # the embedded server listens on a Unix socket
-        return f"postgresql://{credentials}@/{db['NAME']}?host={quote(db['HOST'])}"
-    return f"postgresql://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def test_installed_console_script_lists_firms_from_the_database(firm_a: Firm, firm_b: Firm) -> None:
     script = Path(sys.executable).parent / "portico"
-    env = {**os.environ, "DATABASE_URL": _database_url()}
+    env = {**os.environ, "DATABASE_URL": subprocess_database_url()}
     completed = subprocess.run(
         [str(script), "tenants", "list", "--json"], capture_output=True, text=True, env=env, timeout=60, check=False
     )
