@@ -20,7 +20,7 @@ from django_tenants.utils import schema_context
 from tenants.models import Tenant
 from tenants.services import tenant_set_status
 from tests.conftest import PASSWORD, Firm
-from tests.database_url import database_params
+from tests.database_url import subprocess_database_url
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_offboarding_firm_serves_no_data_either(firm_a: Firm, alice_signed_in: C
 
 def test_suspension_in_a_test_is_never_committed(suspended_a: Firm) -> None:
     """Another connection still sees the firm active, so the test's rollback restores it."""
-    with psycopg.connect(**database_params()) as other:
+    with psycopg.connect(subprocess_database_url()) as other:
         row = other.execute("SELECT status FROM public.tenants_tenant WHERE slug = 'acme'").fetchone()
 
     assert Tenant.objects.get(slug="acme").status == Tenant.Status.SUSPENDED
