@@ -152,7 +152,3 @@ def canonical_data(data: object) -> str:
     from django.core.serializers.json import DjangoJSONEncoder
 
     return json.dumps(data or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=True, cls=DjangoJSONEncoder)
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
