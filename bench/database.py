@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from tenants.embedded_db import var_dir
+from tenants.dev.embedded_db import var_dir
 
 NAME = "portico_bench"
 

@@ -1,12 +1,16 @@
-"""Erasing one client's personal data at their request (SPEC §4), keeping what the law makes the firm keep.
+"""Erasing one client's personal data at their request (SPEC §4): core's part.
 
-Interfaces (used by ``portico tenants erase-client``):
+The erasure is orchestrated by ``tenants.lifecycle.erasure`` (``portico tenants
+erase-client``), which refuses it while billing holds money for the client and
+counts the records billing keeps; this module owns what is erased:
 
 * ``erasure_client(*, tenant, email) -> User`` — the firm's client with that
   email; ``ErasureRefused`` for anyone else (staff, outside counsel, unknown).
-* ``client_erasure_plan(*, tenant, client) -> ErasureReport`` — what an
-  erasure would do (the dry run); changes nothing.
-* ``client_erase(*, tenant, client, actor_label) -> ErasureReport`` — does it.
+* ``erasure_plan(*, client, kept) -> ErasureReport`` — what an erasure would
+  erase (the dry run); changes nothing.
+* ``erasure_lock(*, client) -> User`` and ``personal_data_erase(*, tenant,
+  client, kept, actor_label) -> ErasureReport`` — in the orchestrator's
+  transaction: lock, then erase and audit.
 
 What goes: every document file of the client's matters, all versions, through
 ``residency.storage.client_files.delete`` (the file and its wrapped data key:
@@ -19,11 +23,8 @@ to the client or about their matters. The user is deactivated, renamed to
 ``erased-<id>@invalid`` and loses their password.
 
 What stays: invoices, payments, credit notes, trust deposits, journal entries
-and their lines (billing, under retention keys), and the audit log, which is
-append-only: its earlier entries keep the email they recorded.
-
-Refused while the firm holds money for the client (a trust or client-credit
-balance): it must be refunded or applied first, never orphaned.
+and their lines (billing, under retention keys; ``kept`` counts them), and the
+audit log, which is append-only: its earlier entries keep the email they recorded.
 
 All rows change in one transaction; the files are deleted only once it has
 committed, so a failure midway leaves the client as they were. A file that
@@ -41,12 +42,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from billing.credit_notes.models import CreditNote
-from billing.invoices.models import Invoice, Payment
-from billing.ledger.models import Account, JournalEntry
-from billing.ledger.selectors import balances_by_account
-from billing.money import Money
-from billing.trust.models import TrustDeposit
 from core.audit.services import audit_record
 from core.models import ClientProfile, Document, Matter, Message, Notification, User
 from core.roles import Role
@@ -60,7 +55,6 @@ logger = logging.getLogger(__name__)
 ERASED = "[erased]"
 IDENTITY_FIELDS = ("a_number", "passport_number", "date_of_birth")
 COUNTED = ("matters", "documents", "files", "identity_fields", "intake_answers", "messages", "notifications")
-MONEY_HELD = (Account.Kind.CLIENT_TRUST, Account.Kind.CLIENT_CREDIT)
 
 
 class ErasureRefused(Exception):
@@ -121,18 +115,7 @@ def _identity_fields(client: User) -> int:
     return count + profile.exclude(phone="").count()
 
 
-def _kept(client: User, matters: QuerySet[Matter]) -> dict[str, int]:
-    entries = JournalEntry.objects.filter(Q(lines__account__client=client) | Q(lines__account__matter__in=matters))
-    return {
-        "invoices": Invoice.objects.filter(client=client).count(),
-        "payments": Payment.objects.filter(invoice__client=client).count(),
-        "credit_notes": CreditNote.objects.filter(matter__in=matters).count(),
-        "trust_deposits": TrustDeposit.objects.filter(client=client).count(),
-        "journal_entries": entries.distinct().count(),
-    }
-
-
-def _plan(client: User) -> tuple[ErasureReport, list[str]]:
+def _plan(client: User, kept: dict[str, int]) -> tuple[ErasureReport, list[str]]:
     matters = Matter.objects.filter(client=client)
     names = _stored_names(matters)
     report = ErasureReport(
@@ -145,46 +128,38 @@ def _plan(client: User) -> tuple[ErasureReport, list[str]]:
         intake_answers=matters.exclude(intake_answers={}).count(),
         messages=Message.objects.filter(matter__in=matters).exclude(body=ERASED).count(),
         notifications=_notifications(client, matters).count(),
-        kept=_kept(client, matters),
+        kept=kept,
     )
     return report, names
 
 
-def _refuse_if_money_held(client: User, *, slug: str) -> None:
-    accounts = Account.objects.filter(client=client, kind__in=MONEY_HELD).select_related("matter")
-    balances = balances_by_account(accounts=accounts)
-    held = [
-        f"{Money(balances[account.pk], account.currency)} in {account.get_kind_display().lower()}"
-        + (f" on matter {account.matter.reference}" if account.matter else "")
-        for account in accounts
-        if balances.get(account.pk)
-    ]
-    if held:
-        raise ErasureRefused(
-            f"{client.email} of {slug} has money held by the firm ({'; '.join(held)}): refund or apply it first"
-        )
+def erasure_plan(*, client: User, kept: dict[str, int]) -> ErasureReport:
+    """What ``personal_data_erase`` would erase (run in the client's firm); changes nothing."""
+    return _plan(client, kept)[0]
 
 
-def client_erasure_plan(*, tenant: Tenant, client: User) -> ErasureReport:
-    """What ``client_erase`` would do, refused for the same reasons; changes nothing."""
-    with tenant:
-        _refuse_if_money_held(client, slug=tenant.slug)
-        return _plan(client)[0]
+def erasure_lock(*, client: User) -> User:
+    """In the caller's transaction: the client's row, and their matters locked as document_submit locks them.
+
+    No upload lands between the checks the orchestrator makes and the erasure.
+    """
+    locked = User.objects.select_for_update().get(pk=client.pk)
+    list(Matter.objects.select_for_update().filter(client=locked))
+    return locked
 
 
-def client_erase(*, tenant: Tenant, client: User, actor_label: str) -> ErasureReport:
-    """Erase ``client``'s personal data in ``tenant``; ``actor_label`` (who ran it) goes into the audit entry."""
-    with tenant, transaction.atomic():
-        client = User.objects.select_for_update().get(pk=client.pk)
-        # Locked as document_submit locks them: no upload lands between the plan and the erasure.
-        list(Matter.objects.select_for_update().filter(client=client))
-        _refuse_if_money_held(client, slug=tenant.slug)
-        report, names = _plan(client)
-        _erase_rows(client, Matter.objects.filter(client=client))
-        _erase_user(client)
-        report.erased = True
-        audit_record("client.erase", target=client, data={**_counts(report), "by": actor_label})
-        transaction.on_commit(lambda: _delete_files(tenant, names, report))
+def personal_data_erase(*, tenant: Tenant, client: User, kept: dict[str, int], actor_label: str) -> ErasureReport:
+    """Erase ``client``'s personal data, in the caller's transaction (after ``erasure_lock``) and firm.
+
+    ``kept`` (the records billing keeps) and ``actor_label`` (who ran it) go into the
+    report and the audit entry; the files are deleted once the transaction commits.
+    """
+    report, names = _plan(client, kept)
+    _erase_rows(client, Matter.objects.filter(client=client))
+    _erase_user(client)
+    report.erased = True
+    audit_record("client.erase", target=client, data={**_counts(report), "by": actor_label})
+    transaction.on_commit(lambda: _delete_files(tenant, names, report))
     return report
 
 

@@ -12,12 +12,14 @@ The public interface, by module:
 - ``kms.keys``: the firm's key-encryption keys per key class (``client``,
   ``retention``; ``kms.models.KeyClass``): ``keks_ensure``, ``kek_rotate``,
   ``keks_destroy`` (crypto-shred one class or all), ``wrap`` / ``unwrap``.
-- ``kms.rotation.firm_rotate_keys``: new primary versions, every wrapped data key
-  re-wrapped (``portico tenants rotate-keys``, ``kms.cli``).
+- Rotation of a firm's keys is orchestrated above kms, by
+  ``tenants.lifecycle.rotation`` (``portico tenants rotate-keys``).
 - ``kms.signing``: ``sign`` / ``verify`` / ``public_key`` with the platform's
   Ed25519 key (audit anchors).
 - Providers: ``kms.local`` (master key) and ``kms.aws`` (AWS KMS, the only boto3
-  user here), chosen per region by ``residency.regions``.
+  user here), chosen per region by ``residency.regions``, which kms does not
+  import: callers pass the region's provider in, and residency registers the
+  regions' KMS endpoints (``kms.providers.endpoint_lookup_register``).
 
 Errors are ``kms.errors.KmsError`` subclasses with one-line messages.
 """

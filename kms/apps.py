@@ -5,6 +5,3 @@ class KmsConfig(AppConfig):
     name = "kms"
     verbose_name = "Keys (control plane)"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from kms import checks  # noqa: F401  (registers the system checks)

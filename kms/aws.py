@@ -26,20 +26,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from core.env import env_int, env_optional
 from kms.errors import DecryptionFailed, KeyDestroyed, KeyNotFound, KeyServiceUnavailable
-from kms.providers import Context, KekRef, NewKek
+from kms.providers import Context, KekRef, NewKek, endpoint_lookup
 
 DELETION_WINDOW_DAYS = 7
 PLATFORM_ALIAS = "alias/portico/platform"
 
 
 def _endpoint(region: str) -> str | None:
-    from residency.regions import UnknownRegion, get_region
-
-    try:
-        return get_region(region).keys.endpoint_url
-    except UnknownRegion:
-        # The platform region need not be one firms are placed in.
-        return env_optional("PORTICO_KMS_ENDPOINT_URL") or env_optional("PORTICO_AWS_ENDPOINT_URL")
+    lookup = endpoint_lookup()
+    if lookup is not None:
+        return lookup(region)
+    return env_optional("PORTICO_KMS_ENDPOINT_URL") or env_optional("PORTICO_AWS_ENDPOINT_URL")
 
 
 _clients_lock = threading.Lock()

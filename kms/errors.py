@@ -29,7 +29,3 @@ class KeyDestroyed(KeyNotFound):
 
 class DecryptionFailed(KmsError):
     """Ciphertext failed authentication: altered, truncated, or bound to another firm or object."""
-
-
-class NoFirmSelected(KmsError):
-    """Encrypted data belongs to a firm, but no firm is selected on the connection (use ``with tenant:``)."""

@@ -37,8 +37,8 @@ from django.db.models import Lookup
 
 from kms.errors import DecryptionFailed
 from kms.fieldkeys import field_cipher
-from kms.keys import current_firm
 from kms.models import KeyClass
+from tenants.current import current_firm
 from tenants.models import Tenant
 
 _SEPARATORS = re.compile(r"[\s\-./]+")

@@ -1,9 +1,10 @@
 """A firm's key-encryption keys (KEKs): create, look up, wrap and unwrap data keys, rotate, destroy.
 
 A firm has one KEK per key class (``client``, ``retention``; see
-``kms.models.KeyClass``) and version. The provider is the firm's region's
-(``residency.regions``) at the time the key is created, and is recorded on the
-key, so changing a region's configuration never strands existing keys.
+``kms.models.KeyClass``) and version. The provider is the firm's region's at
+the time the key is created (the caller reads it from ``residency.regions`` and
+passes it in: kms sits below residency), and is recorded on the key, so
+changing a region's configuration never strands existing keys.
 
 Data keys (one per file, one per key class for fields) are wrapped by the
 primary KEK of their class under a context naming firm, class, purpose and
@@ -16,32 +17,15 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 
-from kms.errors import KeyNotFound, KmsError, NoFirmSelected
+from kms.errors import KeyNotFound, KmsError
 from kms.models import KeyClass, KeyEncryptionKey
 from kms.providers import Context, KekRef, provider_for
 from tenants.models import Tenant
 
 KEY_CLASSES: tuple[str, ...] = tuple(KeyClass.values)
-
-
-def current_firm(connection: BaseDatabaseWrapper | None = None) -> Tenant:
-    """The firm the database connection is set to (``with tenant:`` or ``schema_context``)."""
-    from django.db import connection as default_connection
-
-    conn: Any = connection or default_connection
-    tenant = getattr(conn, "tenant", None)
-    if isinstance(tenant, Tenant) and tenant.kind == Tenant.Kind.FIRM:
-        return tenant
-    schema = getattr(conn, "schema_name", None)
-    firm = Tenant.objects.filter(schema_name=schema, kind=Tenant.Kind.FIRM).first() if schema else None
-    if firm is None:
-        raise NoFirmSelected(f"encrypted data belongs to a firm, but the connection is on schema {schema!r}")
-    return firm
 
 
 @dataclass(frozen=True)
@@ -65,32 +49,33 @@ def _ref(kek: KeyEncryptionKey) -> KekRef:
     return KekRef(key_id=kek.key_id, region=kek.region, sealed_key=sealed)
 
 
-def _create_version(*, tenant: Tenant, key_class: str, version: int) -> KeyEncryptionKey:
-    from residency.regions import get_region
-
-    region = get_region(tenant.region)
-    provider = provider_for(region.keys.provider)
-    created = provider.create_kek(firm=tenant.slug, key_class=key_class, version=version, region=region.code)
+def _create_version(*, tenant: Tenant, key_class: str, version: int, provider_name: str) -> KeyEncryptionKey:
+    provider = provider_for(provider_name)
+    created = provider.create_kek(firm=tenant.slug, key_class=key_class, version=version, region=tenant.region)
     return KeyEncryptionKey.objects.create(
         tenant=tenant,
         key_class=key_class,
         version=version,
         is_primary=True,
         provider=provider.name,
-        region=region.code,
+        region=tenant.region,
         key_id=created.key_id,
         sealed_key=created.sealed_key,
     )
 
 
-def keks_ensure(*, tenant: Tenant) -> list[KeyEncryptionKey]:
-    """Give the firm a KEK for every key class that has none; returns the keys created now."""
+def keks_ensure(*, tenant: Tenant, provider: str) -> list[KeyEncryptionKey]:
+    """Give the firm a KEK for every key class that has none; returns the keys created now.
+
+    ``provider`` (``local`` or ``aws``) is the firm's region's key provider, which the
+    caller reads from the region registry; it is recorded on each key.
+    """
     created = []
     with transaction.atomic():
         existing = set(KeyEncryptionKey.objects.filter(tenant=tenant).values_list("key_class", flat=True))
         for key_class in KEY_CLASSES:
             if key_class not in existing:
-                created.append(_create_version(tenant=tenant, key_class=key_class, version=1))
+                created.append(_create_version(tenant=tenant, key_class=key_class, version=1, provider_name=provider))
     return created
 
 
@@ -221,7 +206,7 @@ def rewrap(*, tenant: Tenant, key_class: str, wrapped: Wrapped, context: Context
     return Wrapped(primary.version, provider_for(primary.provider).wrap(_ref(primary), plaintext, context))
 
 
-def kek_rotate(*, tenant: Tenant, key_class: str) -> KeyEncryptionKey:
+def kek_rotate(*, tenant: Tenant, key_class: str, provider: str) -> KeyEncryptionKey:
     """A new primary KEK version for ``key_class``; older versions stay to unwrap what is not yet re-wrapped."""
     _check_class(key_class)
     with transaction.atomic():
@@ -230,7 +215,8 @@ def kek_rotate(*, tenant: Tenant, key_class: str) -> KeyEncryptionKey:
             raise KeyNotFound(f"firm {tenant.slug} has no {key_class} key to rotate")
         KeyEncryptionKey.objects.filter(pk__in=[k.pk for k in current]).update(is_primary=False)
         primary_forget(tenant=tenant)
-        return _create_version(tenant=tenant, key_class=key_class, version=max(k.version for k in current) + 1)
+        version = max(k.version for k in current) + 1
+        return _create_version(tenant=tenant, key_class=key_class, version=version, provider_name=provider)
 
 
 def keks_destroy(*, tenant: Tenant, key_classes: Iterable[str] = KEY_CLASSES) -> list[KeyEncryptionKey]:

@@ -18,7 +18,7 @@ key) are sealed by ``platform_sealer()``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -67,6 +67,24 @@ class Sealer(Protocol):
     def seal(self, plaintext: bytes, context: Context) -> bytes: ...
 
     def unseal(self, sealed: bytes, context: Context) -> bytes: ...
+
+
+# A region's KMS endpoint comes from the region registry, which lives in residency, above kms
+# (residency's storage encrypts through kms). So kms does not read the registry: residency
+# registers its lookup when Django starts (``residency.apps``). Without one (kms used on its
+# own), every region gets the endpoint from the environment.
+EndpointLookup = Callable[[str], str | None]
+_endpoint_lookup: EndpointLookup | None = None
+
+
+def endpoint_lookup_register(lookup: EndpointLookup | None) -> None:
+    """Where ``kms.aws`` finds the KMS endpoint of a region (``None``: the environment's default)."""
+    global _endpoint_lookup
+    _endpoint_lookup = lookup
+
+
+def endpoint_lookup() -> EndpointLookup | None:
+    return _endpoint_lookup
 
 
 def provider_for(name: str) -> KeyProvider:

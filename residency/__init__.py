@@ -9,9 +9,10 @@ The public interface, by module:
   the current firm's keys and kept only in the firm's region.
 - ``residency.provisioning.firm_provision``: a new firm's keys and bucket or
   directory (called by onboarding).
-- ``residency.export.firm_export`` and ``residency.offboarding.firm_offboard``
-  (``portico tenants export|offboard``), ``residency.selectors.residency_report``
-  (``portico residency report``); the verbs are in ``residency.cli``.
+- ``residency.export.firm_export`` (``portico tenants export``; offboarding, which
+  also deletes storage and keys, is ``tenants.lifecycle.offboarding``),
+  ``residency.selectors.residency_report`` (``portico residency report``); the
+  verbs are in ``tenants.cli``.
 - ``residency.models.StoredObject``: each firm's inventory of stored objects, in
   the firm's schema, with the wrapped data key of each.
 

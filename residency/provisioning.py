@@ -45,10 +45,10 @@ def firm_provision(*, tenant: Tenant) -> Provisioned:
     On failure, what this call created is removed before the error propagates; a
     caller whose own later step fails calls ``.undo()`` on the returned value.
     """
-    get_region(tenant.region)  # an unknown region fails before anything is created
+    region = get_region(tenant.region)  # an unknown region fails before anything is created
     done = Provisioned(placement(tenant))
     try:
-        done.created_keys = keks_ensure(tenant=tenant)
+        done.created_keys = keks_ensure(tenant=tenant, provider=region.keys.provider)
         field_keys_ensure(tenant=tenant)
         done.bucket_created = done.place.ensure()
     except BaseException:

@@ -202,6 +202,17 @@ def region_codes() -> list[str]:
     return list(registry())
 
 
+def kms_endpoint(code: str) -> str | None:
+    """The KMS endpoint for keys in region ``code`` (registered with ``kms.providers`` at start-up).
+
+    The platform's own key may live in a region firms are not placed in: it gets the default.
+    """
+    try:
+        return get_region(code).keys.endpoint_url
+    except UnknownRegion:
+        return _env_defaults()[1].endpoint_url
+
+
 def get_region(code: str) -> Region:
     try:
         return registry()[code]

@@ -39,11 +39,12 @@ from django.utils.deconstruct import deconstructible
 
 from kms import files
 from kms.errors import KmsError
-from kms.keys import Wrapped, current_firm, is_stale_primary
+from kms.keys import Wrapped, is_stale_primary
 from kms.models import KeyClass
 from residency.backends import Placement, Sink, check_object_name, placement
 from residency.errors import CrossRegionError, ResidencyError, StorageMisconfigured
 from residency.models import StoredObject
+from tenants.current import current_firm
 from tenants.models import Tenant
 
 CHUNK_SIZE = 1 << 20

@@ -6,8 +6,6 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
-from residency.regions import region_codes
-
 SLUG_PATTERN = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
 RESERVED_SLUGS = frozenset(
     {
@@ -104,9 +102,6 @@ class Tenant(TenantMixin):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
-
-    def region_is_known(self) -> bool:
-        return self.region in region_codes()
 
 
 class Domain(DomainMixin):

@@ -15,6 +15,6 @@ os.environ.setdefault("PORTICO_ENV", "test")
 
 if not os.environ.get("DATABASE_URL"):
     os.environ.setdefault("PORTICO_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
-    from tenants.embedded_db import ensure_database_url
+    from tenants.dev.embedded_db import ensure_database_url
 
     ensure_database_url()

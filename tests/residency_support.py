@@ -209,9 +209,7 @@ def outage_proxy(aws: MotoServer) -> Iterator[Callable[[], OutageProxy]]:
 
 
 def portico(*args: str) -> Result:
-    """The vendor CLI in-process (importing kms.cli and residency.cli registers this issue's verbs)."""
-    import kms.cli  # noqa: F401
-    import residency.cli  # noqa: F401
+    """The vendor CLI in-process."""
     from tenants.cli import main
 
     return CliRunner().invoke(main, list(args), prog_name="portico")

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
-from core.audit.cli import audit
 from core.audit.models import AuditEntry
 from core.audit.services import audit_record
 from kms import signing
+from tenants.cli.audit import audit
 from tenants.db import tenant_connection
 from tenants.models import Tenant
 

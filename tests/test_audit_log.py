@@ -16,11 +16,11 @@ from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from core.audit.chain import hash_of
-from core.audit.cli import audit
 from core.audit.models import AuditEntry
 from core.audit.offline import check_export
 from core.audit.services import AuditError, audit_prune, audit_record
 from kms import signing
+from tenants.cli.audit import audit
 from tenants.models import AuditAnchor
 from tests.conftest import Firm
 

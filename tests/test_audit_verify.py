@@ -19,10 +19,10 @@ from psycopg import sql
 
 from core.audit.anchors import audit_anchor
 from core.audit.chain import GENESIS, entry_hash, format_timestamp
-from core.audit.cli import audit
 from core.audit.models import AuditEntry
 from core.audit.services import audit_record
 from kms import signing
+from tenants.cli.audit import audit
 from tenants.models import AuditAnchor
 from tests.conftest import Firm
 

@@ -24,8 +24,8 @@ from core import settings as portico_settings
 from core.celery import app as celery_app
 from core.models import User
 from core.tasks import send_invitation
+from tenants.dev.up import Child, stop_children, worker_command
 from tenants.models import Tenant
-from tenants.up import Child, stop_children, worker_command
 from tests.conftest import Firm
 from tests.database_url import subprocess_database_url
 

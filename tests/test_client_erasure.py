@@ -20,11 +20,12 @@ from billing.trust.services import trust_deposit
 from core import erasure
 from core.audit.models import AuditEntry
 from core.checklist import checklist_for
-from core.erasure import ERASED, ErasureRefused, client_erase, client_erasure_plan, erasure_client
+from core.erasure import ERASED, ErasureRefused, erasure_client
 from core.messages import message_send
 from core.models import ClientProfile, Document, Matter, Message, Notification, User
 from residency.models import StoredObject
 from residency.storage import client_files
+from tenants.lifecycle.erasure import client_erase, client_erasure_plan
 from tenants.models import Tenant
 from tests.billing_support import draft
 from tests.casework_support import answer_i130, upload

@@ -120,7 +120,7 @@ def test_the_local_provider_is_refused_with_debug_off_unless_allowed(acme: Tenan
 
 
 def test_the_system_check_refuses_the_local_master_key_in_production() -> None:
-    from kms.checks import local_master_key_not_in_production
+    from residency.checks import local_master_key_not_in_production
 
     with override_settings(DEBUG=False, PORTICO_ALLOW_LOCAL_KMS=False):
         errors = local_master_key_not_in_production()

@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from psycopg import sql
 
-from kms.errors import DecryptionFailed, NoFirmSelected
+from kms.errors import DecryptionFailed
+from tenants.current import NoFirmSelected
 from tenants.models import Tenant
 from tests.kms_demo.models import ClientIdentity
 

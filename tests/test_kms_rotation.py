@@ -13,10 +13,10 @@ from django.core.files.base import ContentFile
 from kms import aws as kms_aws
 from kms.keys import kek_primary
 from kms.models import KeyEncryptionKey
-from kms.rotation import firm_rewrap, firm_rotate_keys
 from residency import services
 from residency.models import StoredObject
 from residency.storage import client_files, retained_files
+from tenants.lifecycle.rotation import firm_rewrap, firm_rotate_keys
 from tenants.models import Tenant
 from tests.kms_demo.models import ClientIdentity
 

@@ -19,9 +19,9 @@ from django.db import DatabaseError
 from kms import keys
 from kms.errors import KeyNotFound
 from kms.models import KeyEncryptionKey
-from kms.rotation import firm_rotate_keys
 from residency.models import StoredObject
 from residency.storage import client_files
+from tenants.lifecycle.rotation import firm_rotate_keys
 from tenants.models import Tenant
 
 pytest_plugins = ["tests.servers", "tests.residency_support"]

@@ -14,10 +14,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
 
-from kms.errors import DecryptionFailed, NoFirmSelected
+from kms.errors import DecryptionFailed
 from residency.errors import CrossRegionError
 from residency.models import StoredObject
 from residency.storage import FirmStorage, client_files, retained_files
+from tenants.current import NoFirmSelected
 from tenants.models import Tenant
 
 pytest_plugins = ["tests.servers", "tests.residency_support"]

@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 import psutil
 import pytest
 
-from tenants.demo import PEOPLE
+from tenants.dev.demo import PEOPLE
 
 pytestmark = pytest.mark.slow
 

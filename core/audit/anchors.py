@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from core.audit.chain import GENESIS, format_timestamp
 from kms import signing
-from tenants.db import current_schema, tenant_connection
-from tenants.models import AuditAnchor, Tenant
+from tenants.current import current_firm
+from tenants.models import AuditAnchor
 
 ANCHOR_VERSION = "portico-audit-anchor-v1"
 
@@ -53,7 +53,7 @@ def current_head() -> tuple[int, str]:
         row = cursor.fetchone()
     if row is not None:
         return int(row[0]), str(row[1])
-    tenant = _current_tenant()
+    tenant = current_firm()
     checkpoint = tenant.audit_anchors.filter(kind=AuditAnchor.Kind.CHECKPOINT).order_by("-sequence").first()
     if checkpoint is not None:
         return checkpoint.sequence, checkpoint.head_hash
@@ -68,7 +68,7 @@ def audit_anchor(
     With ``skip_if_anchored`` nothing is written when the latest anchor already
     covers the head (the scheduled anchor of an idle firm).
     """
-    tenant = _current_tenant()
+    tenant = current_firm()
     sequence, head_hash = head if head is not None else current_head()
     if skip_if_anchored:
         latest = tenant.audit_anchors.order_by("-sequence", "-id").first()
@@ -95,13 +95,3 @@ def anchor_as_dict(anchor: AuditAnchor, *, schema: str) -> dict[str, object]:
         "public_key": base64.b64encode(signing.public_key(anchor.key_id)).decode(),
         "algorithm": "Ed25519",
     }
-
-
-def _current_tenant() -> Tenant:
-    schema = current_schema()
-    if schema == "public":
-        raise RuntimeError("anchoring needs a firm's schema to be active")
-    tenant = tenant_connection().tenant
-    if isinstance(tenant, Tenant) and tenant.pk is not None:
-        return tenant
-    return Tenant.objects.get(schema_name=schema)  # entered through schema_context: a FakeTenant

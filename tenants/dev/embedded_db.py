@@ -17,7 +17,7 @@ DATABASE_NAME = "portico"
 
 
 def var_dir() -> Path:
-    default = Path(__file__).resolve().parent.parent / "var"
+    default = Path(__file__).resolve().parents[2] / "var"  # the checkout's var/
     return Path(os.environ.get("PORTICO_VAR_DIR", str(default))).resolve()
 
 

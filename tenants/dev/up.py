@@ -1,7 +1,7 @@
 """`portico up`: all of Portico on one machine, until Ctrl-C.
 
 In order: a database (the embedded PostgreSQL under var/pg unless DATABASE_URL
-is set), migrations, the demo firm (tenants/demo.py), then three child
+is set), migrations, the demo firm (tenants/dev/demo.py), then three child
 processes: the web app (gunicorn), a Celery worker and the Celery scheduler
 (beat). They are supervised until Ctrl-C or SIGTERM, or until one of them dies;
 then every child is stopped (terminate, wait, kill) and, as this process exits,
@@ -34,7 +34,7 @@ from typing import IO, TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from tenants.demo import DemoFirm
+    from tenants.dev.demo import DemoFirm
 
 STOP_TIMEOUT_SECONDS = 15.0
 READY_TIMEOUT_SECONDS = 60.0
@@ -147,7 +147,7 @@ class Prepared:
 
 
 def _run(*, host: str, port: int) -> int:
-    from tenants.embedded_db import var_dir
+    from tenants.dev.embedded_db import var_dir
 
     lock = _lock_var_dir(var_dir())
     if lock is None:
@@ -162,7 +162,7 @@ def _run(*, host: str, port: int) -> int:
     except Exception as exc:  # one readable line instead of a traceback, as every `portico` verb
         if os.environ.get("PORTICO_DEBUG_CLI"):
             raise
-        from tenants.cli import first_line
+        from tenants.dev.process import first_line
 
         return _error(f"could not prepare Portico: {first_line(exc)} (PORTICO_DEBUG_CLI=1 shows the traceback)")
 
@@ -189,8 +189,8 @@ def _run(*, host: str, port: int) -> int:
 
 def _prepare() -> Prepared:
     """Database up, Django loaded, every schema migrated, the demo firm present."""
-    from tenants.cli import setup_django
-    from tenants.embedded_db import var_dir
+    from tenants.dev.embedded_db import var_dir
+    from tenants.dev.process import setup_django
 
     embedded = not os.environ.get("DATABASE_URL")
     if embedded:
@@ -200,7 +200,7 @@ def _prepare() -> Prepared:
 
     from django.db import connection, connections
 
-    from tenants.demo import demo_firm_ensure
+    from tenants.dev.demo import demo_firm_ensure
     from tenants.migrate import migrate_all
 
     def progress(index: int, total: int, schema: str, outcome: str) -> None:
@@ -369,7 +369,7 @@ def _broker_line() -> str:
 def _print_banner(prepared: Prepared) -> None:
     from django.conf import settings
 
-    from tenants.demo import DEMO_PASSWORD
+    from tenants.dev.demo import DEMO_PASSWORD
 
     demo = prepared.demo
     backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]

@@ -1,8 +1,4 @@
-"""`portico audit ...`: verify, export, anchor and prune firms' audit logs.
-
-Registered on the vendor CLI in ``tenants/cli.py``; the helpers (Django setup,
-one-line errors, JSON output, exit codes 0/1/2) come from there.
-"""
+"""`portico audit verify|export|check-export|anchor|prune`: firms' tamper-evident audit logs (``core.audit``)."""
 
 from __future__ import annotations
 
@@ -10,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tenants.cli import emit_json, fail, main, with_django
+from tenants.cli.base import emit_json, fail, with_django
 
 
 @click.group()
@@ -148,6 +144,3 @@ def audit_prune_command(slug: str | None) -> None:
         with tenant:
             pruned = audit_prune()
         click.echo(f"{tenant.slug}: pruned {pruned.deleted} entries (through #{pruned.through})")
-
-
-main.add_command(audit)

@@ -9,12 +9,11 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from core.env import env_choice
+from residency.regions import registry
 
 
 @checks.register(checks.Tags.security, deploy=False)
 def local_master_key_not_in_production(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    from residency.regions import registry
-
     if settings.DEBUG or settings.PORTICO_ALLOW_LOCAL_KMS:
         return []
     try:

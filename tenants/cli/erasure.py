@@ -1,8 +1,4 @@
-"""`portico tenants erase-client SLUG EMAIL`: one client's erasure request (``core.erasure``).
-
-The verb registers itself on ``portico tenants`` when this module is imported
-(tenants/cli.py imports it last), as ``residency.cli`` does.
-"""
+"""`portico tenants erase-client SLUG EMAIL`: one client's erasure request (``tenants.lifecycle.erasure``)."""
 
 from __future__ import annotations
 
@@ -10,8 +6,7 @@ from typing import Any
 
 import click
 
-from tenants.cli import emit_json, fail, with_django
-from tenants.cli import tenants as tenants_group
+from tenants.cli.base import emit_json, fail, with_django
 
 
 def _summary(report: Any) -> str:
@@ -36,7 +31,8 @@ def erase_client(slug: str, email: str, yes: bool, as_json: bool) -> None:
     """Erase one client's personal data (files crypto-shredded); invoices, ledger and audit log are kept."""
     import getpass
 
-    from core.erasure import ErasureRefused, client_erase, client_erasure_plan, erasure_client, placeholder_email
+    from core.erasure import ErasureRefused, erasure_client, placeholder_email
+    from tenants.lifecycle.erasure import client_erase, client_erasure_plan
     from tenants.services import firm_get
 
     tenant = firm_get(slug)
@@ -62,6 +58,3 @@ def erase_client(slug: str, email: str, yes: bool, as_json: bool) -> None:
             f"{len(report.files_left)} of {report.files} files could not be deleted and keep their data keys; "
             f"run `portico tenants erase-client {slug} {placeholder_email(client)} --yes` again"
         )
-
-
-tenants_group.add_command(erase_client)

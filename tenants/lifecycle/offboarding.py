@@ -1,5 +1,8 @@
 """Offboarding a firm: export everything, then delete its schema, storage and keys (crypto-shredding).
 
+Orchestrates residency (the export, the firm's storage) and kms (the keys),
+then the control plane's own rows.
+
 Order, each step safe to repeat if a run is interrupted:
 
 1. status ``offboarding`` (the firm's site and API stop serving at once);
@@ -12,7 +15,7 @@ Order, each step safe to repeat if a run is interrupted:
 6. delete the firm's control-plane rows (tenant, domains).
 
 An erasure request for one client is the narrower tool (``portico tenants
-erase-client``, ``core.erasure``): it deletes that client's files with their
+erase-client``, ``tenants.lifecycle.erasure``): it deletes that client's files with their
 data keys and blanks their encrypted fields; the firm's ``client`` KEK class is
 destroyed only here, at offboarding, and ``retention`` keys survive an erasure,
 so records the law requires the firm to keep still decrypt.

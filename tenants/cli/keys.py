@@ -1,8 +1,4 @@
-"""`portico tenants rotate-keys SLUG`.
-
-The verb registers itself on ``portico tenants`` when this module is imported
-(tenants/cli.py imports it last), so either module may be imported first.
-"""
+"""`portico tenants rotate-keys SLUG` (``tenants.lifecycle.rotation``)."""
 
 from __future__ import annotations
 
@@ -10,8 +6,7 @@ import time
 
 import click
 
-from tenants.cli import emit_json, fail, with_django
-from tenants.cli import tenants as tenants_group
+from tenants.cli.base import emit_json, fail, with_django
 
 
 @click.command("rotate-keys")
@@ -21,7 +16,7 @@ from tenants.cli import tenants as tenants_group
 def rotate_keys(slug: str, as_json: bool) -> None:
     """New primary key versions for a firm; every data key re-wrapped (files are not re-encrypted)."""
     from kms.errors import KmsError
-    from kms.rotation import firm_rotate_keys
+    from tenants.lifecycle.rotation import firm_rotate_keys
     from tenants.services import firm_get
 
     tenant = firm_get(slug)
@@ -57,6 +52,3 @@ def rotate_keys(slug: str, as_json: bool) -> None:
         f"re-wrapped {report.field_keys_rewrapped} field keys and {report.objects_rewrapped} file data keys "
         f"in {elapsed:.2f} s; no file was re-encrypted"
     )
-
-
-tenants_group.add_command(rotate_keys)

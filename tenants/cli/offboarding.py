@@ -1,7 +1,6 @@
-"""`portico tenants export|offboard SLUG` and `portico residency report`.
+"""`portico tenants export|offboard SLUG`: a firm's complete archive, then crypto-shredding.
 
-The verbs register themselves on ``portico`` when this module is imported
-(tenants/cli.py imports it last), so either module may be imported first.
+``residency.export`` writes the archive; ``tenants.lifecycle.offboarding`` deletes the rest.
 """
 
 from __future__ import annotations
@@ -13,8 +12,7 @@ from typing import Any
 
 import click
 
-from tenants.cli import emit_json, fail, main, with_django
-from tenants.cli import tenants as tenants_group
+from tenants.cli.base import emit_json, fail, with_django
 
 
 def _export_json(report: Any) -> dict[str, Any]:
@@ -77,7 +75,7 @@ def offboard(slug: str, out: Path | None, yes: bool, as_json: bool) -> None:
     """Export a firm, then delete its schema, files and keys for good (crypto-shredding)."""
     from kms.errors import KmsError
     from residency.errors import ResidencyError
-    from residency.offboarding import firm_offboard
+    from tenants.lifecycle.offboarding import firm_offboard
     from tenants.services import firm_get
 
     tenant = firm_get(slug)
@@ -109,42 +107,3 @@ def offboard(slug: str, out: Path | None, yes: bool, as_json: bool) -> None:
         f"offboarded {slug}: schema dropped, {report.storage_location} deleted "
         f"({report.objects_deleted} object versions), {len(report.keys_destroyed)} keys destroyed"
     )
-
-
-@click.group("residency")
-def residency() -> None:
-    """Where each firm's data lives."""
-
-
-@residency.command("report")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@with_django
-def report(as_json: bool) -> None:
-    """Per firm: region, storage location and its actual region, key ids, rows, objects and bytes."""
-    from residency.selectors import residency_report
-
-    firms = residency_report()
-    if as_json:
-        emit_json(firms)
-        return
-    if not firms:
-        click.echo("No firms yet.")
-        return
-    for firm in firms:
-        storage = firm["storage"]
-        where = storage.get("location", "?")
-        click.echo(
-            f"{firm['slug']}  region {firm['region']}  {storage.get('backend', '?')} {where} "
-            f"(actually in {storage.get('actual_region', storage.get('error', '?'))})"
-        )
-        click.echo(f"  rows {firm['rows']}  objects {firm['objects']}  bytes {firm['bytes']}")
-        for key in firm["keys"]:
-            primary = " primary" if key["primary"] else ""
-            click.echo(f"  key {key['class']} v{key['version']}{primary}: {key['provider']} {key['key_id']}")
-        for problem in firm["problems"]:
-            click.echo(f"  PROBLEM: {problem}")
-
-
-tenants_group.add_command(export)
-tenants_group.add_command(offboard)
-main.add_command(residency)

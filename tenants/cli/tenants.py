@@ -1,95 +1,15 @@
-"""`portico`: the vendor CLI (console script).
-
-Exit codes: 0 success, 1 failure (e.g. a duplicate slug, an unknown firm),
-2 usage error (bad option or bad input such as an invalid slug, unknown region
-or bad email). Errors are one line on stderr.
-"""
+"""`portico tenants create|list|show|suspend|resume|migrate|regions`: firms on the control plane."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import time
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, NoReturn, TypeVar
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+from tenants.cli.base import emit_json, fail, with_django
 
 
-def setup_django() -> None:
-    """Point Django at a database (the embedded one unless DATABASE_URL is set) and load it."""
-    from tenants.embedded_db import ensure_database_url
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
-    ensure_database_url()
-    import django
-
-    django.setup()
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def first_line(exc: BaseException) -> str:
-    """An exception as one line: database errors carry DETAIL and HINT lines after the message."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
-
-def with_django(func: F) -> F:
-    """Load Django first, and turn every error into one line on stderr and an exit code.
-
-    An unexpected error (database down, email server refusing) exits 1 with its
-    first line; PORTICO_DEBUG_CLI=1 lets the traceback through instead.
-    """
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from django.core.exceptions import ImproperlyConfigured
-
-        try:
-            setup_django()
-        except ImproperlyConfigured as exc:
-            fail(f"configuration: {exc}")
-        from tenants.services import TenantError, TenantInputError
-
-        try:
-            return func(*args, **kwargs)
-        except TenantInputError as exc:
-            fail(str(exc), code=2)
-        except TenantError as exc:
-            fail(str(exc))
-        except (click.ClickException, click.exceptions.Exit):
-            raise
-        except Exception as exc:
-            if os.environ.get("PORTICO_DEBUG_CLI"):
-                raise
-            fail(f"{first_line(exc)} (PORTICO_DEBUG_CLI=1 shows the traceback)")
-
-    return wrapper  # type: ignore[return-value]
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """Portico vendor operations: onboard and run law firms (tenants)."""
-
-
-@main.group()
-def tenants() -> None:
-    """Create, inspect, suspend and migrate firms."""
-
-
-@tenants.command("create")
+@click.command("create")
 @click.option("--slug", required=True, help="Subdomain and schema name, e.g. acme.")
 @click.option("--name", required=True, help='The firm\'s name, e.g. "Acme Immigration LLP".')
 @click.option("--region", required=True, help="Where the firm's data lives (see `portico tenants regions`).")
@@ -130,7 +50,7 @@ def tenants_create(
     click.echo(f"       {result.invitation_link}")
 
 
-@tenants.command("list")
+@click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @with_django
 def tenants_list(as_json: bool) -> None:
@@ -150,7 +70,7 @@ def tenants_list(as_json: bool) -> None:
         click.echo("".join(str(firm[k]).ljust(w) for k, w in widths.items()) + firm["name"])
 
 
-@tenants.command("show")
+@click.command("show")
 @click.argument("slug")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @with_django
@@ -173,7 +93,7 @@ def _set_status(slug: str, status: str, verb: str) -> None:
     click.echo(f"{tenant.slug} {verb}" if changed else f"{tenant.slug} was already {status}")
 
 
-@tenants.command("suspend")
+@click.command("suspend")
 @click.argument("slug")
 @with_django
 def tenants_suspend(slug: str) -> None:
@@ -181,7 +101,7 @@ def tenants_suspend(slug: str) -> None:
     _set_status(slug, "suspended", "suspended")
 
 
-@tenants.command("resume")
+@click.command("resume")
 @click.argument("slug")
 @with_django
 def tenants_resume(slug: str) -> None:
@@ -189,7 +109,7 @@ def tenants_resume(slug: str) -> None:
     _set_status(slug, "active", "resumed")
 
 
-@tenants.command("migrate")
+@click.command("migrate")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @with_django
 def tenants_migrate(as_json: bool) -> None:
@@ -211,7 +131,7 @@ def tenants_migrate(as_json: bool) -> None:
         click.echo(f"{migrated} schema(s) migrated, {current} already up to date, in {elapsed:.2f} s")
 
 
-@tenants.command("regions")
+@click.command("regions")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def tenants_regions(as_json: bool) -> None:
     """List the regions a firm can be placed in."""
@@ -228,39 +148,3 @@ def tenants_regions(as_json: bool) -> None:
         return
     for region in regions:
         click.echo(f"{region['code']:<16}{region['name']}")
-
-
-@main.command("up")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Web port.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web app listens on.")
-def up(port: int, host: str) -> None:
-    """Run Portico on this machine: database, migrations, demo firm, web app, worker and scheduler.
-
-    Without DATABASE_URL an embedded PostgreSQL keeps its data under var/
-    (PORTICO_VAR_DIR); without REDIS_URL background jobs go through files under
-    var/broker. Prints the URLs and the demo logins; Ctrl-C stops everything.
-    """
-    from tenants.up import run
-
-    sys.exit(run(host=host, port=port))
-
-
-@main.command("manage", context_settings={"ignore_unknown_options": True, "help_option_names": []})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def manage(args: tuple[str, ...]) -> None:
-    """Run a Django management command against Portico's database."""
-    setup_django()
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(["portico manage", *args])
-
-
-# Verbs owned by other packages register themselves on import; they use this
-# module's helpers, so they come last.
-import core.audit.cli  # noqa: E402,F401  (`audit verify|export|check-export|anchor|prune`)
-import kms.cli  # noqa: E402,F401  (`tenants rotate-keys`)
-import residency.cli  # noqa: E402,F401  (`tenants export|offboard`, `residency report`)
-from core import erasure_cli  # noqa: E402,F401  (`tenants erase-client`)
-
-if __name__ == "__main__":
-    main()
