@@ -40,6 +40,9 @@ def migrate_all(*, progress: Progress = _quiet) -> MigrateReport:
     tenant_connection().set_schema_to_public()
     public_ensure()
     template_missing = not schema_exists(settings.TENANT_BASE_SCHEMA)
+    # On a fresh database the template has never existed: building it is the normal first run,
+    # not a repair of a template someone dropped.
+    first_run = not Tenant.objects.filter(schema_name=settings.TENANT_BASE_SCHEMA).exists()
     template_ensure()  # creates and migrates the template when it is missing
 
     schemas = list(
@@ -54,7 +57,10 @@ def migrate_all(*, progress: Progress = _quiet) -> MigrateReport:
             progress(index, len(schemas), schema, f"migrated ({len(behind[schema])} migrations)")
         elif template_missing and schema == settings.TENANT_BASE_SCHEMA:
             report.migrated.append(schema)
-            progress(index, len(schemas), schema, "was missing: recreated by running migrations")
+            if first_run:
+                progress(index, len(schemas), schema, "created (the template new firms are copied from)")
+            else:
+                progress(index, len(schemas), schema, "was missing: recreated by running migrations")
         else:
             report.up_to_date.append(schema)
             progress(index, len(schemas), schema, "up to date")

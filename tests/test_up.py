@@ -235,6 +235,9 @@ def test_portico_up_serves_the_demo_firm_runs_jobs_and_stops_everything(first_ru
     assert f"Public site:  http://localhost:{port}/" in output
     assert "embedded PostgreSQL 18" in output
     assert "filesystem transport" in output
+    # A first run builds the template as a matter of course: nothing reads as a repair.
+    assert "portico_template: created (the template new firms are copied from)" in output
+    assert "was missing" not in output
     password = re.search(r"all with the password (\S+):", output)
     assert password is not None
     logins = _logins(output)
@@ -282,6 +285,7 @@ def test_a_second_run_creates_nothing_twice_and_stops_when_a_child_dies(first_ru
         output = second.wait_until_up()
         assert "Created the demo firm" not in output
         assert "missing demo user" not in output
+        assert "portico_template: up to date" in output
 
         listed = second.portico("tenants", "list", "--json")
         assert listed.returncode == 0, listed.stderr
