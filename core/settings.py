@@ -349,6 +349,10 @@ PORTICO_AUDIT_RETENTION_DAYS = env_int("PORTICO_AUDIT_RETENTION_DAYS", 2557, min
 PORTICO_AUDIT_TRUSTED_PROXIES = env_list("PORTICO_AUDIT_TRUSTED_PROXIES")
 # How often every firm's chain head is anchored (signed) in the public schema.
 PORTICO_AUDIT_ANCHOR_SECONDS = env_int("PORTICO_AUDIT_ANCHOR_SECONDS", 3600, minimum=10)
+# Every signed anchor is also appended to a journal file per firm, outside the database, so that
+# whoever can rewrite the database cannot also delete the anchors (mount it where the database's
+# owner cannot write: another host, WORM or append-only storage).
+PORTICO_AUDIT_JOURNAL_DIR = Path(env_str("PORTICO_AUDIT_JOURNAL_DIR", str(VAR_DIR / "audit-journal"))).resolve()
 CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "task": "core.audit.tasks.anchor_all_firms",
     "schedule": float(PORTICO_AUDIT_ANCHOR_SECONDS),

@@ -8,8 +8,10 @@ Django test client whose Host header is the firm's domain.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -79,6 +81,22 @@ def firm_b(django_db_setup, db) -> Firm:  # type: ignore[no-untyped-def]
 def charlie(firm_a: Firm) -> User:
     with firm_a.tenant:
         return User.objects.get(email="charlie@acme.test")
+
+
+@pytest.fixture(scope="session")
+def _journal_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("audit-journal")
+
+
+@pytest.fixture(autouse=True)
+def _own_anchor_journal(request: pytest.FixtureRequest, _journal_root: Path) -> Iterator[None]:
+    """Each test its own audit anchor journal: an anchor journaled inside a rolled-back test stays out of the next."""
+    from django.conf import settings
+
+    previous = settings.PORTICO_AUDIT_JOURNAL_DIR
+    settings.PORTICO_AUDIT_JOURNAL_DIR = _journal_root / hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    yield
+    settings.PORTICO_AUDIT_JOURNAL_DIR = previous
 
 
 @pytest.fixture(autouse=True)

@@ -307,3 +307,77 @@ def test_python_and_postgresql_write_the_same_canonical_encoding(firm_a: Firm) -
                 fields[1] = format_timestamp(fields[1])
                 assert written_by_sql.encode() == canonical(fields)
     assert verify(firm_a).exit_code == 0
+
+
+# --- The anchor journal, outside the database (issue 18, item 10) -------------------
+
+
+def journaled_anchor(firm: Firm, capture: Any, kind: str = AuditAnchor.Kind.MANUAL) -> AuditAnchor:
+    """An anchor whose transaction 'commits' (its on-commit journal write runs), as the scheduled job's does."""
+    with capture(execute=True), firm.tenant:
+        anchor = audit_anchor(kind=kind)
+    assert anchor is not None
+    return anchor
+
+
+def delete_anchor_rows(firm: Firm) -> None:
+    """The database's owner deletes the firm's anchors from the public schema, as well."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM public.tenants_auditanchor WHERE tenant_id = %s", [firm.tenant.pk])
+
+
+def test_a_committed_anchor_is_appended_to_the_journal_outside_the_database(
+    firm_a: Firm, chain: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    from core.audit.journal import journal_path
+
+    with firm_a.tenant:
+        audit_anchor(kind=AuditAnchor.Kind.MANUAL)  # never committed (no on-commit callbacks run): not journaled
+    assert not journal_path("acme").exists()
+
+    anchor = journaled_anchor(firm_a, django_capture_on_commit_callbacks)
+    [line] = journal_path("acme").read_text().splitlines()
+    journaled = json.loads(line)
+    assert (journaled["sequence"], journaled["head_hash"]) == (chain[-1], stored_hash(firm_a, chain[-1]))
+    assert journaled["signature"] == anchor.signature
+
+    report = json.loads(portico_audit("verify", "--tenant", "acme", "--json").stdout)
+    assert report["ok"] is True
+    assert (report["anchors"], report["journaled_anchors"], report["unjournaled_anchors"]) == (2, 1, 1)
+
+
+def test_a_cut_log_with_its_head_reset_and_its_anchors_deleted_fails_against_the_journal(
+    firm_a: Firm, chain: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    journaled_anchor(firm_a, django_capture_on_commit_callbacks)
+    tamper(firm_a, ("DELETE FROM {table} WHERE sequence >= %s", [chain[5]]))
+    set_head(firm_a, chain[4])
+    delete_anchor_rows(firm_a)
+
+    assert_broken_at(verify(firm_a), chain[-1], "anchor journal", "not in the database", "anchors were deleted")
+
+
+def test_a_truncated_log_with_every_anchor_deleted_fails_against_the_journal(
+    firm_a: Firm, chain: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    journaled_anchor(firm_a, django_capture_on_commit_callbacks, kind=AuditAnchor.Kind.SCHEDULED)
+    tamper(firm_a, ("TRUNCATE {table}", []))
+    set_head(firm_a, 0)
+    delete_anchor_rows(firm_a)
+
+    result = portico_audit("verify", "--tenant", "acme", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert (report["ok"], report["problem"], report["first_bad_sequence"]) == (False, "anchor_deleted", chain[-1])
+
+
+def test_an_edited_journal_line_is_refused_as_forged(
+    firm_a: Firm, chain: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    from core.audit.journal import journal_path
+
+    journaled_anchor(firm_a, django_capture_on_commit_callbacks)
+    path = journal_path("acme")
+    path.write_text(path.read_text().replace(stored_hash(firm_a, chain[-1]), "0" * 64))
+
+    assert_broken_at(verify(firm_a), chain[-1], "invalid signature", "forged")

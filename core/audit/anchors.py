@@ -7,7 +7,9 @@ The signed message is the UTF-8 of compact JSON with sorted keys::
 
 signed with Ed25519 by ``kms.signing`` (the platform's key; ``key_id`` names it).
 Someone who rewrites a firm's log cannot produce a matching anchor without that
-key, so every anchored prefix of the chain is fixed.
+key, so every anchored prefix of the chain is fixed; and each anchor is also
+appended to the firm's anchor journal outside the database (``core.audit.journal``),
+so deleting anchor rows does not make them go away.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.audit.chain import GENESIS, format_timestamp
+from core.audit.journal import journal_append
 from kms import signing
 from tenants.current import current_firm
 from tenants.models import AuditAnchor
@@ -79,6 +82,8 @@ def audit_anchor(
     anchor.key_id, anchor.signature = key_id, base64.b64encode(signature).decode()
     with transaction.atomic(savepoint=False):
         anchor.save()
+    # Outside the database too, once the anchor is committed (a rolled-back anchor never existed).
+    transaction.on_commit(lambda: journal_append(schema=tenant.schema_name, anchor=anchor))
     return anchor
 
 

@@ -11,7 +11,11 @@ found is reported with the sequence number of the entry it concerns:
 - the recomputed hash differs from the stored one: the entry was edited;
 - the chain is shorter than a signed anchor (or than the chain head row): the tail was deleted;
 - an anchor whose Ed25519 signature does not verify: the anchor was forged or altered;
-- an entry whose hash differs from a genuine anchor at its sequence: the chain was rewritten.
+- an entry whose hash differs from a genuine anchor at its sequence: the chain was rewritten;
+- an anchor in the firm's anchor journal (``core.audit.journal``, outside the
+  database) that is no longer in the database: anchor rows were deleted. The
+  journaled anchors count as anchors for everything above, so a log cut and its
+  anchors deleted still shows against the journal.
 
 What a hash chain cannot show: entries appended after the latest anchor by
 someone who can write SQL, knows this algorithm and also moves the chain head.
@@ -31,6 +35,7 @@ from psycopg import sql
 
 from core.audit.anchors import anchor_is_genuine
 from core.audit.chain import GENESIS, SQL_CANONICAL, SQL_TIMESTAMP
+from core.audit.journal import JournalDamaged, anchor_key, journal_read
 from tenants.models import AuditAnchor, Tenant
 
 
@@ -49,6 +54,8 @@ class VerifyReport:
     last_sequence: int = 0
     head_hash: str = GENESIS
     anchors: int = 0
+    journaled: int = 0  # anchors in the anchor journal
+    unjournaled: int = 0  # genuine anchors in the database the journal does not hold (yet)
     latest_anchor: AuditAnchor | None = None
     checkpoint: AuditAnchor | None = None
     seconds: float = 0.0
@@ -86,9 +93,14 @@ def _repeatable_read() -> None:
 
 
 def _genuine_anchors(tenant: Tenant, report: VerifyReport) -> list[AuditAnchor]:
-    anchors = list(AuditAnchor.objects.filter(tenant=tenant).order_by("sequence", "id"))
-    report.anchors = len(anchors)
-    for anchor in anchors:
+    stored = list(AuditAnchor.objects.filter(tenant=tenant).order_by("sequence", "id"))
+    try:
+        journaled = journal_read(tenant=tenant)
+    except JournalDamaged as exc:
+        report.problems.append(Problem(0, "journal_damaged", f"the anchor journal is damaged: {exc}"))
+        return []
+    report.anchors, report.journaled = len(stored), len(journaled)
+    for anchor in stored + journaled:
         if not anchor_is_genuine(anchor, schema=tenant.schema_name):
             report.problems.append(
                 Problem(
@@ -99,6 +111,22 @@ def _genuine_anchors(tenant: Tenant, report: VerifyReport) -> list[AuditAnchor]:
                 )
             )
             return []
+    in_database, in_journal = {anchor_key(a) for a in stored}, {anchor_key(a) for a in journaled}
+    deleted = [anchor for anchor in journaled if anchor_key(anchor) not in in_database]
+    if deleted:
+        first = min(deleted, key=lambda a: a.sequence)
+        report.problems.append(
+            Problem(
+                first.sequence,
+                "anchor_deleted",
+                f"entry #{first.sequence}: its signed {first.kind} anchor of {first.created:%Y-%m-%d %H:%M:%S} UTC"
+                f" is in the anchor journal but not in the database ({len(deleted)} journaled anchor(s) missing):"
+                " anchors were deleted",
+            )
+        )
+        return []
+    report.unjournaled = len(in_database - in_journal)
+    anchors = stored
     checkpoints = [a for a in anchors if a.kind == AuditAnchor.Kind.CHECKPOINT]
     report.checkpoint = max(checkpoints, key=lambda a: a.sequence) if checkpoints else None
     report.latest_anchor = max(anchors, key=lambda a: (a.sequence, a.created)) if anchors else None

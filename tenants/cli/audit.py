@@ -38,6 +38,8 @@ def audit_verify_command(slug: str, as_json: bool) -> None:
                 "last_sequence": report.last_sequence,
                 "head_hash": report.head_hash,
                 "anchors": report.anchors,
+                "journaled_anchors": report.journaled,
+                "unjournaled_anchors": report.unjournaled,
                 "latest_anchor_sequence": latest.sequence if latest else None,
                 "checkpoint_sequence": report.checkpoint.sequence if report.checkpoint else None,
                 "first_bad_sequence": report.problem.sequence if report.problem else None,
@@ -57,7 +59,8 @@ def audit_verify_command(slug: str, as_json: bool) -> None:
     noun = "entry" if report.checked == 1 else "entries"
     click.echo(
         f"audit log of {slug} is intact: {report.checked} {noun}{after}, head #{report.last_sequence}"
-        f" {report.head_hash[:16]}…, {report.anchors} anchor(s) verified{anchored}"
+        f" {report.head_hash[:16]}…, {report.anchors} anchor(s) verified ({report.journaled} in the anchor journal)"
+        f"{anchored}"
         f" ({report.seconds:.2f} s, {rate:,.0f} entries/s)"
     )
 

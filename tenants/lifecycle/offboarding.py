@@ -12,7 +12,8 @@ Order, each step safe to repeat if a run is interrupted:
 5. destroy every key-encryption key of every class (AWS: scheduled deletion;
    local: the sealed key deleted): any ciphertext kept elsewhere, in a backup or
    a copied bucket, can no longer be decrypted;
-6. delete the firm's control-plane rows (tenant, domains).
+6. retire its audit anchor journal (renamed, kept) and delete the firm's control-plane rows
+   (tenant, domains).
 
 An erasure request for one client is the narrower tool (``portico tenants
 erase-client``, ``tenants.lifecycle.erasure``): it deletes that client's files with their
@@ -32,6 +33,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_exists
 from psycopg import sql
 
+from core.audit.journal import journal_retire
 from kms.keys import keks_destroy
 from residency.backends import placement
 from residency.export import ExportReport, check_target, firm_export
@@ -84,5 +86,8 @@ def firm_offboard(*, tenant: Tenant, out: Path, progress: Progress = _quiet) -> 
     report.keys_destroyed = [kek.key_id for kek in keks_destroy(tenant=tenant)]
     progress(f"{len(report.keys_destroyed)} keys destroyed")
 
+    retired = journal_retire(schema=tenant.schema_name)  # the slug may be used again: its journal starts afresh
+    if retired:
+        progress(f"anchor journal kept as {retired}")
     tenant.delete(force_drop=False)
     return report
