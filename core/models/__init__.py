@@ -21,7 +21,8 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
 class UserManager(BaseUserManager["User"]):
-    use_in_migrations = True
+    # Not in migrations: they import no live code, and no data migration creates users.
+    use_in_migrations = False
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         if not email:

@@ -1,7 +1,7 @@
 """Matter types as data, per firm (SPEC §6): intake questions, document requirements, workflow stages.
 
 A firm edits its own copy (every firm is cloned from the template, which holds
-the defaults of ``core.matter_type_defaults``). Labels are stored in English
+the defaults seeded by migration 0004, ``core/migrations/_0004_matter_type_defaults.py``). Labels are stored in English
 and Spanish because firms write them; conditions are small JSON objects read
 by ``core.conditions`` (never ``eval``).
 """

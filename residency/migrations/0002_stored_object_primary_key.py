@@ -42,6 +42,7 @@ DROP FUNCTION residency_storedobject_primary_kek();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("residency", "0001_initial")]
+    # The trigger reads kms' keys and the tenants table in the public schema.
+    dependencies = [("residency", "0001_initial"), ("kms", "0001_initial"), ("tenants", "0001_initial")]
 
     operations = [migrations.RunSQL(FUNCTION, REVERSE)]

@@ -1,6 +1,8 @@
 """The matter types every firm starts with (SPEC §6), as plain data, and the function that seeds them.
 
-``seed_default_matter_types`` runs in a data migration, so the template schema
+Frozen with migration 0004, its only user (the leading underscore keeps Django
+from taking it for a migration): later changes to the defaults go in a new
+migration, never here. ``seed_default_matter_types`` runs in that data migration, so the template schema
 (and with it every firm cloned from it) holds these; firms then edit their own
 copies in the staff workspace. Seeding skips a type whose code already exists.
 """
