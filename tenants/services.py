@@ -185,7 +185,10 @@ def tenant_create(
 
 
 def tenant_set_status(*, slug: str, status: str) -> tuple[Tenant, bool]:
-    """Suspend or resume a firm; returns the firm and whether anything changed."""
+    """Suspend or resume a firm; returns the firm and whether anything changed.
+
+    Suspending also ends every session of the firm, so resuming does not bring them back.
+    """
     # django-tenants refuses to save a tenant row from another firm's schema.
     tenant_connection().set_schema_to_public()
     tenant = firm_get(slug)
@@ -195,8 +198,20 @@ def tenant_set_status(*, slug: str, status: str) -> tuple[Tenant, bool]:
         raise TenantError(f"firm {slug!r} is being offboarded; its status cannot change")
     tenant.status = status
     tenant.status_changed = timezone.now()
-    tenant.save(update_fields=["status", "status_changed"])
+    with transaction.atomic():
+        tenant.save(update_fields=["status", "status_changed"])
+        if status != Tenant.Status.ACTIVE:
+            _end_sessions(tenant)
     return tenant, True
+
+
+def _end_sessions(tenant: Tenant) -> None:
+    """Sign everyone out of a firm that stops being served: a session from before it must not work after resume."""
+    from django.contrib.sessions.models import Session
+
+    with tenant:
+        Session.objects.all().delete()  # the firm's own sessions, in its schema
+    tenant_connection().set_schema_to_public()
 
 
 def firm_get(slug: str) -> Tenant:

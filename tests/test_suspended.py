@@ -89,16 +89,29 @@ def test_other_firm_is_unaffected_by_a_suspension(suspended_a: Firm, firm_b: Fir
     assert me.json()["email"] == "bob@globex.test"
 
 
-def test_resumed_firm_serves_its_signed_in_users_again(suspended_a: Firm, alice_signed_in: Client) -> None:
+def test_a_session_from_before_a_suspension_does_not_work_after_resume(
+    suspended_a: Firm, alice_signed_in: Client
+) -> None:
+    """Suspending ends the firm's sessions: whoever held one signs in again once the firm is back."""
     assert alice_signed_in.get("/").status_code == 403
 
     _, changed = tenant_set_status(slug="acme", status=Tenant.Status.ACTIVE)
 
     assert changed
     home = alice_signed_in.get("/")
-    assert home.status_code == 200
-    assert b"alice@acme.test" in home.content
-    assert alice_signed_in.get("/api/v1/me").json()["email"] == "alice@acme.test"
+    me = alice_signed_in.get("/api/v1/me")
+    assert b"alice@acme.test" not in home.content
+    assert me.status_code in (401, 403)
+    again = suspended_a.client(suspended_a.admin)  # signing in again works
+    assert b"alice@acme.test" in again.get("/").content
+
+
+def test_suspending_leaves_other_firms_sessions_alone(suspended_a: Firm, firm_b: Firm) -> None:
+    bob = firm_b.client(firm_b.admin)
+    tenant_set_status(slug="acme", status=Tenant.Status.ACTIVE)
+    tenant_set_status(slug="acme", status=Tenant.Status.SUSPENDED)
+
+    assert bob.get("/api/v1/me").json()["email"] == "bob@globex.test"
 
 
 def test_offboarding_firm_serves_no_data_either(firm_a: Firm, alice_signed_in: Client) -> None:
