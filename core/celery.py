@@ -4,7 +4,14 @@ tenant-schemas-celery stamps the sender's schema into each message and
 switches to it in the worker. A task that needs a firm and arrives without one
 (sent from the public schema) fails with TaskWithoutTenant instead of quietly
 running against the control plane; control-plane tasks say so with
-``tenant_required = False``.
+``tenant_required = False``. A task stamped with the template's schema
+(``portico_template``, which never holds firm data) is refused the same way.
+
+A signature (``task.s()``, ``.si()``, a step of a chain, a member of a group or
+chord, a link) is pinned to the firm it was made in: the library stamps the
+schema when a message is sent, and a chain's next step or a chord's callback is
+sent by the worker, from whichever firm's task ran just before. Pinned, a
+canvas whose steps were made in two firms runs each step in its own firm.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from celery.canvas import Signature
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
@@ -27,11 +35,29 @@ class PorticoTask(TenantTask):
     tenant_required = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from django.conf import settings
+
         from tenants.db import current_schema
 
-        if self.tenant_required and current_schema() == "public":
-            raise TaskWithoutTenant(f"{self.name} needs a firm but was sent without one")
+        if self.tenant_required:
+            schema = current_schema()
+            if schema == "public":
+                raise TaskWithoutTenant(f"{self.name} needs a firm but was sent without one")
+            if schema == settings.TENANT_BASE_SCHEMA:
+                raise TaskWithoutTenant(f"{self.name} needs a firm but was sent from the template schema {schema!r}")
         return super().__call__(*args, **kwargs)
+
+    def signature(self, args: Any = None, *starargs: Any, **starkwargs: Any) -> Signature:
+        """A signature pinned to the current schema (see the module docstring); ``.s()`` and ``.si()`` come here."""
+        from tenants.db import current_schema
+
+        sig = super().signature(args, *starargs, **starkwargs)
+        headers = dict(sig.options.get("headers") or {})
+        headers.setdefault("_schema_name", current_schema())
+        sig.options["headers"] = headers
+        return sig
+
+    subtask = signature
 
 
 class PorticoCelery(CeleryApp):

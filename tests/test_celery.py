@@ -149,3 +149,39 @@ def test_a_task_sent_without_a_firm_fails_instead_of_running_in_public(worker: W
     assert f"send_invitation[{task_id}] succeeded" not in output
     mails_after = sorted(worker.mail_dir.glob("*")) if worker.mail_dir.exists() else []
     assert mails_after == mails_before
+
+
+def test_a_task_stamped_with_the_template_schema_is_refused(worker: Worker, firm_a: Firm) -> None:
+    from django_tenants.utils import schema_context
+
+    template = schema_context(settings.TENANT_BASE_SCHEMA)
+    with celery_app.connection_for_write(**worker.broker_options) as broker, template:
+        task_id = send_invitation.apply_async(args=[firm_a.admin.pk], queue=worker.queue, connection=broker).id
+    output = worker.wait_for_log(f"send_invitation[{task_id}] raised unexpected: TaskWithoutTenant(")
+
+    assert "was sent from the template schema" in output
+    assert f"send_invitation[{task_id}] succeeded" not in output
+
+
+def test_each_step_of_a_chain_made_in_two_firms_runs_in_its_own_firm(
+    worker: Worker, firm_a: Firm, firm_b: Firm
+) -> None:
+    """The worker sends step two while it is in acme's schema (step one's); the step stays pinned to globex."""
+    from celery import chain
+
+    alice, bob = firm_a.admin, firm_b.admin
+    assert alice.pk == bob.pk, "the fixture firms' admins should share a primary key"
+    with firm_a.tenant:
+        first = send_invitation.si(alice.pk).set(queue=worker.queue)
+    with firm_b.tenant:
+        second = send_invitation.si(bob.pk).set(queue=worker.queue)
+    mails_to_alice = len(worker.mails_to(alice.email))
+    mails_to_bob = len(worker.mails_to(bob.email))
+
+    with celery_app.connection_for_write(**worker.broker_options) as broker:
+        chain(first, second).apply_async(connection=broker)
+    _wait_for(lambda: len(worker.mails_to(bob.email)) > mails_to_bob, "mail to bob", worker.output)
+
+    [mail_b] = worker.mails_to(bob.email)[mails_to_bob:]
+    assert f"http://globex.localhost:{PUBLIC_PORT}/accounts/set-password/" in mail_b
+    assert len(worker.mails_to(alice.email)) == mails_to_alice + 1  # step one only, once
