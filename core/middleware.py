@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 
@@ -12,8 +13,10 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
 from core.logging import request_id_var
+from tenants.schema_check import schema_verified
 
 Handler = Callable[[HttpRequest], HttpResponse]
+logger = logging.getLogger(__name__)
 
 
 class RequestIdMiddleware:
@@ -51,8 +54,21 @@ class TenantMiddleware(TenantMainMiddleware):
         return super().process_request(request)
 
 
+def _schema_incomplete(request: HttpRequest, schema: str, problems: list[str]) -> HttpResponse:
+    """A firm's schema lacking a tenant table would be served public's copy: serve nothing instead."""
+    logger.error("refusing requests for %s: %s", schema, "; ".join(problems))
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "This firm's site is unavailable; the operator has been told."}, status=503)
+    return HttpResponse(
+        "This firm's site is unavailable; the operator has been told.", status=503, content_type="text/plain"
+    )
+
+
 class TenantStatusMiddleware:
     """A suspended or offboarding firm gets a clear page (API: JSON 403) and no data.
+
+    First, a firm's schema is checked to hold every tenant table (``tenants.schema_check``,
+    once per process): without one, the firm would be served public's table of that name.
 
     Runs straight after django-tenants has picked the schema and before sessions,
     so not even a session row is read for a firm that is not active.
@@ -63,6 +79,8 @@ class TenantStatusMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         tenant = getattr(request, "tenant", None)
+        if tenant is not None and tenant.kind == "firm" and (problems := schema_verified(tenant.schema_name)):
+            return _schema_incomplete(request, tenant.schema_name, problems)
         if tenant is None or tenant.kind != "firm" or tenant.status == "active":
             return self.get_response(request)
         if request.path.startswith("/api/"):

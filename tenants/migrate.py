@@ -11,6 +11,7 @@ from django_tenants.utils import schema_exists
 
 from tenants.db import tenant_connection
 from tenants.models import Tenant
+from tenants.schema_check import schema_problems
 from tenants.schema_state import pending_migrations
 
 Progress = Callable[[int, int, str, str], None]
@@ -20,6 +21,8 @@ Progress = Callable[[int, int, str, str], None]
 class MigrateReport:
     migrated: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
+    # Tenant tables missing from a schema, or tenant-only tables in public (tenants.schema_check).
+    problems: list[str] = field(default_factory=list)
 
 
 def _quiet(index: int, total: int, schema: str, outcome: str) -> None:
@@ -64,4 +67,6 @@ def migrate_all(*, progress: Progress = _quiet) -> MigrateReport:
         else:
             report.up_to_date.append(schema)
             progress(index, len(schemas), schema, "up to date")
+    found = [problem for schema in schemas for problem in schema_problems(schema)]
+    report.problems = list(dict.fromkeys(found))
     return report

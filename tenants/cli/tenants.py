@@ -125,10 +125,21 @@ def tenants_migrate(as_json: bool) -> None:
     report = migrate_all(progress=progress)
     elapsed = time.perf_counter() - started
     if as_json:
-        emit_json({"migrated": report.migrated, "up_to_date": report.up_to_date, "seconds": round(elapsed, 3)})
+        emit_json(
+            {
+                "migrated": report.migrated,
+                "up_to_date": report.up_to_date,
+                "problems": report.problems,
+                "seconds": round(elapsed, 3),
+            }
+        )
     else:
         migrated, current = len(report.migrated), len(report.up_to_date)
         click.echo(f"{migrated} schema(s) migrated, {current} already up to date, in {elapsed:.2f} s")
+    if report.problems:
+        for problem in report.problems[1:]:
+            click.echo(f"problem: {problem}", err=True)
+        fail(f"{len(report.problems)} schema problem(s), firms affected are not served: {report.problems[0]}")
 
 
 @click.command("regions")
