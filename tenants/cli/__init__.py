@@ -40,6 +40,3 @@ main.add_command(up.up)
 main.add_command(manage.manage)
 
 __all__ = ["main"]
-
-if __name__ == "__main__":
-    main()
