@@ -1,6 +1,6 @@
 """API for invoices, payments and credit notes (under /api/v1/billing/, names ``api:billing:*``).
 
-Objects are reached through ``billing.invoices.selectors`` before the handler
+Objects are reached through ``billing.access`` before the handler
 runs (``initial``): "not yours" is 404 whatever the method. Lists show what the
 accessor gives the caller: every invoice for billing staff, a client's own issued
 invoices otherwise. Amounts are integer minor units with their currency.
@@ -19,22 +19,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.access import (
+    credit_note_for_user,
+    credit_notes_for_user,
+    invoice_for_user,
+    invoices_for_user,
+    matter_for_billing,
+)
 from billing.credit_notes import services as credit_notes
 from billing.credit_notes.models import CreditNote
 from billing.invoices import services as invoices
 from billing.invoices.models import Invoice, InvoiceLine, Payment
-from billing.invoices.selectors import (
-    ISSUE_INVOICE,
-    MANAGE_INVOICES,
-    credit_note_for_user,
-    invoice_for_user,
-    invoices_for_user,
-    sees_all_billing,
-)
-from billing.invoices.write_offs import APPROVE_ADJUSTMENT
 from billing.money import Money
-from core.access import matter_for_user
-from core.models import Matter, User
+from core.models import User
+from core.roles import APPROVE_ADJUSTMENT, ISSUE_INVOICE, MANAGE_INVOICES
 
 
 class LineSerializer(serializers.ModelSerializer[InvoiceLine]):
@@ -129,15 +127,7 @@ class InvoiceList(APIView):
 
     def post(self, request: Request) -> Response:
         user = _staff_with(request, MANAGE_INVOICES)
-        matter_id = request.data.get("matter_id", "")
-        # Billing staff draft for any matter of the firm; anyone else only for a matter they reach.
-        matter = (
-            (Matter.objects.filter(pk=int(matter_id)).first() if str(matter_id).isdigit() else None)
-            if sees_all_billing(user)
-            else matter_for_user(user, matter_id)
-        )
-        if matter is None:
-            raise APIValidationError({"matter_id": ["No such matter."]})
+        matter = matter_for_billing(user, request.data.get("matter_id"))
         invoice = invoices.invoice_create(matter=matter, by=user)
         return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
 
@@ -190,9 +180,7 @@ class InvoicePayments(OneInvoiceView):
 
 class InvoiceCreditNotes(OneInvoiceView):
     def get(self, request: Request, invoice_id: int) -> Response:
-        notes = self.invoice.credit_notes.select_related("matter")
-        if not sees_all_billing(request.user):
-            notes = notes.filter(status=CreditNote.Status.APPROVED)
+        notes = credit_notes_for_user(request.user).filter(invoice=self.invoice).select_related("matter")
         return Response(CreditNoteSerializer(notes, many=True).data)
 
     def post(self, request: Request, invoice_id: int) -> Response:
@@ -214,9 +202,7 @@ class InvoiceCreditNotes(OneInvoiceView):
 
 class CreditNoteList(APIView):
     def get(self, request: Request) -> Response:
-        notes = CreditNote.objects.filter(invoice__in=invoices_for_user(request.user)).select_related("matter")
-        if not sees_all_billing(request.user):
-            notes = notes.filter(status=CreditNote.Status.APPROVED)
+        notes = credit_notes_for_user(request.user).select_related("matter")
         return Response(CreditNoteSerializer(notes[:500], many=True).data)
 
 

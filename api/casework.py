@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -27,15 +27,9 @@ from rest_framework.views import APIView
 from api import casework_serializers as s
 from api.schema import IsStaff
 from api.views import OneMatterView
-from core.access import matters_for_user
+from core.access import client_for_user, clients_for_user, document_for_user, documents_for_user, person_by_email
 from core.checklist import checklist_for, requirement_for_matter
-from core.documents import (
-    document_for_user,
-    document_open,
-    document_review,
-    document_submit,
-    documents_for_review,
-)
+from core.documents import document_open, document_review, document_submit, documents_for_review
 from core.intake import intake_is_complete, intake_questions_for, intake_save_answers
 from core.interchange import intake_export, intake_import
 from core.matters import client_matter_open, matter_type_by_code
@@ -68,38 +62,13 @@ def _staff(request: Request) -> User:
     return user
 
 
-def client_for_user(viewer: User, client_id: object) -> User:
-    """A client the viewer may see: themself, or the client of a matter the viewer reaches; 404 otherwise."""
-    try:
-        pk = int(str(client_id))
-    except ValueError:
-        raise Http404("No such client.") from None
-    if viewer.pk == pk and not viewer.is_staff:
-        return viewer
-    found = (
-        User.objects.filter(pk=pk, client_matters__in=matters_for_user(viewer))
-        .select_related("client_profile")
-        .distinct()
-        .first()
-    )
-    if found is None:
-        raise Http404("No such client.")
-    return found
-
-
 class ClientList(APIView):
     permission_classes = [IsAuthenticated, IsStaff]
 
     @extend_schema(responses=s.ClientSerializer(many=True))
     def get(self, request: Request) -> Response:
         user = _staff(request)
-        clients = (
-            User.objects.filter(client_matters__in=matters_for_user(user))
-            .select_related("client_profile")
-            .distinct()
-            .order_by("email")
-        )
-        return Response(s.ClientSerializer(clients, many=True).data)
+        return Response(s.ClientSerializer(clients_for_user(user), many=True).data)
 
 
 class ClientDetail(APIView):
@@ -128,7 +97,7 @@ class MatterOpen(APIView):
         def staff(email: str | None, field: str) -> User | None:
             if not email:
                 return None
-            found = User.objects.filter(email=email.lower(), is_staff=True, is_active=True).first()
+            found = person_by_email(email, staff_only=True)
             if found is None:
                 raise ValidationError({field: ["No staff member of the firm has this email."]})
             return found
@@ -220,7 +189,11 @@ class MatterDocuments(OneMatterView):
 
     @extend_schema(responses=s.DocumentSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
-        found = Document.objects.filter(matter=self.matter).select_related("requirement", "uploaded_by", "reviewed_by")
+        found = (
+            documents_for_user(request.user)
+            .filter(matter=self.matter)
+            .select_related("requirement", "uploaded_by", "reviewed_by")
+        )
         return Response(s.DocumentSerializer(found.order_by("pk"), many=True).data)
 
     @extend_schema(request=s.DocumentUploadSerializer, responses={201: s.DocumentSerializer})

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from api.serializers import GrantCreateSerializer, GrantExpirySerializer, GrantSerializer, MatterSerializer
 from core import grants
-from core.access import grant_for_matter, matter_for_user, matters_for_user
+from core.access import grant_for_matter, matter_for_user, matters_for_user, person_by_email
 from core.access_review import access_review
 from core.audit.services import audit_record
 from core.models import Grant, Matter, User
@@ -89,7 +89,7 @@ class MatterGrants(ManagedMatterView):
     def post(self, request: Request, matter_id: int) -> Response:
         body = GrantCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        grantee = User.objects.filter(email=body.validated_data["grantee"].lower()).first()
+        grantee = person_by_email(body.validated_data["grantee"])
         if grantee is None:
             raise APIValidationError({"grantee": ["No user with this email in the firm."]})
         try:

@@ -21,10 +21,10 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from core.access import matter_for_user
+from core.access import document_for_user, matter_for_user
 from core.audit.services import audit_record
 from core.checklist import ChecklistLine, checklist_for
-from core.documents import document_for_user, document_open, document_submit
+from core.documents import document_open, document_submit
 from core.models import Matter, User
 from core.uploads import UploadRejected, validate_upload
 from core.uploads.errors import human_size
