@@ -295,6 +295,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API error in one shape: {"error": {"code", "message", "fields"}}.
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
 }
 # The OpenAPI schema of /api/v1/ (served to staff at /api/v1/schema/).
 SPECTACULAR_SETTINGS = {
