@@ -90,6 +90,7 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # Set search_path once per connection and schema change, not before every query.
 TENANT_LIMIT_SET_CALLS = True
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+DEFAULT_NOT_FOUND_TENANT_VIEW = "core.error_pages.not_found"  # an unknown host: the product's 404, DEBUG or not
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
@@ -104,6 +105,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.language.PreferredLanguageMiddleware",  # the signed-in person's own language
+    "core.error_pages.ErrorPagesMiddleware",  # the product's error pages, also with DEBUG on
     "django_otp.middleware.OTPMiddleware",
     "core.auth.middleware.SessionTimeoutMiddleware",
     "core.auth.middleware.StaffTwoFactorMiddleware",
