@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -33,6 +34,7 @@ from core.access import (
     clients_for_user,
     document_for_user,
     documents_for_user,
+    is_party_to,
     person_by_email,
 )
 from core.checklist import checklist_for, requirement_for_matter
@@ -243,7 +245,14 @@ class DocumentReview(OneDocumentView):
 
 
 class MatterMessages(OneMatterView):
+    """The client-firm thread: for the matter's parties only (outside counsel read the matter, not this)."""
+
     parser_classes = [JSONParser, FormParser]
+
+    def reach(self, request: Request, **kwargs: Any) -> None:
+        super().reach(request, **kwargs)
+        if not is_party_to(request.user, self.matter):
+            raise PermissionDenied("The messages are between the client and the firm.")
 
     @extend_schema(responses=s.MessageSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:

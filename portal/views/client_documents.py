@@ -17,11 +17,11 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from core.access import document_for_user, matter_for_user
+from core.access import document_for_user, is_party_to, matter_for_user
 from core.checklist import ChecklistLine, checklist_for
 from core.document_upload import UploadRejected, document_upload
 from core.documents import document_open
-from core.models import Matter, User
+from core.models import Matter
 from core.uploads.errors import human_size
 from core.uploads.validate import accepted_label, upload_limits
 from portal.client_forms import UploadForm
@@ -34,10 +34,6 @@ def _line(matter: Matter, item: str) -> ChecklistLine:
         if line.key == item:
             return line
     raise Http404("No such checklist item.")
-
-
-def _may_upload(user: User, matter: Matter) -> bool:
-    return user.pk == matter.client_id or user.is_staff
 
 
 def _page(
@@ -53,7 +49,6 @@ def _page(
         "accepted_text": accepted_label(accepted),
         "accept_attr": ",".join(sorted(accepted)),
         "camera": any(kind.startswith("image/") for kind in accepted),
-        "may_upload": _may_upload(signed_in_user(request), matter),
     }
     return render(request, "portal/client_upload.html", context, status=status)
 
@@ -62,6 +57,8 @@ def _page(
 def upload(request: HttpRequest, matter_id: int) -> HttpResponse:
     user = signed_in_user(request)
     matter = matter_for_user(user, matter_id)
+    if not is_party_to(user, matter):
+        raise PermissionDenied("Only the client and the firm upload documents to a matter.")  # counsel only read
     if refused := wrong_method(request, "GET", "POST"):
         return refused
     item = request.GET.get("item", "")
@@ -70,8 +67,6 @@ def upload(request: HttpRequest, matter_id: int) -> HttpResponse:
     line = _line(matter, item)
     if request.method == "GET":
         return _page(request, matter, line, UploadForm(initial={"document_type": line.requirement.name}))
-    if not _may_upload(user, matter):
-        raise PermissionDenied("Only the client and the firm upload documents to a matter.")
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, matter, line, form, status=400)
