@@ -12,13 +12,13 @@ Interfaces:
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import Http404, HttpRequest
 
-from core.access import object_id
+from core.access import Person, object_id
 from core.audit.services import audit_record
 from core.models import DocumentRequirement, IntakeQuestion, MatterType, User, WorkflowStage
 from core.roles import MANAGE_MATTER_TYPES
@@ -26,7 +26,7 @@ from core.roles import MANAGE_MATTER_TYPES
 Part = TypeVar("Part", IntakeQuestion, DocumentRequirement, WorkflowStage)
 
 
-def matter_type_for_user(user: Any, type_id: object) -> MatterType:
+def matter_type_for_user(user: Person, type_id: object) -> MatterType:
     pk = object_id(type_id, "matter type")
     if not (user.is_authenticated and user.is_active and user.is_staff and user.has_perm(MANAGE_MATTER_TYPES)):
         raise Http404("No such matter type.")
