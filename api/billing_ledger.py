@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import path
 from rest_framework import serializers, status
@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.errors import refused_response
+from api.permissions import staff_user
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account, JournalEntry
 from billing.ledger.selectors import balances_by_account
@@ -29,14 +31,11 @@ from core.roles import APPROVE_TRUST, MANAGE_TRUST, VIEW_LEDGER
 
 
 def _staff_with(request: Request, permission: str) -> User:
-    user = request.user
-    if not isinstance(user, User) or not user.is_staff or not user.has_perm(permission):
-        raise PermissionDenied("Your role does not allow this.")
-    return user
+    return staff_user(request, permission)  # the API's one staff rule (api.permissions)
 
 
 def _refused(exc: ValidationError) -> Response:
-    return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST)
+    return refused_response(exc)  # the API's one error shape (api.errors)
 
 
 class LedgerView(APIView):

@@ -1,19 +1,18 @@
 """API for case work (/api/v1/...): clients, checklist, intake, documents, messages, stages, intake interchange.
 
 Objects are reached through their accessors before anything else
-(``matter_for_user`` in ``OneMatterView.initial``, ``document_for_user``,
-``client_for_user``): "not yours" is 404 whatever the method. Service errors
-(Django ``ValidationError``) become 400 with the messages.
+(``matter_for_user`` in ``OneMatterView``, ``document_for_user``,
+``client_for_user``; ``api.permissions.ObjectView``): "not yours" is 404 whatever
+the method. Service errors (Django ``ValidationError``) become 400 in the one
+error shape (``api.errors``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -25,17 +24,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import casework_serializers as s
-from api.schema import IsStaff
+from api.errors import ErrorSerializer
+from api.permissions import ObjectView, StaffPermission, signed_in_user, staff_user
+from api.serializers import MatterSerializer
 from api.views import OneMatterView
-from core.access import matters_for_user
-from core.checklist import checklist_for, requirement_for_matter
-from core.documents import (
+from core.access import (
+    Action,
+    client_for_user,
+    clients_for_user,
     document_for_user,
-    document_open,
-    document_review,
-    document_submit,
-    documents_for_review,
+    documents_for_user,
+    is_party_to,
+    person_by_email,
 )
+from core.checklist import checklist_for, requirement_for_matter
+from core.document_upload import UploadRejected, document_upload
+from core.documents import document_open, document_review, documents_for_review
 from core.intake import intake_is_complete, intake_questions_for, intake_save_answers
 from core.interchange import intake_export, intake_import
 from core.matters import client_matter_open, matter_type_by_code
@@ -43,71 +47,20 @@ from core.messages import message_send, messages_for
 from core.models import Document, MatterType, User, WorkflowStage
 from core.stages import matter_advance_stage
 
-T = TypeVar("T")
-
-
-def service(call: Callable[[], T]) -> T:
-    """Run a service; its ValidationError becomes a 400 with its messages."""
-    try:
-        return call()
-    except DjangoValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
-        raise ValidationError(detail) from None
-
-
-def _user(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _staff(request: Request) -> User:
-    user = _user(request)
-    if not user.is_staff:
-        raise PermissionDenied("For the firm's staff.")
-    return user
-
-
-def client_for_user(viewer: User, client_id: object) -> User:
-    """A client the viewer may see: themself, or the client of a matter the viewer reaches; 404 otherwise."""
-    try:
-        pk = int(str(client_id))
-    except ValueError:
-        raise Http404("No such client.") from None
-    if viewer.pk == pk and not viewer.is_staff:
-        return viewer
-    found = (
-        User.objects.filter(pk=pk, client_matters__in=matters_for_user(viewer))
-        .select_related("client_profile")
-        .distinct()
-        .first()
-    )
-    if found is None:
-        raise Http404("No such client.")
-    return found
-
 
 class ClientList(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, StaffPermission]
 
     @extend_schema(responses=s.ClientSerializer(many=True))
     def get(self, request: Request) -> Response:
-        user = _staff(request)
-        clients = (
-            User.objects.filter(client_matters__in=matters_for_user(user))
-            .select_related("client_profile")
-            .distinct()
-            .order_by("email")
-        )
-        return Response(s.ClientSerializer(clients, many=True).data)
+        return Response(s.ClientSerializer(clients_for_user(request.user), many=True).data)
 
 
-class ClientDetail(APIView):
+class ClientDetail(ObjectView):
     client: User
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        self.client = client_for_user(_user(request), kwargs["client_id"])
+    def reach(self, request: Request, **kwargs: Any) -> None:
+        self.client = client_for_user(request.user, kwargs["client_id"])
 
     @extend_schema(responses=s.ClientSerializer)
     def get(self, request: Request, client_id: int) -> Response:
@@ -117,9 +70,9 @@ class ClientDetail(APIView):
 class MatterOpen(APIView):
     """Open a matter for a new or existing client (and invite them), as the staff page does."""
 
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, StaffPermission]
 
-    @extend_schema(request=s.MatterOpenSerializer, responses={201: s.CaseMatterSerializer})
+    @extend_schema(request=s.MatterOpenSerializer, responses={201: MatterSerializer})
     def post(self, request: Request) -> Response:
         body = s.MatterOpenSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -128,44 +81,42 @@ class MatterOpen(APIView):
         def staff(email: str | None, field: str) -> User | None:
             if not email:
                 return None
-            found = User.objects.filter(email=email.lower(), is_staff=True, is_active=True).first()
+            found = person_by_email(email, staff_only=True)
             if found is None:
                 raise ValidationError({field: ["No staff member of the firm has this email."]})
             return found
 
-        matter = service(
-            lambda: client_matter_open(
-                email=data["email"],
-                full_name=data["full_name"],
-                language=data["language"],
-                phone=data["phone"],
-                matter_type=matter_type_by_code(data["matter_type"]),
-                title=data["title"],
-                responsible_attorney=staff(data["responsible_attorney"], "responsible_attorney"),
-                assigned_paralegal=staff(data["assigned_paralegal"], "assigned_paralegal"),
-                invite=data["invite"],
-                by=_user(request),
-                request=request._request,
-            )
+        matter = client_matter_open(
+            email=data["email"],
+            full_name=data["full_name"],
+            language=data["language"],
+            phone=data["phone"],
+            matter_type=matter_type_by_code(data["matter_type"]),
+            title=data["title"],
+            responsible_attorney=staff(data["responsible_attorney"], "responsible_attorney"),
+            assigned_paralegal=staff(data["assigned_paralegal"], "assigned_paralegal"),
+            invite=data["invite"],
+            by=signed_in_user(request),
+            request=request._request,
         )
-        return Response(s.CaseMatterSerializer(matter).data, status=status.HTTP_201_CREATED)
+        return Response(MatterSerializer(matter).data, status=status.HTTP_201_CREATED)
 
 
 class ReviewQueue(APIView):
     """Documents received and waiting for a decision on matters the user may change, oldest first."""
 
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, StaffPermission]
 
     @extend_schema(responses=s.DocumentSerializer(many=True))
     def get(self, request: Request) -> Response:
-        found = documents_for_review(_user(request)).select_related("reviewed_by")[:200]
+        found = documents_for_review(request.user).select_related("reviewed_by")[:200]
         return Response(s.DocumentSerializer(found, many=True).data)
 
 
 class MatterTypeList(APIView):
     """The firm's matter types with their questions, requirements and stages (edited in the staff workspace)."""
 
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, StaffPermission]
 
     @extend_schema(responses=s.MatterTypeSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -174,9 +125,9 @@ class MatterTypeList(APIView):
 
 
 class MatterCase(OneMatterView):
-    @extend_schema(responses=s.CaseMatterSerializer)
+    @extend_schema(responses=MatterSerializer)
     def get(self, request: Request, matter_id: int) -> Response:
-        return Response(s.CaseMatterSerializer(self.matter).data)
+        return Response(MatterSerializer(self.matter).data)
 
 
 class MatterChecklist(OneMatterView):
@@ -189,30 +140,34 @@ class IntakeState(serializers.Serializer[Any]):
     complete = serializers.BooleanField()
     answers = serializers.DictField()
     questions = s.IntakeQuestionSerializer(many=True)
-    errors = serializers.DictField(child=serializers.CharField(), required=False)
 
 
 class MatterIntake(OneMatterView):
-    def _state(self, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    def _state(self) -> dict[str, Any]:
         return {
             "complete": intake_is_complete(self.matter),
             "answers": self.matter.intake_answers,
             "questions": s.IntakeQuestionSerializer(intake_questions_for(self.matter), many=True).data,
-            "errors": errors or {},
         }
 
     @extend_schema(responses=IntakeState)
     def get(self, request: Request, matter_id: int) -> Response:
         return Response(self._state())
 
-    @extend_schema(request=s.IntakeAnswersSerializer, responses={200: IntakeState, 400: IntakeState})
+    @extend_schema(request=s.IntakeAnswersSerializer, responses={200: IntakeState, 400: ErrorSerializer})
     def post(self, request: Request, matter_id: int) -> Response:
+        """Saves the valid answers (partial progress is kept); any invalid one is a 400 naming its question."""
         body = s.IntakeAnswersSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = intake_save_answers(
-            matter=self.matter, answers=body.validated_data["answers"], by=_user(request), request=request._request
+            matter=self.matter,
+            answers=body.validated_data["answers"],
+            by=signed_in_user(request),
+            request=request._request,
         )
-        return Response(self._state(result.errors), status=400 if result.errors else 200)
+        if result.errors:
+            raise ValidationError({f"answers.{key}": [message] for key, message in result.errors.items()})
+        return Response(self._state())
 
 
 class MatterDocuments(OneMatterView):
@@ -220,50 +175,40 @@ class MatterDocuments(OneMatterView):
 
     @extend_schema(responses=s.DocumentSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
-        found = Document.objects.filter(matter=self.matter).select_related("requirement", "uploaded_by", "reviewed_by")
+        found = (
+            documents_for_user(request.user)
+            .filter(matter=self.matter)
+            .select_related("requirement", "uploaded_by", "reviewed_by")
+        )
         return Response(s.DocumentSerializer(found.order_by("pk"), many=True).data)
 
-    @extend_schema(request=s.DocumentUploadSerializer, responses={201: s.DocumentSerializer})
+    @extend_schema(request=s.DocumentUploadSerializer, responses={201: s.DocumentSerializer, 400: ErrorSerializer})
     def post(self, request: Request, matter_id: int) -> Response:
-        from core.uploads import UploadRejected, validate_upload
-
-        user = _user(request)
         body = s.DocumentUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         requirement = requirement_for_matter(self.matter, data["requirement_id"])
         try:
-            safe = validate_upload(data["file"], requirement=requirement, language=user.preferred_language)
-        except UploadRejected as refused:
-            raise ValidationError({"file": [refused.message]}) from None
-        document = service(
-            lambda: document_submit(
+            document = document_upload(
                 matter=self.matter,
                 requirement=requirement,
-                uploaded_by=user,
-                content=safe.as_file(),
-                filename=safe.original_name,
-                content_type=safe.content_type,
-                metadata={
-                    "document_type": data.get("document_type", ""),
-                    "document_date": data.get("document_date"),
-                    "signer": data.get("signer", ""),
-                    "page_count": safe.page_count if safe.kind == "pdf" else None,
-                },
                 slot=data["slot"],
+                uploaded_by=signed_in_user(request),
+                file=data["file"],
+                metadata={key: data.get(key) for key in ("document_type", "document_date", "signer")},
                 request=request._request,
             )
-        )
+        except UploadRejected as refused:
+            raise ValidationError({"file": [refused.message]}) from None
         return Response(s.DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
 
-class OneDocumentView(APIView):
+class OneDocumentView(ObjectView):
     document: Document
-    action_needed = "view"
+    action_needed: Action = "view"
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        self.document = document_for_user(request.user, kwargs["document_id"], action=self.action_needed)  # type: ignore[arg-type]
+    def reach(self, request: Request, **kwargs: Any) -> None:
+        self.document = document_for_user(request.user, kwargs["document_id"], action=self.action_needed)
 
 
 class DocumentDetail(OneDocumentView):
@@ -277,32 +222,37 @@ class DocumentDownload(OneDocumentView):
         responses={(200, "application/octet-stream"): OpenApiResponse(description="The file, as an attachment")}
     )
     def get(self, request: Request, document_id: int) -> FileResponse:
-        return document_open(document=self.document, user=_user(request), request=request._request)
+        return document_open(document=self.document, user=signed_in_user(request), request=request._request)
 
 
 class DocumentReview(OneDocumentView):
-    action_needed = "change"
+    action_needed: Action = "change"
 
     @extend_schema(request=s.ReviewSerializer, responses=s.DocumentSerializer)
     def post(self, request: Request, document_id: int) -> Response:
         body = s.ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        document = service(
-            lambda: document_review(
-                document=self.document,
-                by=_user(request),
-                decision=data["decision"],
-                reason_code=data.get("reason_code"),
-                note=data.get("note", ""),
-                request=request._request,
-            )
+        document = document_review(
+            document=self.document,
+            by=signed_in_user(request),
+            decision=data["decision"],
+            reason_code=data.get("reason_code"),
+            note=data.get("note", ""),
+            request=request._request,
         )
         return Response(s.DocumentSerializer(document).data)
 
 
 class MatterMessages(OneMatterView):
+    """The client-firm thread: for the matter's parties only (outside counsel read the matter, not this)."""
+
     parser_classes = [JSONParser, FormParser]
+
+    def reach(self, request: Request, **kwargs: Any) -> None:
+        super().reach(request, **kwargs)
+        if not is_party_to(request.user, self.matter):
+            raise PermissionDenied("The messages are between the client and the firm.")
 
     @extend_schema(responses=s.MessageSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
@@ -312,16 +262,17 @@ class MatterMessages(OneMatterView):
     def post(self, request: Request, matter_id: int) -> Response:
         body = s.MessageSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        message = service(
-            lambda: message_send(
-                matter=self.matter, sender=_user(request), body=body.validated_data["body"], request=request._request
-            )
+        message = message_send(
+            matter=self.matter,
+            sender=signed_in_user(request),
+            body=body.validated_data["body"],
+            request=request._request,
         )
         return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
 class MatterStage(OneMatterView):
-    @extend_schema(request=s.StageSerializer, responses=s.CaseMatterSerializer)
+    @extend_schema(request=s.StageSerializer, responses=MatterSerializer)
     def post(self, request: Request, matter_id: int) -> Response:
         body = s.StageSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -331,29 +282,28 @@ class MatterStage(OneMatterView):
             target = WorkflowStage.objects.filter(matter_type_id=self.matter.matter_type_id, code=code).first()
             if target is None:
                 raise ValidationError({"stage": ["No such stage for this matter type."]})
-        matter = service(
-            lambda: matter_advance_stage(matter=self.matter, by=_user(request), to=target, request=request._request)
+        matter = matter_advance_stage(
+            matter=self.matter, by=signed_in_user(request), to=target, request=request._request
         )
-        return Response(s.CaseMatterSerializer(matter).data)
+        return Response(MatterSerializer(matter).data)
 
 
 class MatterIntakeExport(OneMatterView):
     @extend_schema(responses=s.IntakeInterchangeSerializer)
     def get(self, request: Request, matter_id: int) -> Response:
-        _staff(request)
+        staff_user(request)
         return Response(intake_export(self.matter))
 
 
 class IntakeImport(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, StaffPermission]
     parser_classes = [JSONParser]
 
     @extend_schema(request=s.IntakeInterchangeSerializer, responses={201: s.IntakeInterchangeSerializer})
     def post(self, request: Request) -> Response:
-        user = _staff(request)
         body = s.IntakeInterchangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = service(lambda: intake_import(payload=request.data, by=user, request=request._request))
+        result = intake_import(payload=request.data, by=signed_in_user(request), request=request._request)
         exported = intake_export(result.matter)
         headers = {"X-Documents-Skipped": str(result.documents_skipped)}
         return Response(exported, status=status.HTTP_201_CREATED, headers=headers)

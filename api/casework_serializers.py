@@ -1,4 +1,4 @@
-"""API representations for case work: clients, matters, checklist, documents, messages, intake."""
+"""API representations for case work: clients, checklist, documents, messages, intake (matters: api.serializers)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from core.checklist import ChecklistLine
-from core.models import Document, Matter, MatterType, Message, User
+from core.models import Document, MatterType, Message, User
 from core.models.casework import ReasonCode
 
 
@@ -21,37 +21,6 @@ class ClientSerializer(serializers.ModelSerializer[User]):
     def get_phone(self, user: User) -> str:
         profile = getattr(user, "client_profile", None)
         return profile.phone if profile else ""
-
-
-class CaseMatterSerializer(serializers.ModelSerializer[Matter]):
-    client = serializers.EmailField(source="client.email", read_only=True)
-    matter_type = serializers.CharField(source="matter_type.code", read_only=True, default=None)
-    stage = serializers.CharField(source="stage.code", read_only=True, default=None)
-    responsible_attorney = serializers.EmailField(source="responsible_attorney.email", read_only=True, default=None)
-    assigned_paralegal = serializers.EmailField(source="assigned_paralegal.email", read_only=True, default=None)
-
-    class Meta:
-        model = Matter
-        fields = [
-            "id",
-            "reference",
-            "title",
-            "matter_type",
-            "stage",
-            "status",
-            "client",
-            "responsible_attorney",
-            "assigned_paralegal",
-            "filing_category",
-            "priority",
-            "intake_answers",
-            "intake_started_at",
-            "intake_completed_at",
-            "documents_completed_at",
-            "complete_on_first_submission",
-            "created",
-            "updated",
-        ]
 
 
 class DocumentSerializer(serializers.ModelSerializer[Document]):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.permissions import BasePermission, IsAuthenticated
-from rest_framework.request import Request
-from rest_framework.views import APIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
-
-class IsStaff(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user.is_authenticated and request.user.is_staff)
+from api.permissions import StaffPermission
 
 
 class SchemaView(SpectacularAPIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, StaffPermission]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Errors in the API's JSON shape (``api.errors``), not rendered as an OpenAPI document."""
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response

@@ -8,10 +8,13 @@ from core.models import Grant, Matter
 
 
 class MatterSerializer(serializers.ModelSerializer[Matter]):
+    """The one representation of a matter: lists, detail, case work, opening and advancing it."""
+
     client = serializers.EmailField(source="client.email", read_only=True)
+    matter_type = serializers.CharField(source="matter_type.code", read_only=True, default=None)
+    stage = serializers.CharField(source="stage.code", read_only=True, default=None)
     responsible_attorney = serializers.EmailField(source="responsible_attorney.email", read_only=True, default=None)
     assigned_paralegal = serializers.EmailField(source="assigned_paralegal.email", read_only=True, default=None)
-    matter_type = serializers.CharField(source="matter_type.code", read_only=True, default=None)
 
     class Meta:
         model = Matter
@@ -20,10 +23,18 @@ class MatterSerializer(serializers.ModelSerializer[Matter]):
             "reference",
             "title",
             "matter_type",
+            "stage",
             "status",
             "client",
             "responsible_attorney",
             "assigned_paralegal",
+            "filing_category",
+            "priority",
+            "intake_answers",
+            "intake_started_at",
+            "intake_completed_at",
+            "documents_completed_at",
+            "complete_on_first_submission",
             "created",
             "updated",
         ]

@@ -1,31 +1,34 @@
 """API views. Everything here runs inside the requesting firm's schema.
 
-Views on one matter resolve it through ``core.access.matter_for_user`` in
-``initial()``, before DRF picks the handler: "not yours" is 404 whatever the
-method, exactly as in the web UI.
+Views on one matter reach it through ``core.access.matter_for_user`` before
+their permission classes and before DRF picks the handler
+(``api.permissions.ObjectView``): "not yours" is 404 whatever the method,
+exactly as in the web UI. Errors come out in one shape (``api.errors``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import ValidationError as APIValidationError
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.permissions import ObjectView, StaffPermission, signed_in_user
 from api.serializers import GrantCreateSerializer, GrantExpirySerializer, GrantSerializer, MatterSerializer
 from core import grants
-from core.access import grant_for_matter, matter_for_user, matters_for_user
+from core.access import grant_for_matter, matter_for_user, matters_for_user, person_by_email
 from core.access_review import access_review
 from core.audit.services import audit_record
-from core.models import Grant, Matter, User
+from core.models import Grant, Matter
 from core.roles import MANAGE_GRANTS, VIEW_ACCESS_REVIEW
+
+MATTER_RELATIONS = ("client", "responsible_attorney", "assigned_paralegal", "matter_type", "stage")
 
 
 @api_view(["GET"])
@@ -41,28 +44,18 @@ def me(request: Request) -> Response:
     )
 
 
-def _staff_with(request: Request, permission: str) -> User:
-    user = request.user
-    if not isinstance(user, User) or not user.is_staff or not user.has_perm(permission):
-        raise PermissionDenied("Your role does not allow this.")
-    return user
-
-
 class MatterList(APIView):
     def get(self, request: Request) -> Response:
-        matters = matters_for_user(request.user).select_related(
-            "client", "responsible_attorney", "assigned_paralegal", "matter_type"
-        )
+        matters = matters_for_user(request.user).select_related(*MATTER_RELATIONS)
         return Response(MatterSerializer(matters, many=True).data)
 
 
-class OneMatterView(APIView):
+class OneMatterView(ObjectView):
     """Base for views under /matters/<matter_id>/: the matter is reached before anything else."""
 
     matter: Matter
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
+    def reach(self, request: Request, **kwargs: Any) -> None:
         self.matter = matter_for_user(request.user, kwargs["matter_id"])
 
 
@@ -74,11 +67,8 @@ class MatterDetail(OneMatterView):
 class ManagedMatterView(OneMatterView):
     """A matter's grants: for firm admins and partners, after the matter itself is reached."""
 
-    manager: User
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        self.manager = _staff_with(request, MANAGE_GRANTS)
+    permission_classes = [IsAuthenticated, StaffPermission]
+    required_permission = MANAGE_GRANTS
 
 
 class MatterGrants(ManagedMatterView):
@@ -89,28 +79,25 @@ class MatterGrants(ManagedMatterView):
     def post(self, request: Request, matter_id: int) -> Response:
         body = GrantCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        grantee = User.objects.filter(email=body.validated_data["grantee"].lower()).first()
+        grantee = person_by_email(body.validated_data["grantee"])
         if grantee is None:
-            raise APIValidationError({"grantee": ["No user with this email in the firm."]})
-        try:
-            grant = grants.grant_create(
-                matter=self.matter,
-                grantee=grantee,
-                expires_at=body.validated_data["expires_at"],
-                reason=body.validated_data["reason"],
-                by=self.manager,
-                request=request._request,
-            )
-        except ValidationError as exc:
-            raise APIValidationError({"detail": exc.messages}) from None
+            raise ValidationError({"grantee": ["No user with this email in the firm."]})
+        grant = grants.grant_create(
+            matter=self.matter,
+            grantee=grantee,
+            expires_at=body.validated_data["expires_at"],
+            reason=body.validated_data["reason"],
+            by=signed_in_user(request),
+            request=request._request,
+        )
         return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
 
 class OneGrantView(ManagedMatterView):
     grant: Grant
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
+    def reach(self, request: Request, **kwargs: Any) -> None:
+        super().reach(request, **kwargs)
         self.grant = grant_for_matter(self.matter, kwargs["grant_id"])
 
 
@@ -118,37 +105,23 @@ class GrantExpiry(OneGrantView):
     def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
         body = GrantExpirySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            grant = grants.grant_change_expiry(
-                grant=self.grant,
-                expires_at=body.validated_data["expires_at"],
-                by=self.manager,
-                request=request._request,
-            )
-        except ValidationError as exc:
-            raise APIValidationError({"detail": exc.messages}) from None
+        grant = grants.grant_change_expiry(
+            grant=self.grant,
+            expires_at=body.validated_data["expires_at"],
+            by=signed_in_user(request),
+            request=request._request,
+        )
         return Response(GrantSerializer(grant).data)
 
 
 class GrantRevoke(OneGrantView):
     def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
-        try:
-            grant = grants.grant_revoke(grant=self.grant, by=self.manager, request=request._request)
-        except ValidationError as exc:
-            raise APIValidationError({"detail": exc.messages}) from None
+        grant = grants.grant_revoke(grant=self.grant, by=signed_in_user(request), request=request._request)
         return Response(GrantSerializer(grant).data)
 
 
-class StaffWithPermission(BasePermission):
-    """Staff whose role holds ``view.required_permission``; checked before DRF picks the handler."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and user.is_staff and user.has_perm(view.required_permission))  # type: ignore[attr-defined]
-
-
 class AccessReview(APIView):
-    permission_classes = [IsAuthenticated, StaffWithPermission]
+    permission_classes = [IsAuthenticated, StaffPermission]
     required_permission = VIEW_ACCESS_REVIEW
 
     def get(self, request: Request) -> Response:

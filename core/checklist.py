@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from core.access import object_id
 from core.conditions import condition_holds
 from core.models import Document, DocumentRequirement, Matter
 
@@ -124,10 +125,7 @@ def checklist_is_complete(matter: Matter) -> bool:
 
 
 def requirement_for_matter(matter: Matter, requirement_id: object) -> DocumentRequirement:
-    try:
-        pk = int(str(requirement_id))
-    except ValueError:
-        raise Http404("No such requirement.") from None
+    pk = object_id(requirement_id, "requirement")
     found = DocumentRequirement.objects.filter(pk=pk, matter_type_id=matter.matter_type_id).first()
     if found is None or matter.matter_type_id is None:
         raise Http404("No such requirement.")

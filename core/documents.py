@@ -1,9 +1,9 @@
 """Documents on a matter: submitting one against a requirement, reviewing it, opening it (SPEC §6).
 
-Interfaces (used by the client portal, the staff workspace and the API):
+Documents are reached through ``core.access.document_for_user`` (404 when
+missing or on a matter the user cannot reach). Interfaces (used by the client
+portal, the staff workspace and the API):
 
-* ``document_for_user(user, document_id, *, action="view") -> Document`` — the
-  one accessor; 404 when missing or on a matter the user cannot reach.
 * ``document_submit(*, matter, requirement, uploaded_by, content, filename,
   content_type, metadata, slot=1, request=None) -> Document`` — ``content`` is
   a file already made safe by ``core.uploads``; it is stored encrypted through
@@ -30,11 +30,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Max, QuerySet
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.access import Action, matters_for_user
+from core.access import Person, documents_for_user, is_client_of, may_change_matter
 from core.audit.services import audit_record
 from core.checklist import checklist_for
 from core.models import Document, DocumentRequirement, Matter, MatterEvent, User
@@ -46,33 +46,13 @@ EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".pn
 Decision = Literal["accept", "reject"]
 
 
-def document_for_user(user: Any, document_id: object, *, action: Action = "view") -> Document:
-    try:
-        pk = int(str(document_id))
-    except ValueError:
-        raise Http404("No such document.") from None
-    found = (
-        Document.objects.filter(pk=pk, matter__in=matters_for_user(user))
-        .select_related("matter", "requirement", "uploaded_by", "reviewed_by")
-        .first()
-    )
-    if found is None:
-        raise Http404("No such document.")
-    if action == "change" and not matters_for_user(user, action="change").filter(pk=found.matter_id).exists():
-        raise PermissionDenied("You may see this document but not review it.")
-    return found
-
-
-def documents_for_review(user: Any) -> QuerySet[Document]:
+def documents_for_review(user: Person) -> QuerySet[Document]:
     return (
-        Document.objects.filter(status=Document.Status.RECEIVED, matter__in=matters_for_user(user, action="change"))
+        documents_for_user(user, action="change")
+        .filter(status=Document.Status.RECEIVED)
         .select_related("matter", "matter__client", "requirement", "uploaded_by")
         .order_by("uploaded_at", "id")
     )
-
-
-def _may_submit(matter: Matter, user: User) -> bool:
-    return user.pk == matter.client_id or matters_for_user(user, action="change").filter(pk=matter.pk).exists()
 
 
 def _size_of(content: IO[bytes]) -> int:
@@ -123,7 +103,7 @@ def document_submit(
     slot: int = 1,
     request: HttpRequest | None = None,
 ) -> Document:
-    if not _may_submit(matter, uploaded_by):
+    if not (is_client_of(uploaded_by, matter) or may_change_matter(uploaded_by, matter)):
         raise PermissionDenied("You may not upload documents to this matter.")
     metadata = metadata or {}
     size = _size_of(content)
@@ -210,7 +190,7 @@ def document_review(
     request: HttpRequest | None = None,
 ) -> Document:
     matter = document.matter
-    if not by.is_staff or not matters_for_user(by, action="change").filter(pk=matter.pk).exists():
+    if not by.is_staff or not may_change_matter(by, matter):
         raise PermissionDenied("You may not review documents on this matter.")
     document = Document.objects.select_for_update(of=("self",)).select_related("requirement").get(pk=document.pk)
     if document.status != Document.Status.RECEIVED:

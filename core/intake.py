@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.access import matters_for_user
+from core.access import is_client_of, may_change_matter
 from core.audit.services import audit_record
 from core.conditions import condition_holds
 from core.models import IntakeQuestion, Matter, MatterEvent, User
@@ -116,15 +116,11 @@ def intake_is_complete(matter: Matter) -> bool:
     return bool(matter.matter_type_id) and not _missing(questions, answers)
 
 
-def _may_answer(matter: Matter, by: User) -> bool:
-    return by.pk == matter.client_id or matters_for_user(by, action="change").filter(pk=matter.pk).exists()
-
-
 @transaction.atomic
 def intake_save_answers(
     *, matter: Matter, answers: dict[str, object], by: User, request: HttpRequest | None = None
 ) -> IntakeResult:
-    if not _may_answer(matter, by):
+    if not (is_client_of(by, matter) or may_change_matter(by, matter)):
         raise PermissionDenied("You may not answer this matter's intake.")
     given = matter
     matter = Matter.objects.select_for_update().get(pk=matter.pk)

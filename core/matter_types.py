@@ -12,12 +12,13 @@ Interfaces:
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import Http404, HttpRequest
 
+from core.access import Person, object_id
 from core.audit.services import audit_record
 from core.models import DocumentRequirement, IntakeQuestion, MatterType, User, WorkflowStage
 from core.roles import MANAGE_MATTER_TYPES
@@ -25,15 +26,8 @@ from core.roles import MANAGE_MATTER_TYPES
 Part = TypeVar("Part", IntakeQuestion, DocumentRequirement, WorkflowStage)
 
 
-def _pk(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise Http404("Not found.") from None
-
-
-def matter_type_for_user(user: Any, type_id: object) -> MatterType:
-    pk = _pk(type_id)
+def matter_type_for_user(user: Person, type_id: object) -> MatterType:
+    pk = object_id(type_id, "matter type")
     if not (user.is_authenticated and user.is_active and user.is_staff and user.has_perm(MANAGE_MATTER_TYPES)):
         raise Http404("No such matter type.")
     found = MatterType.objects.filter(pk=pk).first()
@@ -43,7 +37,7 @@ def matter_type_for_user(user: Any, type_id: object) -> MatterType:
 
 
 def matter_type_part(matter_type: MatterType, model: type[Part], item_id: object) -> Part:
-    found = model.objects.filter(pk=_pk(item_id), matter_type=matter_type).first()
+    found = model.objects.filter(pk=object_id(item_id, str(model._meta.verbose_name)), matter_type=matter_type).first()
     if found is None:
         raise Http404("Not found.")
     return found

@@ -3,7 +3,9 @@
 Interfaces:
 
 * ``message_send(*, matter, sender, body, request=None) -> Message`` — the
-  sender must reach the matter; the other side is notified (the assigned
+  sender must be a party to the matter (its client, or the firm's staff who
+  reach it: ``core.access.is_party_to``; outside counsel only read the matter,
+  never this thread); the other side is notified (the assigned
   paralegal, or else the responsible attorney, when the client writes; the
   client, in their language, when the firm writes). Audited ``message.sent``.
 * ``messages_for(matter) -> QuerySet[Message]`` — oldest first.
@@ -17,7 +19,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from core.access import matters_for_user
+from core.access import is_party_to
 from core.audit.services import audit_record
 from core.models import Matter, MatterEvent, Message, User
 from core.notifications import notify
@@ -31,8 +33,8 @@ def messages_for(matter: Matter) -> QuerySet[Message]:
 
 @transaction.atomic
 def message_send(*, matter: Matter, sender: User, body: str, request: HttpRequest | None = None) -> Message:
-    if not matters_for_user(sender).filter(pk=matter.pk).exists():
-        raise PermissionDenied("You may not write on this matter.")
+    if not is_party_to(sender, matter):
+        raise PermissionDenied("Only the client and the firm write in this matter's messages.")
     body = (body or "").strip()
     if not body:
         raise ValidationError(_("Write a message first."))

@@ -6,12 +6,13 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
+from core.errors import api_error_response, is_api_request
 from core.logging import request_id_var
 from tenants.schema_check import schema_verified
 
@@ -83,6 +84,6 @@ class TenantStatusMiddleware:
             return _schema_incomplete(request, tenant.schema_name, problems)
         if tenant is None or tenant.kind != "firm" or tenant.status == "active":
             return self.get_response(request)
-        if request.path.startswith("/api/"):
-            return JsonResponse({"detail": "This firm's account is suspended."}, status=403)
+        if is_api_request(request):
+            return api_error_response(status=403, code="firm_suspended", message="This firm's account is suspended.")
         return render(request, "suspended.html", {"firm_name": tenant.name}, status=403)

@@ -5,7 +5,9 @@ Interfaces:
 * ``notify(*, recipient, matter, kind, subject, text, link="", email=True) -> Notification``
   — ``subject`` and ``text`` are callables evaluated inside
   ``translation.override(recipient.preferred_language)`` so each person reads
-  them in their own language.
+  them in their own language. ``link`` is a path on the firm's site: the in-app
+  notice keeps it, the email carries it as an absolute link to the firm's own
+  subdomain, sent from the firm (``core.mail``).
 * ``notifications_for(user, *, unread_only=False)`` — newest first.
 * ``notification_mark_read(*, user, ids)``.
 """
@@ -14,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from django.core.mail import send_mail
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 
+from core.mail import firm_link, firm_mail
 from core.models import Matter, Notification, User
 
 
@@ -35,8 +37,8 @@ def notify(
         subject_text, body_text = str(subject()), str(text())
     notice = Notification.objects.create(recipient=recipient, matter=matter, kind=kind, text=body_text[:500], link=link)
     if email and recipient.is_active:
-        body = f"{body_text}\n\n{link}" if link else body_text
-        send_mail(subject_text, body, None, [recipient.email], fail_silently=True)
+        body = f"{body_text}\n\n{firm_link(link)}" if link else body_text
+        firm_mail(subject=subject_text, body=body, to=[recipient.email], fail_silently=True)
     return notice
 
 

@@ -15,20 +15,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from core.audit.services import audit_record
+from core.mail import firm_base_url, firm_sender
 from core.models import FirmSettings, User
 from core.roles import MANAGE_FIRM_SETTINGS, MANAGE_ROLES, STAFF_ROLES, Role, role_groups, roles_of
 from tenants.db import tenant_connection
 
 FIRM_SETTINGS_FIELDS = ("require_staff_two_factor", "attorneys_see_all_matters")
-
-
-def firm_base_url() -> str:
-    """The current firm's own address, e.g. ``http://acme.localhost:8000``."""
-    tenant = tenant_connection().tenant
-    host = tenant.get_primary_domain().domain
-    port = settings.PORTICO_PUBLIC_PORT
-    default_port = 443 if settings.PORTICO_URL_SCHEME == "https" else 80
-    return f"{settings.PORTICO_URL_SCHEME}://{host}{'' if port == default_port else f':{port}'}"
 
 
 def set_password_link(*, user: User) -> str:
@@ -61,7 +53,7 @@ def user_invite(*, user: User) -> str:
     with translation.override(user.preferred_language):
         body = render_to_string("invitation_email.txt", {"firm_name": firm_name, "link": link, "email": user.email})
         subject = translation.gettext("Your invitation to %(firm)s on Portico") % {"firm": firm_name}
-    send_mail(subject, body, None, [user.email])
+    send_mail(subject, body, firm_sender(), [user.email])
     # KPI (SPEC §8): time to intake starts at the invitation.
     User.objects.filter(pk=user.pk).update(invited_at=timezone.now())
     audit_record("user.invited", target=user, data={"email": user.email})

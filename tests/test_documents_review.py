@@ -8,9 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import translation
 
+from core.access import document_for_user
 from core.audit.models import AuditEntry
 from core.checklist import checklist_for
-from core.documents import document_for_user, document_open, document_review
+from core.documents import document_open, document_review
 from core.models import Document, Matter, MatterEvent, Notification
 from core.models.casework import ReasonCode
 from core.signals import matter_stage_completed

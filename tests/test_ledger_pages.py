@@ -202,7 +202,7 @@ def test_the_api_refuses_a_disbursement_over_cleared_funds(books: Cast) -> None:
     )
 
     assert response.status_code == 400
-    assert "cleared trust funds" in response.json()["detail"]
+    assert "cleared trust funds" in response.json()["error"]["message"]
 
 
 def test_the_client_ledger_per_client_lists_each_matter_with_its_balance(books: Cast) -> None:

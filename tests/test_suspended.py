@@ -52,7 +52,9 @@ def test_suspended_firms_api_answers_json_403(suspended_a: Firm, alice_signed_in
         response = client.get("/api/v1/me")
         assert response.status_code == 403
         assert response["Content-Type"] == "application/json"
-        assert response.json() == {"detail": "This firm's account is suspended."}
+        assert response.json() == {
+            "error": {"code": "firm_suspended", "message": "This firm's account is suspended.", "fields": {}}
+        }
 
 
 def test_signed_in_user_of_a_suspended_firm_sees_no_data(suspended_a: Firm, alice_signed_in: Client) -> None:

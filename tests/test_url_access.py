@@ -20,13 +20,22 @@ The attackers, each with GET and POST:
 The answers: a page redirects the anonymous to sign-in, the API says 401/403;
 someone signed in gets 404 for an object URL ("not found" and "not yours" look
 the same) and 403 or 404 elsewhere. Nobody's response contains M1's data.
+
+Then ids where views read them outside the path (issue 10 item 1): every route
+again with malformed ids (``abc``, ``1e3``, a number past bigint, JSON lists and
+booleans for the API) in the query string and the body, as the firm admin, and
+with Carol's ids in them as Dan on his own matter's pages. Never a 5xx, never a
+leak, and the routes that look up the named object answer 404. Object URLs of
+ids that do not exist (0, past bigint) are 404 for the firm admin too.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -297,5 +306,107 @@ def test_the_firm_admin_reaches_every_url_the_attackers_are_refused(cast: Cast) 
         # 405: a POST-only action, refused for its method only after the access checks passed.
         if response.status_code not in (200, 302, 405):
             problems.append(f"GET {path} ({route.name}) answered {response.status_code}")
+
+    assert problems == []
+
+
+# --- Ids in bodies and query strings ---------------------------------------------------------
+#
+# Every route again, now with object ids where views read them outside the path: every field
+# below is set, in the query string and in the POST body (form-encoded, and JSON for the API).
+
+ID_FIELDS = (
+    *("refund", "document", "item", "matter", "matter_id", "requirement_id", "request", "request_id"),
+    *("deposit_id", "statement", "statement_line", "journal_line", "account", "grantee", "template", "stage"),
+    *("responsible_attorney", "assigned_paralegal", "invoice", "client", "user", "grant"),
+)
+MALFORMED_IDS = ("abc", "-1", "1e3", "99999999999999999999999", "\uff11\uff12")
+MALFORMED_JSON: tuple[object, ...] = ([1], {"id": 1}, True, 1.5, 10**30, None)
+# Routes that look up the object one of those fields names (method, field): a malformed or foreign id is 404.
+BODY_LOOKUPS = {
+    "invoicing:credit_refund_decide": ("POST", "refund"),
+    "portal:client_download": ("GET", "document"),
+    "portal:client_upload": ("GET", "item"),
+    "api:billing:invoices": ("POST", "matter_id"),
+}
+
+
+def _send(client: Client, route: Route, method: str, path: str, fields: dict[str, object]) -> Any:
+    """The request, or None when a form cannot carry these values (JSON values go to the API only)."""
+    as_text = all(isinstance(value, str | int) for value in fields.values())
+    if not as_text and not route.is_api:
+        return None
+    query = urlencode({name: str(value) for name, value in fields.items()})
+    if method == "GET":
+        return client.get(f"{path}?{query}")
+    if not as_text:
+        return client.post(f"{path}?{query}", json.dumps(fields), content_type="application/json")
+    return client.post(f"{path}?{query}", fields)
+
+
+def _sweep(client: Client, ids: dict[str, int], values: list[dict[str, object]], *, attacker: bool) -> list[str]:
+    """Every route, method and set of field values: a 5xx is a problem, a leak is one for an attacker,
+    and so is a BODY_LOOKUPS route that reads its field and does not answer 404 (or refuse the caller: 403)."""
+    problems = []
+    for route in all_routes():
+        if route.name in PUBLIC:
+            continue
+        path = path_of(route, ids)
+        for method in ("GET", "POST"):
+            for fields in values:
+                if (response := _send(client, route, method, path, fields)) is None:
+                    continue
+                where = f"{method} {path} ({route.name}) with {fields}"
+                if response.status_code >= 500:
+                    problems.append(f"{where} answered {response.status_code}")
+                if attacker and (leaked := _leaks(response)):
+                    problems.append(f"{where} leaked {leaked}")
+                if BODY_LOOKUPS.get(route.name, ("", ""))[0] == method and response.status_code not in (403, 404):
+                    problems.append(f"{where} answered {response.status_code}, not 404")
+    return problems
+
+
+def test_malformed_ids_in_bodies_and_query_strings_are_404_never_500(cast: Cast) -> None:
+    """Alice reaches everything, so only the malformed value can refuse her request."""
+    values: list[dict[str, object]] = [dict.fromkeys(ID_FIELDS, bad) for bad in MALFORMED_IDS]
+    values += [dict.fromkeys(ID_FIELDS, bad) for bad in MALFORMED_JSON]
+
+    assert _sweep(cast.firm.client(cast.alice), _victim_ids(cast), values, attacker=False) == []
+
+
+def test_another_clients_ids_in_bodies_and_query_strings_are_404(cast: Cast) -> None:
+    """Dan on his own matter's pages (M2), naming Carol's objects on M1 in the query string and body."""
+    ids = _victim_ids(cast)
+    with cast.firm.tenant:
+        from core.checklist import checklist_for
+
+        carol_line = checklist_for(cast.m1)[0]
+    foreign = dict.fromkeys(ID_FIELDS, ids["matter_id"]) | {
+        "document": ids["document_id"],
+        "item": carol_line.key,
+        "requirement_id": carol_line.requirement.pk,
+        "refund": ids["credit_note_id"],
+        "invoice": ids["invoice_id"],
+        "grantee": ids["user_id"],
+        "client": ids["user_id"],
+        "user": ids["user_id"],
+        "grant": ids["grant_id"],
+    }
+    own_paths = ids | {"matter_id": cast.m2.pk}
+
+    assert _sweep(cast.firm.client(cast.dan), own_paths, [foreign], attacker=True) == []
+
+
+@pytest.mark.parametrize("missing", [0, 2**62, 10**30])
+def test_the_firm_admin_gets_404_for_object_urls_of_ids_that_are_not_there(cast: Cast, missing: int) -> None:
+    alice = cast.firm.client(cast.alice)
+    problems = []
+    for route, _path in _protected(cast):
+        if not route.is_object:
+            continue
+        path = path_of(route, dict.fromkeys(route.converters, missing))
+        for method in ("GET", "POST"):
+            if (response := _request(alice, method, path)).status_code != 404:
+                problems.append(f"{method} {path} ({route.name}) answered {response.status_code}")
 
     assert problems == []

@@ -3,6 +3,6 @@ the state machine, manual payments, write-offs, the PDF in the client's language
 
 ``models`` holds Invoice, InvoiceLine, Payment, WriteOff, RecurringPlan and the
 numbering counters; ``services`` the writes (each posting through
-``billing.ledger.services.journal_post``); ``selectors`` the reads and the one
-accessor ``invoice_for_user``; ``pdf`` the rendering.
+``billing.ledger.services.journal_post``); ``pdf`` the rendering. Invoices are
+reached through ``billing.access.invoice_for_user``.
 """

@@ -7,14 +7,12 @@ from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet, Sum
-from django.http import Http404
 
+from billing.access import client_for_billing, matter_for_billing
 from billing.ledger.models import Account, JournalLine
 from billing.ledger.selectors import balance
 from billing.trust.models import TrustDeposit, TrustRequest
-from core.access import matter_for_user
 from core.models import Matter, User
-from core.roles import VIEW_LEDGER
 
 
 def uncleared_deposits(*, client_id: int, matter_id: int | None, currency: str, on: date) -> int:
@@ -39,29 +37,13 @@ def cleared_funds(*, account: Account, on: date) -> int:
 
 
 def matter_for_ledger(user: Any, matter_id: int) -> Matter:
-    """The matter whose trust ledger ``user`` asks for: any matter for billing staff, else the accessor's.
-
-    Billing staff (``billing.view_ledger``) keep every client's books, so they
-    reach every matter here; anyone else reaches a matter only through
-    ``core.access.matter_for_user`` (and is then refused by the permission
-    check, 403). Missing and not-reachable are the same 404.
-    """
-    if getattr(user, "is_staff", False) and user.is_active and user.has_perm(VIEW_LEDGER):
-        matter = Matter.objects.select_related("client").filter(pk=matter_id).first()
-        if matter is None:
-            raise Http404("No such matter.")
-        return matter
-    return matter_for_user(user, matter_id)
+    """The matter whose trust ledger ``user`` asks for (``billing.access.matter_for_billing``)."""
+    return matter_for_billing(user, matter_id)
 
 
 def client_for_ledger(user: Any, client_id: int) -> User:
-    """The client whose trust ledgers billing staff ask for; 404 for anyone else, and for a missing client."""
-    if not (getattr(user, "is_staff", False) and user.is_active and user.has_perm(VIEW_LEDGER)):
-        raise Http404("No such client.")
-    client = User.objects.filter(pk=client_id).first()
-    if client is None:
-        raise Http404("No such client.")
-    return client
+    """The client whose trust ledgers billing staff ask for (``billing.access.client_for_billing``)."""
+    return client_for_billing(user, client_id)
 
 
 def trust_accounts(*, client: User | None = None, matter: Matter | None = None) -> QuerySet[Account]:

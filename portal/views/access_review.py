@@ -1,4 +1,9 @@
-"""The access review page and its CSV export (firm admins and partners)."""
+"""The access review page and its CSV export (firm admins and partners).
+
+Names, titles and grant reasons are typed by people, so every CSV cell that a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first)
+is prefixed with ``'`` (OWASP's advice against CSV injection).
+"""
 
 from __future__ import annotations
 
@@ -40,13 +45,27 @@ def access_review_page(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/access_review.html", {"rows": rows, "as_of": timezone.now()})
 
 
+# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """The cell as text a spreadsheet shows rather than runs: a leading formula character gets a ``'`` first."""
+    return f"'{value}" if value.startswith(FORMULA_LEADS) else value
+
+
 def _iso(value: object) -> str:
     return value.isoformat() if value is not None else ""  # type: ignore[attr-defined]
 
 
 def csv_rows(rows: list[UserAccess]) -> Iterator[list[str]]:
-    """One line per user and matter they reach; a user who reaches none still has one line."""
+    """One line per user and matter they reach; a user who reaches none still has one line (cells spreadsheet-safe)."""
     yield CSV_COLUMNS
+    for line in _lines(rows):
+        yield [spreadsheet_safe(cell) for cell in line]
+
+
+def _lines(rows: list[UserAccess]) -> Iterator[list[str]]:
     for row in rows:
         user = row.user
         person = [

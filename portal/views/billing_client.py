@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 
+from billing.access import invoice_for_user, invoices_for_user, payments_for_user
 from billing.invoices.pdf import invoice_pdf, invoice_pdf_filename
-from billing.invoices.selectors import invoice_for_user, invoices_for_user, payments_for_user
 from billing.ledger.models import Account
 from billing.ledger.selectors import balances_by_account
 from billing.money import Money

@@ -13,35 +13,34 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from billing.access import (
+    credit_note_for_user,
+    credit_notes_for_user,
+    credit_refund_for_user,
+    credit_refunds_for_user,
+    invoice_for_user,
+    invoices_for_user,
+    write_off_for_user,
+    write_offs_for_user,
+)
 from billing.credit_notes import refunds
 from billing.credit_notes import services as credit_notes
 from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.exports.ledes import invoice_ledes
-from billing.fees.models import TimeEntry
 from billing.fees.services import time_entry_record
 from billing.invoices import services as invoices
 from billing.invoices import write_offs
-from billing.invoices.models import Invoice
+from billing.invoices.models import Invoice, WriteOff
 from billing.invoices.pdf import invoice_pdf, invoice_pdf_filename
-from billing.invoices.selectors import (
-    ISSUE_INVOICE,
-    MANAGE_INVOICES,
-    VIEW_BILLING,
-    credit_note_for_user,
-    invoice_for_user,
-    invoices_for_user,
-    pending_adjustments,
-    write_off_for_user,
-)
 from billing.invoices.trust import invoice_apply_trust
-from billing.invoices.write_offs import APPROVE_ADJUSTMENT
 from billing.money import Money
 from core.access import matter_for_user
+from core.roles import APPROVE_ADJUSTMENT, ISSUE_INVOICE, MANAGE_INVOICES, VIEW_BILLING
 from portal.billing_forms import (
     CreditNoteForm,
     CreditRefundForm,
@@ -128,7 +127,7 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
     require_staff(request, permission=VIEW_BILLING)
     if refused := wrong_method(request, "GET"):
         return refused
-    unbilled = TimeEntry.objects.filter(matter=invoice.matter, invoice_line__isnull=True).count()
+    unbilled = invoice.matter.time_entries.filter(invoice_line__isnull=True).count()
     context = {
         "invoice": invoice,
         "lines": invoice.lines.all(),
@@ -311,17 +310,19 @@ def invoice_ledes_download(request: HttpRequest, invoice_id: int) -> HttpRespons
 @login_required
 def adjustments(request: HttpRequest) -> HttpResponse:
     """Credit notes and write-offs waiting for approval, and every credit note."""
-    require_staff(request, permission=VIEW_BILLING)
+    user = require_staff(request, permission=VIEW_BILLING)
     if refused := wrong_method(request, "GET"):
         return refused
-    pending_notes, pending_write_offs = pending_adjustments()
+    notes = credit_notes_for_user(user)
     context = {
-        "pending_notes": pending_notes,
-        "pending_write_offs": pending_write_offs,
-        "credit_notes": CreditNote.objects.select_related("invoice", "matter", "requested_by", "decided_by")[:200],
-        "pending_refunds": CreditRefund.objects.filter(status=CreditRefund.Status.REQUESTED).select_related(
-            "client", "requested_by"
-        ),
+        "pending_notes": notes.filter(status=CreditNote.Status.REQUESTED).select_related("invoice", "requested_by"),
+        "pending_write_offs": write_offs_for_user(user)
+        .filter(status=WriteOff.Status.REQUESTED)
+        .select_related("invoice", "requested_by"),
+        "credit_notes": notes.select_related("invoice", "matter", "requested_by", "decided_by")[:200],
+        "pending_refunds": credit_refunds_for_user(user)
+        .filter(status=CreditRefund.Status.REQUESTED)
+        .select_related("client", "requested_by"),
     }
     return render(request, "portal/billing_inv_adjustments.html", context)
 
@@ -350,9 +351,7 @@ def credit_refund_decide(request: HttpRequest) -> HttpResponse:
     user = require_staff(request, permission=APPROVE_ADJUSTMENT)
     if refused := wrong_method(request, "POST"):
         return refused
-    refund = CreditRefund.objects.filter(pk=str(request.POST.get("refund", "")).strip() or 0).first()
-    if refund is None:
-        raise Http404("No such refund.")
+    refund = credit_refund_for_user(user, request.POST.get("refund"))
     try:
         refunds.credit_refund_decide(refund=refund, approve=_decision(request), by=user)
     except ValidationError as error:

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from core.access import matter_for_user, matters_for_user
+from core.access import is_client_of, is_party_to, matter_for_user, matters_for_user
 from core.checklist import checklist_for
 from core.intake import intake_is_complete, intake_questions_for
 from core.messages import messages_for
@@ -59,8 +59,9 @@ def matter_detail(request: HttpRequest, matter_id: int) -> HttpResponse:
         "grant": grant,
         "has_intake": bool(questions),
         "intake_complete": intake_is_complete(matter),
+        "read_only": not is_party_to(user, matter),  # outside counsel: no thread, no upload, no answers
         "message_count": messages_for(matter).count(),
-        "is_client": user.pk == matter.client_id,
+        "is_client": is_client_of(user, matter),
         **checklist_sections(matter),
     }
     return render(request, "portal/client_matter.html", context)

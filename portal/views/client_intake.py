@@ -17,9 +17,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from core.access import matter_for_user
+from core.access import is_party_to, matter_for_user
 from core.intake import intake_is_complete, intake_questions_for, intake_save_answers, intake_value_display
-from core.models import IntakeQuestion, Matter, User
+from core.models import IntakeQuestion, Matter
 from portal.client_forms import intake_field
 from portal.guards import signed_in_user, wrong_method
 
@@ -37,10 +37,6 @@ def _next_url(matter: Matter, after: str) -> str:
     for question in _unanswered(later, answers):
         return _step_url(matter, question.key)
     return _step_url(matter)
-
-
-def _may_answer(user: User, matter: Matter) -> bool:
-    return user.pk == matter.client_id or user.is_staff
 
 
 def _step_url(matter: Matter, key: str | None = None) -> str:
@@ -62,10 +58,10 @@ def _review(request: HttpRequest, matter: Matter, questions: list[IntakeQuestion
 def intake(request: HttpRequest, matter_id: int) -> HttpResponse:
     user = signed_in_user(request)
     matter = matter_for_user(user, matter_id)
+    if not is_party_to(user, matter):
+        raise PermissionDenied("The questionnaire is the client's.")  # outside counsel only read the matter
     if refused := wrong_method(request, "GET", "POST"):
         return refused
-    if request.method == "POST" and not _may_answer(user, matter):
-        raise PermissionDenied("Only the client answers the questionnaire.")
     questions = intake_questions_for(matter)
     if not questions:
         return redirect("portal:client_matter", matter.pk)
@@ -106,6 +102,5 @@ def intake(request: HttpRequest, matter_id: int) -> HttpResponse:
         "number": position + 1,
         "total": len(questions),
         "previous_url": _step_url(matter, previous) if previous else None,
-        "may_answer": _may_answer(user, matter),
     }
     return render(request, "portal/client_intake.html", context, status=400 if error else 200)

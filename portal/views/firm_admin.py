@@ -10,9 +10,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core.access import user_for_user
+from core.access import user_for_user, users_for_user
 from core.auth import two_factor
-from core.models import FirmSettings, User
+from core.models import FirmSettings
 from core.roles import MANAGE_FIRM_SETTINGS, MANAGE_ROLES, Role, roles_of
 from core.services import FIRM_SETTINGS_FIELDS, firm_settings_update, user_set_roles
 from portal.forms import FirmSettingsForm, RolesForm
@@ -38,10 +38,10 @@ def firm_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def user_list(request: HttpRequest) -> HttpResponse:
-    require_staff(request, permission=MANAGE_ROLES)
+    user = require_staff(request, permission=MANAGE_ROLES)
     if refused := wrong_method(request, "GET"):
         return refused
-    users = list(User.objects.prefetch_related("groups").order_by("email"))
+    users = list(users_for_user(user).prefetch_related("groups").order_by("email"))
     enrolled = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
     rows = [{"user": u, "roles": {r.value for r in roles_of(u)}, "two_factor": u.pk in enrolled} for u in users]
     return render(request, "portal/users.html", {"rows": rows, "all_roles": [role.value for role in Role]})

@@ -15,9 +15,9 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRed
 from django.shortcuts import render
 from django.urls import reverse
 
-from core.access import matter_for_user, matters_for_user
+from core.access import document_for_user, matter_for_user, may_change_matter
 from core.checklist import checklist_for
-from core.documents import document_for_user, document_open, document_review, documents_for_review
+from core.documents import document_open, document_review, documents_for_review
 from core.intake import intake_questions_for, intake_value_display
 from core.matters import client_matter_open
 from core.messages import message_send, messages_for
@@ -47,7 +47,7 @@ def casework_context(matter: Matter, user: User) -> dict[str, Any]:
         "stage_form": StageForm(matter=matter),
         "message_form": MessageForm(),
         "reasons": REASONS,
-        "can_change": matters_for_user(user, action="change").filter(pk=matter.pk).exists(),
+        "can_change": may_change_matter(user, matter),
     }
 
 

@@ -1,0 +1,119 @@
+"""Who may reach which billing object: one accessor per protected model, 404 for missing, not yours and malformed.
+
+Views and the API reach billing objects only through the functions here
+(``tests/test_protected_lookups.py`` fails on a view that looks one up
+directly); ids go through ``core.access.object_id``.
+
+Billing staff (``keeps_the_books``: staff holding ``billing.view_billing`` or
+``billing.view_ledger`` — firm admin, partner, billing clerk) keep every
+client's books, so they reach every matter, client and invoice of the firm for
+billing work: that rule is written here once. Anyone else reaches billing
+objects only through a matter ``core.access`` gives them: a client sees their
+own issued invoices, the approved credit notes on them and their payments.
+Write-offs and credit refunds are internal: billing staff only.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from billing.credit_notes.models import CreditNote, CreditRefund
+from billing.invoices.models import Invoice, Payment, WriteOff
+from core.access import Person, matter_for_user, matters_for_user, object_id, signed_in
+from core.models import Matter, User
+from core.roles import VIEW_BILLING, VIEW_LEDGER
+
+# --- Invoices, credit notes, credit refunds, write-offs (and the books they hang on) ------------------------
+
+
+def keeps_the_books(user: Person) -> bool:
+    """Billing staff: they see every matter, client and invoice of the firm for billing work."""
+    return signed_in(user) and user.is_staff and (user.has_perm(VIEW_BILLING) or user.has_perm(VIEW_LEDGER))
+
+
+def matters_for_billing(user: Person) -> QuerySet[Matter]:
+    return Matter.objects.all() if keeps_the_books(user) else matters_for_user(user)
+
+
+def matter_for_billing(user: Person, matter_id: object) -> Matter:
+    """A matter to bill or keep trust money on: any matter for billing staff, else ``core.access``'s answer."""
+    if not keeps_the_books(user):
+        return matter_for_user(user, matter_id)
+    matter = Matter.objects.select_related("client").filter(pk=object_id(matter_id, "matter")).first()
+    if matter is None:
+        raise Http404("No such matter.")
+    return matter
+
+
+def client_for_billing(user: Person, client_id: object) -> User:
+    """A client whose books billing staff ask for; 404 for anyone else, and for a missing client."""
+    pk = object_id(client_id, "client")
+    found = User.objects.filter(pk=pk).first() if keeps_the_books(user) else None
+    if found is None:
+        raise Http404("No such client.")
+    return found
+
+
+def invoices_for_user(user: Person) -> QuerySet[Invoice]:
+    """Every invoice for billing staff; otherwise the user's own issued invoices on matters they reach."""
+    if not signed_in(user):
+        return Invoice.objects.none()
+    if keeps_the_books(user):
+        return Invoice.objects.all()
+    return Invoice.objects.filter(client=user, matter__in=matters_for_user(user)).exclude(status=Invoice.Status.DRAFT)
+
+
+def invoice_for_user(user: Person, invoice_id: object) -> Invoice:
+    """The invoice if ``user`` may see it; Http404 when it is missing or not theirs."""
+    invoice = (
+        invoices_for_user(user)
+        .select_related("matter", "client", "created_by", "issued_by")
+        .filter(pk=object_id(invoice_id, "invoice"))
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+def payments_for_user(user: Person) -> QuerySet[Payment]:
+    return Payment.objects.filter(invoice__in=invoices_for_user(user)).select_related("invoice")
+
+
+def credit_notes_for_user(user: Person) -> QuerySet[CreditNote]:
+    """Credit notes on the invoices the user reaches; a client sees only the approved ones."""
+    notes = CreditNote.objects.filter(invoice__in=invoices_for_user(user))
+    return notes if keeps_the_books(user) else notes.filter(status=CreditNote.Status.APPROVED)
+
+
+def credit_note_for_user(user: Person, credit_note_id: object) -> CreditNote:
+    pk = object_id(credit_note_id, "credit note")
+    note = credit_notes_for_user(user).select_related("invoice", "matter").filter(pk=pk).first()
+    if note is None:
+        raise Http404("No such credit note.")
+    return note
+
+
+def credit_refunds_for_user(user: Person) -> QuerySet[CreditRefund]:
+    return CreditRefund.objects.all() if keeps_the_books(user) else CreditRefund.objects.none()
+
+
+def credit_refund_for_user(user: Person, refund_id: object) -> CreditRefund:
+    pk = object_id(refund_id, "refund")
+    refund = credit_refunds_for_user(user).select_related("client").filter(pk=pk).first()
+    if refund is None:
+        raise Http404("No such refund.")
+    return refund
+
+
+def write_offs_for_user(user: Person) -> QuerySet[WriteOff]:
+    return WriteOff.objects.all() if keeps_the_books(user) else WriteOff.objects.none()
+
+
+def write_off_for_user(user: Person, write_off_id: object) -> WriteOff:
+    pk = object_id(write_off_id, "write-off")
+    found = write_offs_for_user(user).select_related("invoice").filter(pk=pk).first()
+    if found is None:
+        raise Http404("No such write-off.")
+    return found
