@@ -58,11 +58,10 @@ class TenantMiddleware(TenantMainMiddleware):
 def _schema_incomplete(request: HttpRequest, schema: str, problems: list[str]) -> HttpResponse:
     """A firm's schema lacking a tenant table would be served public's copy: serve nothing instead."""
     logger.error("refusing requests for %s: %s", schema, "; ".join(problems))
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "This firm's site is unavailable; the operator has been told."}, status=503)
-    return HttpResponse(
-        "This firm's site is unavailable; the operator has been told.", status=503, content_type="text/plain"
-    )
+    message = "This firm's site is unavailable; the operator has been told."
+    if is_api_request(request):
+        return api_error_response(status=503, code="unavailable", message=message)
+    return HttpResponse(message, status=503, content_type="text/plain")
 
 
 class TenantStatusMiddleware:
