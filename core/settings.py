@@ -179,11 +179,16 @@ PORTICO_IDLE_TIMEOUT_SECONDS = env_int("PORTICO_IDLE_TIMEOUT_SECONDS", 30 * 60, 
 # Login throttling (django-axes). Attempts are rows in the firm's own schema
 # (axes is a tenant app and uses its database handler, not the cache), so a
 # lockout at one firm does not lock the same email or address at another.
-# A lockout is per email address and, separately, per client address.
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# A lockout is per email *at* a client address (one person's typos do not lock
+# everyone behind the same office or phone-network address), and, past a looser
+# limit, per address for every email (a password spray): core/auth/lockout.py.
+AXES_HANDLER = "core.auth.lockout.PersonAtAddressHandler"
 AXES_FAILURE_LIMIT = env_int("PORTICO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+PORTICO_LOGIN_IP_FAILURE_LIMIT = env_int(
+    "PORTICO_LOGIN_IP_FAILURE_LIMIT", 10 * AXES_FAILURE_LIMIT, minimum=AXES_FAILURE_LIMIT
+)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("PORTICO_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "core.auth.lockout.attempted_email"  # the login form posts "username"
 AXES_LOCKOUT_CALLABLE = "core.auth.lockout.lockout_response"
