@@ -190,7 +190,10 @@ PORTICO_LOGIN_IP_FAILURE_LIMIT = env_int(
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("PORTICO_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_CALLABLE = "core.auth.lockout.attempted_email"  # the login form posts "username"
+# The login form posts "username" and authenticate() is called with username=; the lockout key is
+# that email normalised as the sign-in form reads it (NFKC), case-folded: one key per address.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "core.auth.lockout.attempted_email"
 AXES_LOCKOUT_CALLABLE = "core.auth.lockout.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are recorded by the audit log
 # The client address as the audit log sees it (X-Forwarded-For only from trusted proxies).

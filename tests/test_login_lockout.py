@@ -11,6 +11,7 @@ spellings (U+FF41 for ``a``, U+FF20 for ``@``) count against, and are stopped by
 from __future__ import annotations
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.test import Client
 
@@ -103,3 +104,47 @@ def test_a_password_spray_from_one_address_is_stopped_at_the_per_address_limit(
 
 def test_the_per_address_limit_is_looser_than_the_per_person_limit_by_default() -> None:
     assert settings.PORTICO_LOGIN_IP_FAILURE_LIMIT > settings.AXES_FAILURE_LIMIT
+
+
+# --- Item 8: one lockout whatever the spelling --------------------------------------------
+
+
+def full_width(text: str) -> str:
+    """ASCII letters and signs as their full-width forms (U+FF01-U+FF5E), which NFKC maps back."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+FULL_WIDTH_ALICE = full_width("alice@acme") + ".test"
+
+
+def test_a_locked_account_cannot_be_signed_into_with_a_full_width_spelling(firm_a: Firm) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(firm_a, "alice@acme.test", WRONG, OFFICE)
+
+    client = firm_a.client()
+    response = client.post("/accounts/login/", {"username": FULL_WIDTH_ALICE, "password": PASSWORD}, REMOTE_ADDR=OFFICE)
+
+    assert response.status_code == 429
+    assert signed_in_as(client) == ""
+
+
+def test_failures_spelled_differently_count_against_the_same_account(firm_a: Firm) -> None:
+    spellings = [full_width("a") + "lice@acme.test", "alice" + full_width("@") + "acme.test", "ALICE@ACME.TEST"]
+    spellings += [FULL_WIDTH_ALICE, "Alice@Acme.Test"]
+    assert len(spellings) == settings.AXES_FAILURE_LIMIT
+
+    statuses = [sign_in(firm_a, spelling, WRONG, OFFICE) for spelling in spellings]
+
+    assert statuses[:-1] == [200] * (settings.AXES_FAILURE_LIMIT - 1)
+    assert statuses[-1] == 429
+    assert sign_in(firm_a, "alice@acme.test", PASSWORD, OFFICE) == 429
+    with firm_a.tenant:
+        assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["alice@acme.test"]
+
+
+def test_a_full_width_spelling_of_the_right_password_holder_still_signs_in_when_not_locked(firm_a: Firm) -> None:
+    client = firm_a.client()
+    response = client.post("/accounts/login/", {"username": FULL_WIDTH_ALICE, "password": PASSWORD}, REMOTE_ADDR=OFFICE)
+
+    assert response.status_code == 302  # the sign-in form reads it as alice@acme.test, as it always has
+    assert signed_in_as(client) == "alice@acme.test"

@@ -16,6 +16,7 @@ keeps axes' per-pair count and adds the per-address one itself.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from axes.attempts import get_cool_off_threshold
@@ -73,7 +74,23 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
     return render(request, "portal/locked_out.html", {"message": text}, status=LOCKED_OUT_STATUS)
 
 
+def normalised_email(raw: object) -> str:
+    """One spelling per address: NFKC (as Django's sign-in form reads usernames), trimmed and case-folded.
+
+    "alice@acme.test" in full-width letters (U+FF41...), "Alice@Acme.Test" and "alice@acme.test" are one key, so
+    a lockout cannot be stepped around by spelling the email another way. NFKC runs again after
+    case-folding, which can produce characters NFKC would have composed.
+    """
+    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    return unicodedata.normalize("NFKC", text.casefold())
+
+
 def attempted_email(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
-    """The email a sign-in attempt was for, normalised as accounts are ("Alice@X" and "alice@x" count together)."""
+    """The lockout key of a sign-in attempt: the email it was for (``AXES_USERNAME_CALLABLE``), normalised.
+
+    axes asks with the credentials given to ``authenticate`` when it has them and
+    with none otherwise; either way the key is the normalised email, never the raw
+    form value.
+    """
     raw = (credentials or {}).get("username") or request.POST.get("username", "")
-    return str(raw).strip().lower()
+    return normalised_email(raw)
