@@ -385,9 +385,13 @@ STORAGES = {
 # largest image in pixels (decompression bombs are refused before they are decoded).
 PORTICO_UPLOAD_MAX_BYTES = env_int("PORTICO_UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 PORTICO_UPLOAD_MAX_PIXELS = env_int("PORTICO_UPLOAD_MAX_PIXELS", 40_000_000, minimum=10_000)
+# Longest PDF a client may upload: the structure check's work grows with it.
+PORTICO_UPLOAD_MAX_PDF_PAGES = env_int("PORTICO_UPLOAD_MAX_PDF_PAGES", 500, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields only; files are limited above
 # ClamAV daemon: a Unix socket path or host:port. Unset: no virus scan. Set but
-# unreachable: uploads are refused (fail closed) until it answers again.
+# unreachable: uploads are refused (fail closed) until it answers again; a file
+# the daemon did not scan whole is refused too (its clamd.conf: README).
+# The timeout bounds the whole scan of one upload.
 PORTICO_CLAMD_SOCKET = env_optional("PORTICO_CLAMD_SOCKET")
 PORTICO_CLAMD_TIMEOUT_SECONDS = env_int("PORTICO_CLAMD_TIMEOUT_SECONDS", 30, minimum=1)
 # Static files are served from the apps' static/ folders (no collectstatic step to forget).
