@@ -379,6 +379,14 @@ STORAGES = {
     "default": {"BACKEND": "residency.storage.FirmStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Objects in a firm's storage without a row (a write whose transaction never committed) are
+# deleted once older than the grace period, by a sweep this often (residency/orphans.py).
+PORTICO_ORPHAN_GRACE_SECONDS = env_int("PORTICO_ORPHAN_GRACE_SECONDS", 24 * 3600, minimum=600)
+PORTICO_ORPHAN_SWEEP_SECONDS = env_int("PORTICO_ORPHAN_SWEEP_SECONDS", 6 * 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["sweep-orphan-objects"] = {
+    "task": "residency.tasks.sweep_orphans_in_every_firm",
+    "schedule": float(PORTICO_ORPHAN_SWEEP_SECONDS),
+}
 
 # --- Client uploads (core/uploads) ---------------------------------------------
 # Largest file a client may upload (a requirement may set a smaller limit), and the
