@@ -40,7 +40,7 @@ from core.checklist import checklist_for
 from core.models import Document, DocumentRequirement, Matter, MatterEvent, User
 from core.models.casework import ReasonCode
 from core.notifications import notify
-from residency.storage import CHUNK_SIZE, client_files
+from residency.storage import CHUNK_SIZE, client_files, storage_atomic
 
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 Decision = Literal["accept", "reject"]
@@ -90,7 +90,7 @@ def _check_fits(*, matter: Matter, requirement: DocumentRequirement, slot: int, 
         raise ValidationError(_("The file is empty."))
 
 
-@transaction.atomic
+@storage_atomic  # transaction.atomic that deletes the stored file again if this does not commit
 def document_submit(
     *,
     matter: Matter,

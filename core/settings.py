@@ -181,13 +181,21 @@ PORTICO_IDLE_TIMEOUT_SECONDS = env_int("PORTICO_IDLE_TIMEOUT_SECONDS", 30 * 60, 
 # Login throttling (django-axes). Attempts are rows in the firm's own schema
 # (axes is a tenant app and uses its database handler, not the cache), so a
 # lockout at one firm does not lock the same email or address at another.
-# A lockout is per email address and, separately, per client address.
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# A lockout is per email *at* a client address (one person's typos do not lock
+# everyone behind the same office or phone-network address), and, past a looser
+# limit, per address for every email (a password spray): core/auth/lockout.py.
+AXES_HANDLER = "core.auth.lockout.PersonAtAddressHandler"
 AXES_FAILURE_LIMIT = env_int("PORTICO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+PORTICO_LOGIN_IP_FAILURE_LIMIT = env_int(
+    "PORTICO_LOGIN_IP_FAILURE_LIMIT", 10 * AXES_FAILURE_LIMIT, minimum=AXES_FAILURE_LIMIT
+)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("PORTICO_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_CALLABLE = "core.auth.lockout.attempted_email"  # the login form posts "username"
+# The login form posts "username" and authenticate() is called with username=; the lockout key is
+# that email normalised as the sign-in form reads it (NFKC), case-folded: one key per address.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "core.auth.lockout.attempted_email"
 AXES_LOCKOUT_CALLABLE = "core.auth.lockout.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are recorded by the audit log
 # The client address as the audit log sees it (X-Forwarded-For only from trusted proxies).
@@ -379,15 +387,27 @@ STORAGES = {
     "default": {"BACKEND": "residency.storage.FirmStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Objects in a firm's storage without a row (a write whose transaction never committed) are
+# deleted once older than the grace period, by a sweep this often (residency/orphans.py).
+PORTICO_ORPHAN_GRACE_SECONDS = env_int("PORTICO_ORPHAN_GRACE_SECONDS", 24 * 3600, minimum=600)
+PORTICO_ORPHAN_SWEEP_SECONDS = env_int("PORTICO_ORPHAN_SWEEP_SECONDS", 6 * 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["sweep-orphan-objects"] = {
+    "task": "core.tasks.sweep_orphans_in_every_firm",
+    "schedule": float(PORTICO_ORPHAN_SWEEP_SECONDS),
+}
 
 # --- Client uploads (core/uploads) ---------------------------------------------
 # Largest file a client may upload (a requirement may set a smaller limit), and the
 # largest image in pixels (decompression bombs are refused before they are decoded).
 PORTICO_UPLOAD_MAX_BYTES = env_int("PORTICO_UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 PORTICO_UPLOAD_MAX_PIXELS = env_int("PORTICO_UPLOAD_MAX_PIXELS", 40_000_000, minimum=10_000)
+# Longest PDF a client may upload: the structure check's work grows with it.
+PORTICO_UPLOAD_MAX_PDF_PAGES = env_int("PORTICO_UPLOAD_MAX_PDF_PAGES", 500, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields only; files are limited above
 # ClamAV daemon: a Unix socket path or host:port. Unset: no virus scan. Set but
-# unreachable: uploads are refused (fail closed) until it answers again.
+# unreachable: uploads are refused (fail closed) until it answers again; a file
+# the daemon did not scan whole is refused too (its clamd.conf: README).
+# The timeout bounds the whole scan of one upload.
 PORTICO_CLAMD_SOCKET = env_optional("PORTICO_CLAMD_SOCKET")
 PORTICO_CLAMD_TIMEOUT_SECONDS = env_int("PORTICO_CLAMD_TIMEOUT_SECONDS", 30, minimum=1)
 # Static files are served from the apps' static/ folders (no collectstatic step to forget).

@@ -55,3 +55,46 @@ def revoke_expired_grants(self) -> int:  # type: ignore[no-untyped-def]
         return grants_revoke_expired()
     except DatabaseError as exc:
         raise self.retry(exc=exc) from exc
+
+
+AUDITED_NAMES = 50  # the audit entry lists the first names; the count is always complete
+
+
+@app.task(tenant_required=False)
+def sweep_orphans_in_every_firm() -> int:
+    """Scheduled (public schema): send the per-firm orphan sweep to every active firm; returns how many."""
+    from tenants.models import Tenant
+
+    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
+    for firm in firms:
+        with firm:  # stamps the firm's schema on the message
+            sweep_orphans.delay()
+    return len(firms)
+
+
+@app.task(bind=True, max_retries=3, default_retry_delay=300)
+def sweep_orphans(self) -> int:  # type: ignore[no-untyped-def]
+    """Delete the current firm's stored objects that have no row and are past the grace period; audit it."""
+    from datetime import timedelta
+
+    from core.audit.services import audit_record
+    from residency.errors import ResidencyError
+    from residency.orphans import orphans_sweep
+    from tenants.current import current_firm
+
+    grace = timedelta(seconds=settings.PORTICO_ORPHAN_GRACE_SECONDS)
+    try:
+        sweep = orphans_sweep(tenant=current_firm(), grace=grace)
+    except ResidencyError as exc:  # storage unreachable: the next run, or a retry, picks it up
+        raise self.retry(exc=exc) from exc
+    if sweep.deleted:
+        audit_record(
+            "storage.orphans_deleted",
+            data={
+                "count": len(sweep.deleted),
+                "bytes": sweep.deleted_bytes,
+                "location": sweep.location,
+                "names": sweep.deleted[:AUDITED_NAMES],
+            },
+        )
+    return len(sweep.deleted)

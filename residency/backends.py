@@ -5,7 +5,8 @@ place its objects may live; it is called on every storage operation, so nothing
 is fixed by an earlier request. Both backends share a small interface:
 ``open_writer`` (a sink published by ``commit`` or discarded by ``abort``, so
 a failed write leaves nothing), ``open_reader``, ``delete``, ``usage``,
-``ensure`` (provisioning) and ``destroy`` (offboarding). These move bytes only;
+``listing`` and ``discard`` (the orphan sweep), ``ensure`` (provisioning) and
+``destroy`` (offboarding). These move bytes only;
 encryption happens above, in ``residency.storage``.
 """
 
@@ -15,7 +16,9 @@ import os
 import secrets
 import shutil
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
@@ -86,6 +89,17 @@ class _LocalSink:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """One object as the backend lists it."""
+
+    name: str
+    version_id: str  # the S3 version; "" on the local backend
+    modified: datetime
+    size: int
+    partial: bool = False  # a local temporary file of a write that never completed
+
+
+@dataclass(frozen=True)
 class Placement:
     """The one place a firm's objects live: its region, and a directory or bucket there."""
 
@@ -134,6 +148,36 @@ class Placement:
             s3.delete_object(self.region, self.bucket, name, version_id)
         else:
             (self.root / name).unlink(missing_ok=True)
+
+    def listing(self) -> Iterator[Listed]:
+        """Everything actually stored in the firm's directory or bucket, rows or not (for the orphan sweep)."""
+        if self.backend == "s3":
+            for name, version_id, modified, size in s3.all_object_versions(self.region, self.bucket):
+                yield Listed(name=name, version_id=version_id, modified=modified, size=size)
+            return
+        for directory, _, file_names in os.walk(self.root):
+            for file_name in file_names:
+                path = Path(directory) / file_name
+                try:
+                    status = path.stat()
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+                yield Listed(
+                    name=path.relative_to(self.root).as_posix(),
+                    version_id="",
+                    modified=datetime.fromtimestamp(status.st_mtime, tz=UTC),
+                    size=status.st_size,
+                    partial=file_name.endswith(PARTIAL_SUFFIX),
+                )
+
+    def discard(self, item: Listed) -> None:
+        """Delete one listed object (exactly its S3 version), or a temporary file a crashed write left."""
+        if item.partial:
+            path = self.root / item.name
+            if path.name.endswith(PARTIAL_SUFFIX) and self.root in path.parents:
+                path.unlink(missing_ok=True)
+            return
+        self.delete(item.name, item.version_id)
 
     def usage(self) -> tuple[int, int]:
         """Objects and bytes actually stored (ciphertext)."""

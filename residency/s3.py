@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from typing import Any, BinaryIO
 
@@ -314,6 +315,14 @@ def object_versions(region: Region, bucket: str, key: str) -> list[str]:
     with _translated(f"list versions of {bucket}/{key}", region):
         answer = client(region).list_object_versions(Bucket=bucket, Prefix=key)
     return [v["VersionId"] for v in answer.get("Versions", []) if v["Key"] == key]
+
+
+def all_object_versions(region: Region, bucket: str) -> Iterator[tuple[str, str, datetime, int]]:
+    """(key, version id, last modified, size) of every stored version in the bucket (for the orphan sweep)."""
+    with _translated(f"list versions of {bucket}", region):
+        for page in client(region).get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for item in page.get("Versions", []):
+                yield str(item["Key"]), str(item["VersionId"]), item["LastModified"], int(item["Size"])
 
 
 def incomplete_uploads(region: Region, bucket: str) -> list[str]:

@@ -21,6 +21,13 @@ through Tink's streaming AEAD into the backend in 1 MiB chunks, and the
 inventory row (``residency.StoredObject``) is written only once the ciphertext
 is complete, so a failure at any step leaves neither an object nor a row.
 Names are never overwritten. Reads stream and authenticate every segment.
+
+The row commits with the caller's transaction, after the object exists; if that
+transaction fails instead (an error later in the use case, a connection killed
+mid-upload), the object would stay without a row. A use case that stores files
+runs under ``storage_atomic`` (``transaction.atomic`` that deletes the objects
+written inside it again when the block does not commit); whatever a crash
+leaves anyway, ``residency.orphans`` sweeps after a grace period.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from kms.models import KeyClass
 from residency.backends import Placement, Sink, check_object_name, placement
 from residency.errors import CrossRegionError, ResidencyError, StorageMisconfigured
 from residency.models import StoredObject
+from residency.undo import Written, storage_atomic, undo_if_not_committed
 from tenants.current import current_firm
 from tenants.models import Tenant
 
@@ -125,6 +133,7 @@ class FirmStorage(Storage):
             if isinstance(exc, KmsError):
                 raise type(exc)(f"{tenant.slug}/{name} was not stored: {exc}") from None
             raise
+        undo_if_not_committed(Written(tenant=tenant, place=place, name=name, version_id=version_id))
         return name
 
     def _encrypting(self, tenant: Tenant, name: str, sink: Sink) -> tuple[BinaryIO, files.FileKey]:
@@ -249,6 +258,8 @@ def _copy(content: File, destination: BinaryIO) -> tuple[str, int]:  # type: ign
 
 
 _hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="portico-sha256")
+
+__all__ = ["CHUNK_SIZE", "FirmStorage", "client_files", "retained_files", "storage_atomic"]
 
 client_files = FirmStorage(key_class=KeyClass.CLIENT)
 retained_files = FirmStorage(key_class=KeyClass.RETENTION)

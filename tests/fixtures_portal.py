@@ -7,9 +7,13 @@ another matter, who must see nothing of Lucía's.
 
 ``clamd_socket`` starts Debian's ``/usr/sbin/clamd`` once per session with a
 signature database written here (no download, works offline): ClamAV's own
-EICAR test signature, and one for a PNG that passes every other check, so a
-test can show that the scanner alone stops a file. It listens on a Unix
-socket in a temporary directory and is stopped at the end of the session.
+EICAR test signature (as the whole file, and as a body signature that finds
+the string inside another file, as the official database does), and one for a
+PNG that passes every other check, so a test can show that the scanner alone
+stops a file. Its size limits are set low (``CLAMD_SCAN_LIMIT``) so a file too
+large for it to scan whole is cheap to make; otherwise it is configured as
+production should be (README, "Virus scanning"). It listens on a Unix socket in
+a temporary directory and is stopped at the end of the session.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from tests import upload_samples
 from tests.conftest import PASSWORD, Firm
 
 CLAMD = "/usr/sbin/clamd"
+CLAMD_SCAN_LIMIT = 4 * 1024 * 1024  # MaxFileSize and MaxScanSize of the test daemon (production: README)
 
 
 def _signature(name: str, data: bytes) -> str:
@@ -49,6 +54,8 @@ def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _signature("Eicar-Test-Signature", upload_samples.EICAR)
         + _signature("Portico-Test-Flagged-Png", upload_samples.flagged_png())
     )
+    # .ndb: name, target type (0: any file), offset (*: anywhere), hex bytes.
+    (database / "portico-test.ndb").write_text(f"Eicar-Test-Signature:0:*:{upload_samples.EICAR.hex()}\n")
     socket_path = home / "clamd.sock"
     config = home / "clamd.conf"
     config.write_text(
@@ -62,6 +69,10 @@ def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "Foreground yes",
                 "User root",
                 "StreamMaxLength 30M",
+                f"MaxFileSize {CLAMD_SCAN_LIMIT}",
+                f"MaxScanSize {CLAMD_SCAN_LIMIT}",
+                "AlertExceedsMax yes",  # report what a limit kept it from scanning, as production must
+                "MaxScanTime 20000",
                 "MaxThreads 4",
                 "",
             ]

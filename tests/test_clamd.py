@@ -34,12 +34,19 @@ def test_a_file_larger_than_one_instream_chunk_is_scanned_whole(clamd_socket: st
     assert clamd.scan_bytes(data, address=clamd_socket).clean
 
 
-def test_the_eicar_file_is_refused_as_a_threat_in_the_clients_language(clamd_configured: str) -> None:
+def test_a_pdf_carrying_the_eicar_file_is_refused_as_a_threat_in_the_clients_language(clamd_configured: str) -> None:
     with pytest.raises(UploadRejected) as caught:
-        validate_upload(SimpleUploadedFile("invoice.pdf", upload_samples.EICAR), language="es")
+        validate_upload(SimpleUploadedFile("invoice.pdf", upload_samples.pdf_with_eicar()), language="es")
 
     assert caught.value.code == "infected"
     assert caught.value.message.startswith("Nuestro antivirus encontró una amenaza")
+
+
+def test_the_bare_eicar_file_is_refused_for_its_type_before_it_costs_a_scan(clamd_configured: str) -> None:
+    with pytest.raises(UploadRejected) as caught:
+        validate_upload(SimpleUploadedFile("invoice.pdf", upload_samples.EICAR), language="en")
+
+    assert caught.value.code == "unsupported_type"
 
 
 def test_a_well_formed_image_is_refused_when_the_scanner_flags_it(clamd_configured: str) -> None:

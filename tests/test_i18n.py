@@ -61,6 +61,7 @@ CLIENT_MODULES = [
     ROOT / "portal" / "client_forms.py",
     ROOT / "portal" / "language.py",
     ROOT / "core" / "auth" / "passwords.py",  # the set-password page's rules
+    ROOT / "core" / "auth" / "lockout.py",  # the locked-out page
     *sorted((ROOT / "core" / "uploads").glob("*.py")),
     *(ROOT / "core" / name for name in ("documents.py", "messages.py", "intake.py", "checklist.py", "services.py")),
     ROOT / "core" / "models" / "casework.py",

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import io
+import os
+import zipfile
 
 from PIL import Image, ImageDraw
 from pypdf import PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
+)
 
 # The EICAR anti-virus test file: harmless, recognised by every scanner.
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -112,3 +121,98 @@ def pdf_with_escaped_javascript_names() -> bytes:
     """OpenAction JavaScript whose names are spelled with #xx escapes, so a byte search for /JavaScript misses it."""
     data = pdf_with_open_action_javascript()
     return data.replace(b"/JavaScript", b"/J#61vaScript").replace(b"/JS ", b"/J#53 ")
+
+
+# --- Hostile PDFs (issue 18 item 5) ----------------------------------------------------------
+
+# The first bytes of a Windows executable: what a client's "passport.pdf" must not carry inside.
+EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"This program cannot be run in DOS mode."
+
+
+def pdf_with_attached_executable() -> bytes:
+    """A one-page PDF with ``setup.exe`` in its /Names /EmbeddedFiles tree (the reader's attachments pane)."""
+    writer = _writer_with_page()
+    writer.add_attachment("setup.exe", EXECUTABLE)
+    return _written(writer)
+
+
+def pdf_with_attachment_annotation() -> bytes:
+    """A page annotation (/FileAttachment, the paper-clip icon) whose file spec embeds an executable."""
+    writer = _writer_with_page()
+    embedded = DecodedStreamObject()
+    embedded.set_data(EXECUTABLE)
+    embedded[NameObject("/Type")] = NameObject("/EmbeddedFile")
+    spec = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Filespec"),
+            NameObject("/F"): TextStringObject("invoice.exe"),
+            NameObject("/EF"): DictionaryObject({NameObject("/F"): writer._add_object(embedded)}),
+        }
+    )
+    annotation = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/FileAttachment"),
+            NameObject("/Rect"): ArrayObject([NumberObject(10), NumberObject(10), NumberObject(30), NumberObject(30)]),
+            NameObject("/FS"): writer._add_object(spec),
+        }
+    )
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(annotation)])
+    return _written(writer)
+
+
+def _zip_of_executable() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("payload.exe", EXECUTABLE)
+    return out.getvalue()
+
+
+def pdf_zip_polyglot() -> bytes:
+    """A PDF that is also a ZIP archive: a PDF reader shows the page, an unzip tool finds ``payload.exe``."""
+    return _written(_writer_with_page()) + _zip_of_executable()
+
+
+def pdf_zip_polyglot_ending_in_eof() -> bytes:
+    """The same, with a final ``%%EOF`` after the archive so the file still ends like a PDF."""
+    return pdf_zip_polyglot() + b"\n%%EOF\n"
+
+
+def pdf_with_eicar(*, size: int = 0) -> bytes:
+    """A one-page PDF with the EICAR test string in its (uncompressed) content, padded to about ``size`` bytes.
+
+    The padding is a comment of random hex digits in a second content stream, so
+    the file stays a valid PDF whatever its size.
+    """
+    writer = _writer_with_page()
+    content = DecodedStreamObject()
+    content.set_data(b"% " + EICAR + b"\nBT ET\n")
+    streams = [writer._add_object(content)]
+    if size:
+        padding = DecodedStreamObject()
+        padding.set_data(b"% " + os.urandom(size // 2).hex().encode() + b"\n")
+        streams.append(writer._add_object(padding))
+    writer.pages[0][NameObject("/Contents")] = ArrayObject(streams)
+    return _written(writer)
+
+
+def pdf_with_pages(pages: int) -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=612, height=792)
+    return _written(writer)
+
+
+def pdf_with_many_objects(count: int) -> bytes:
+    """A one-page PDF whose catalog reaches ``count`` small indirect objects (work for any structure check)."""
+    writer = _writer_with_page()
+    objects = [writer._add_object(DictionaryObject({NameObject("/N"): NumberObject(n)})) for n in range(count)]
+    writer._root_object[NameObject("/PieceInfo")] = ArrayObject(objects)
+    return _written(writer)
+
+
+def huge_png(side: int = 20_000) -> bytes:
+    """A ``side`` x ``side`` one-bit PNG (400 megapixels at 20,000): about 48 KB on disk."""
+    out = io.BytesIO()
+    Image.new("1", (side, side), 0).save(out, "PNG", optimize=True)
+    return out.getvalue()

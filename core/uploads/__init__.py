@@ -10,10 +10,13 @@
         document_submit(..., file=safe.as_file())
 
 ``validate_upload`` reads the file once into memory (it is bounded by the size
-limit), asks the ClamAV daemon when one is configured, decides the type from
-the content (never the name), re-encodes images without their metadata under a
-pixel limit, and opens PDFs to refuse encrypted ones and ones that carry
-JavaScript or launch actions. It stores nothing: a refused file leaves no trace
+limit), decides the type from the content (never the name), checks an image's
+pixel count from its header and opens PDFs to refuse encrypted ones, ones that
+carry JavaScript, launch actions or attached files, ones with another file
+riding along (a PDF+ZIP polyglot) and ones too long or complex to check; then
+asks the ClamAV daemon when one is configured (refusing what it did not scan
+whole), and re-encodes images without their metadata. Cheap checks come first
+and every step is bounded. It stores nothing: a refused file leaves no trace
 and whatever the matter held before stays as it was.
 """
 

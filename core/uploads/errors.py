@@ -28,8 +28,27 @@ MESSAGES = {
         "Please print it to a new PDF or scan the paper, and send that instead."
     ),
     "pdf_no_pages": _("This PDF has no pages. Please check the file and send it again."),
+    "pdf_embedded_file": _(
+        "This PDF has other files attached inside it, which we do not accept for your safety. "
+        "Please print it to a new PDF or scan the paper, and send that instead."
+    ),
+    "pdf_hidden_file": _(
+        "This PDF has another file hidden in it, which we do not accept for your safety. "
+        "Please print it to a new PDF or scan the paper, and send that instead."
+    ),
+    "pdf_too_many_pages": _(
+        "This PDF has more than %(pages)s pages. Please send it in parts of up to %(pages)s pages."
+    ),
+    "pdf_too_complex": _(
+        "This PDF is too complex for us to check. "
+        "Please print it to a new PDF or scan the paper, and send that instead."
+    ),
     "infected": _("Our virus scanner found a threat in this file, so it was not saved. Please send a clean copy."),
     "scan_unavailable": _("We could not check this file for viruses just now. Please try again in a few minutes."),
+    "scan_incomplete": _(
+        "Our virus scanner could not check all of this file, so it was not saved. "
+        "Please send a smaller file, for example fewer pages at a time."
+    ),
 }
 
 
