@@ -247,3 +247,74 @@ def test_a_deposit_received_yesterday_and_cleared_today_is_spendable(books: Cast
         client=books.carol, matter=books.m1, amount_minor=50_00, payee="A", purpose="a", by=books.bill
     )
     assert request.approvals_required == 1
+
+
+def test_a_deposit_dated_tomorrow_is_refused_and_cannot_be_disbursed_today(books: Cast) -> None:
+    """Issue 18 item 1: cleared funds are as of the disbursement date; money not yet received is not money."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+
+    with pytest.raises(ValidationError) as refused:
+        trust_deposit(
+            client=books.carol,
+            matter=books.m1,
+            amount_minor=900_00,
+            method="wire",
+            by=books.bill,
+            received_on=tomorrow,
+            cleared_on=tomorrow,
+        )
+    assert "received_on" in refused.value.message_dict
+    assert balance(_carol_trust(books)) == 0
+    with pytest.raises(InsufficientTrustFunds):
+        trust_disbursement_request(
+            client=books.carol, matter=books.m1, amount_minor=900_00, payee="USCIS", purpose="fee", by=books.bill
+        )
+
+
+def test_lines_dated_after_the_disbursement_day_do_not_count_as_cleared_funds(books: Cast) -> None:
+    """A future-dated trust line (e.g. one written before this rule) is not spendable today."""
+    from billing.ledger.services import Line, journal_post
+
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    journal_post(
+        kind="trust.deposit",
+        lines=[
+            Line.debit(account_for(Kind.TRUST_BANK), 900_00),
+            Line.credit(_carol_trust(books), 900_00),
+        ],
+        memo="wire dated tomorrow",
+        by=books.bill,
+        occurred_on=tomorrow,
+    )
+    _fund(books, 100_00)
+
+    with pytest.raises(InsufficientTrustFunds):
+        trust_disbursement_request(
+            client=books.carol, matter=books.m1, amount_minor=100_01, payee="USCIS", purpose="fee", by=books.bill
+        )
+    trust_disbursement_request(
+        client=books.carol, matter=books.m1, amount_minor=100_00, payee="USCIS", purpose="fee", by=books.bill
+    )
+
+
+def test_cash_is_not_cleared_before_it_is_received(books: Cast) -> None:
+    today = timezone.localdate()
+    with pytest.raises(ValidationError) as refused:
+        trust_deposit(
+            client=books.carol,
+            matter=books.m1,
+            amount_minor=50_00,
+            method="check",
+            by=books.bill,
+            received_on=today,
+            cleared_on=today - timedelta(days=3),
+        )
+    assert "cleared_on" in refused.value.message_dict
+    deposit = trust_deposit(
+        client=books.carol, matter=books.m1, amount_minor=50_00, method="check", by=books.bill, received_on=today
+    )
+    with pytest.raises(ValidationError) as early:
+        trust_deposit_clear(deposit=deposit, cleared_on=today - timedelta(days=1), by=books.bill)
+    assert "cleared_on" in early.value.message_dict
+    with pytest.raises(ValidationError):
+        trust_deposit_clear(deposit=deposit, cleared_on=today + timedelta(days=1), by=books.bill)

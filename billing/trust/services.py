@@ -24,6 +24,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from billing.inputs import check_business_date, refuse
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account, JournalEntry
 from billing.ledger.services import Line, journal_post
@@ -64,6 +65,13 @@ def _check_owner(client: User, matter: Matter) -> None:
 def _positive(amount_minor: int) -> None:
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor <= 0:
         raise ValidationError("The amount must be a positive whole number of minor units.")
+
+
+def _check_cleared_on(cleared_on: date, *, received_on: date) -> None:
+    """Funds clear on or after the day they are received, and not before the bank has cleared them (today)."""
+    check_business_date(cleared_on, field="cleared_on")
+    if cleared_on < received_on:
+        raise refuse("cleared_on", "Funds cannot clear before they are received; check the dates.")
 
 
 def _locked_trust_account(*, client: User, matter: Matter, currency: str) -> Account:
@@ -129,9 +137,11 @@ def trust_deposit(
     if method not in TrustDeposit.Method.values:
         raise ValidationError(f"Unknown payment method {method!r}.")
     currency = currency or TrustSettings.load().currency
-    received_on = received_on or timezone.localdate()
+    received_on = check_business_date(received_on or timezone.localdate(), field="received_on")
     if cleared_on is None and method == TrustDeposit.Method.CASH:
         cleared_on = received_on
+    if cleared_on is not None:
+        _check_cleared_on(cleared_on, received_on=received_on)
     deposit = TrustDeposit.objects.create(
         client=client,
         matter=matter,
@@ -168,6 +178,7 @@ def trust_deposit(
 def trust_deposit_clear(*, deposit: TrustDeposit, cleared_on: date, by: User) -> TrustDeposit:
     """Mark a deposit's funds as cleared by the bank, making them available to disburse."""
     deposit = TrustDeposit.objects.select_for_update().get(pk=deposit.pk)
+    _check_cleared_on(cleared_on, received_on=deposit.received_on)
     deposit.cleared_on = cleared_on
     deposit.save(update_fields=["cleared_on"])
     audit_record("trust.deposit_clear", actor=by, target=deposit, data={"cleared_on": cleared_on.isoformat()})
