@@ -45,6 +45,8 @@ _ROW_TRIGGERS = [
     ("billing_journalentry", "billing_journalentry_immutable"),
     ("billing_journalline", "billing_journalline_balanced"),
     ("billing_journalline", "billing_journalline_immutable"),
+    # Statement-level, but an anti-join over the whole load; the generated entries are new by construction.
+    ("billing_journalline", "billing_journalline_one_statement"),
 ]
 
 

@@ -255,6 +255,34 @@ def manage(args: tuple[str, ...]) -> None:
     execute_from_command_line(["portico manage", *args])
 
 
+@main.group()
+def ledger() -> None:
+    """Check firms' double-entry ledgers."""
+
+
+@ledger.command("verify")
+@click.option("--tenant", "slug", required=True, help="The firm's slug, e.g. acme.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@with_django
+def ledger_verify_command(slug: str, as_json: bool) -> None:
+    """Recompute monthly totals from the lines and hold the journal against the audit log.
+
+    Exits 0 when intact, 1 naming the first bad account and month (or entry).
+    """
+    from billing.ledger.verify import ledger_verify
+    from tenants.services import firm_get
+
+    report = ledger_verify(tenant=firm_get(slug))
+    if as_json:
+        emit_json(report.as_dict())
+        if not report.ok:
+            raise click.exceptions.Exit(1)
+        return
+    if not report.ok:
+        fail(f"ledger of {slug} is NOT intact: {report.problems[0].message} ({len(report.problems)} problem(s))")
+    click.echo(f"ledger of {slug} is intact: {report.entries_checked} entries, {report.months_checked} monthly totals")
+
+
 # Verbs owned by other packages register themselves on import; they use this
 # module's helpers, so they come last.
 import core.audit.cli  # noqa: E402,F401  (`audit verify|export|check-export|anchor|prune`)

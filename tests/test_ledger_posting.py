@@ -71,11 +71,12 @@ def test_floats_are_refused_as_amounts(books: Cast) -> None:
 
 
 def _insert_raw(amounts: list[tuple[Account, int, int]]) -> None:
-    """Write an entry and lines past the service, then make the deferred checks run now (as at commit)."""
+    """Write an entry and its lines (in one INSERT, as the database requires) past the service,
+    then make the deferred checks run now (as at commit)."""
     with transaction.atomic():
         entry = JournalEntry.objects.create(kind="raw", memo="raw", occurred_on="2026-01-01")
-        for account, debit, credit in amounts:
-            JournalLine.objects.create(
+        JournalLine.objects.bulk_create(
+            JournalLine(
                 entry=entry,
                 account=account,
                 debit_minor=debit,
@@ -83,6 +84,8 @@ def _insert_raw(amounts: list[tuple[Account, int, int]]) -> None:
                 currency="USD",
                 occurred_on="2026-01-01",
             )
+            for account, debit, credit in amounts
+        )
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 

@@ -16,7 +16,7 @@ from billing.credit_notes.models import CreditRefund
 from billing.invoices.write_offs import check_approver
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
-from billing.ledger.selectors import balance
+from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
 from billing.money import Money
 from core.audit.services import audit_record
@@ -32,7 +32,7 @@ def _locked_credit(client: User, currency: str) -> Account:
 
 @transaction.atomic
 def credit_refund_request(*, client: User, amount: Money, method: str, reason: str, by: User) -> CreditRefund:
-    available = balance(_locked_credit(client, amount.currency))
+    available = line_balance(_locked_credit(client, amount.currency))
     if not 0 < amount.minor <= available:
         raise ValidationError(f"the client's credit is {Money(available, amount.currency).format()}")
     if method not in CreditRefund.Method.values:
@@ -65,7 +65,7 @@ def credit_refund_decide(*, refund: CreditRefund, approve: bool, by: User) -> Cr
         audit_record("credit_refund.reject", actor=by, target=refund, data={"client": refund.client_id})
         return refund
     credit = _locked_credit(refund.client, refund.currency)
-    if refund.amount_minor > balance(credit):
+    if refund.amount_minor > line_balance(credit):
         raise ValidationError("the client's credit no longer covers this refund")
     refund.entry = journal_post(
         kind="credit.refund",

@@ -27,7 +27,7 @@ from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Paymen
 from billing.invoices.states import settle
 from billing.ledger.accounts import account_for, default_currency
 from billing.ledger.models import Account
-from billing.ledger.selectors import balance
+from billing.ledger.selectors import balance, line_balance
 from billing.ledger.services import Line, journal_post, journal_reverse
 from billing.money import Money, round_half_up
 from core.audit.services import audit_record
@@ -317,7 +317,7 @@ def client_credit_apply(*, invoice: Invoice, by: User | None, amount: Money | No
     credit_account = Account.objects.select_for_update().get(
         pk=account_for(Kind.CLIENT_CREDIT, client=invoice.client, currency=invoice.currency).pk
     )
-    available = balance(credit_account)
+    available = line_balance(credit_account)
     wanted = invoice.balance_due_minor if amount is None else amount.minor
     applied = min(available, wanted, invoice.balance_due_minor)
     if applied <= 0:

@@ -5,6 +5,11 @@ month, added by a database trigger as lines are inserted); the last, partial
 month is summed from the lines themselves. So a balance on any day reads at
 most a month of lines, however long the ledger grows.
 
+Money checks (what may leave trust, client credit, a refund) do not read the
+monthly totals: ``line_balance`` sums the account's own lines, so an edited
+total can mislead a report (and ``portico ledger verify`` names it) but never
+move money.
+
 ``balance`` is signed by the account's normal side: an asset or expense is
 positive when debits exceed credits, a liability or revenue when credits
 exceed debits. ``net_debit`` is the raw debits minus credits (hledger's sign).
@@ -72,6 +77,15 @@ def debits_and_credits(account: Account, as_of: date | None = None) -> tuple[int
 def balance(account: Account, as_of: date | None = None) -> int:
     """The account's balance on its normal side, in minor units of its currency."""
     net = net_debit(account, as_of)
+    return net if account.debit_normal else -net
+
+
+def line_balance(account: Account, as_of: date | None = None) -> int:
+    """The account's balance on its normal side, summed from its lines alone (for checks before money moves)."""
+    lines = JournalLine.objects.filter(account=account)
+    if as_of is not None:
+        lines = lines.filter(occurred_on__lte=as_of)
+    net = int(lines.aggregate(net=Sum(F("debit_minor") - F("credit_minor")))["net"] or 0)
     return net if account.debit_normal else -net
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from billing.inputs import check_business_date, refuse
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account, JournalEntry
+from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
 from billing.trust.models import BillingTask, TrustApproval, TrustDeposit, TrustRequest, TrustSettings
 from billing.trust.selectors import cleared_funds
@@ -91,10 +92,8 @@ def _take_from_trust(*, client: User, matter: Matter, currency: str, amount_mino
 
 
 def _flag_low_balance(*, account: Account, by: User | None) -> None:
-    from billing.ledger.selectors import balance
-
     settings = TrustSettings.load()
-    remaining = balance(account)
+    remaining = line_balance(account)
     if remaining >= settings.low_balance_minor or account.client is None:
         return
     open_task = BillingTask.objects.filter(
