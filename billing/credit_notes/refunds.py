@@ -9,7 +9,6 @@ and follow the trust approval rule.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from billing.credit_notes.models import CreditRefund
@@ -18,6 +17,7 @@ from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
 from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
+from billing.locks import money_transaction
 from billing.money import Money
 from core.audit.services import audit_record
 from core.models import User
@@ -27,10 +27,10 @@ Kind = Account.Kind
 
 def _locked_credit(client: User, currency: str) -> Account:
     account = account_for(Kind.CLIENT_CREDIT, client=client, currency=currency)
-    return Account.objects.select_for_update().get(pk=account.pk)
+    return Account.objects.select_for_update(no_key=True).get(pk=account.pk)
 
 
-@transaction.atomic
+@money_transaction
 def credit_refund_request(*, client: User, amount: Money, method: str, reason: str, by: User) -> CreditRefund:
     available = line_balance(_locked_credit(client, amount.currency))
     if not 0 < amount.minor <= available:
@@ -51,9 +51,9 @@ def credit_refund_request(*, client: User, amount: Money, method: str, reason: s
     return refund
 
 
-@transaction.atomic
+@money_transaction
 def credit_refund_decide(*, refund: CreditRefund, approve: bool, by: User) -> CreditRefund:
-    refund = CreditRefund.objects.select_for_update().select_related("client").get(pk=refund.pk)
+    refund = CreditRefund.objects.select_for_update(of=("self",)).select_related("client").get(pk=refund.pk)
     check_approver(approver=by, requester_id=refund.requested_by_id)
     if refund.status != CreditRefund.Status.REQUESTED:
         raise ValidationError("this refund was already decided")

@@ -29,6 +29,7 @@ from billing.ledger.accounts import account_for, default_currency
 from billing.ledger.models import Account
 from billing.ledger.selectors import balance, line_balance
 from billing.ledger.services import Line, journal_post, journal_reverse
+from billing.locks import money_transaction
 from billing.money import Money, round_half_up
 from core.audit.services import audit_record
 from core.models import Matter, User
@@ -61,7 +62,7 @@ def time_amount_minor(*, minutes: int, rate_minor: int) -> int:
 
 
 def _locked(invoice: Invoice) -> Invoice:
-    return Invoice.objects.select_for_update().select_related("matter", "client").get(pk=invoice.pk)
+    return Invoice.objects.select_for_update(of=("self",)).select_related("matter", "client").get(pk=invoice.pk)
 
 
 def _require_draft(invoice: Invoice) -> None:
@@ -69,7 +70,7 @@ def _require_draft(invoice: Invoice) -> None:
         raise ValidationError(f"{invoice} is {invoice.get_status_display().lower()}; only a draft can change")
 
 
-@transaction.atomic
+@money_transaction
 def invoice_create(
     *,
     matter: Matter,
@@ -99,7 +100,7 @@ def _add(invoice: Invoice, **fields: object) -> InvoiceLine:
     return line
 
 
-@transaction.atomic
+@money_transaction
 def invoice_add_fee(*, invoice: Invoice, template: FeeTemplate, quantity: int = 1, minutes: int = 0) -> InvoiceLine:
     """A line from a fee template: a flat fee or a disbursement (x quantity), or hourly for ``minutes``."""
     invoice = _locked(invoice)
@@ -129,7 +130,7 @@ def invoice_add_fee(*, invoice: Invoice, template: FeeTemplate, quantity: int = 
     )
 
 
-@transaction.atomic
+@money_transaction
 def invoice_add_time(*, invoice: Invoice, through: date | None = None) -> list[InvoiceLine]:
     """One line per unbilled time entry of the invoice's matter (worked on or before ``through``)."""
     invoice = _locked(invoice)
@@ -160,7 +161,7 @@ def invoice_add_time(*, invoice: Invoice, through: date | None = None) -> list[I
     return lines
 
 
-@transaction.atomic
+@money_transaction
 def invoice_remove_line(*, line: InvoiceLine) -> None:
     invoice = _locked(line.invoice)
     _require_draft(invoice)
@@ -170,7 +171,7 @@ def invoice_remove_line(*, line: InvoiceLine) -> None:
     line.delete()
 
 
-@transaction.atomic
+@money_transaction
 def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None = None) -> Invoice:
     """Give the draft the firm's next invoice number and post it: Dr receivable, Cr revenue per billing code.
 
@@ -268,7 +269,7 @@ PAYABLE = frozenset({Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoi
 MANUAL_METHODS = frozenset({Payment.Method.CHECK, Payment.Method.WIRE, Payment.Method.CASH, Payment.Method.CARD})
 
 
-@transaction.atomic
+@money_transaction
 def payment_record(
     *,
     invoice: Invoice,
@@ -308,13 +309,13 @@ def client_credit_balance(*, client: User, currency: str) -> Money:
     return Money(balance(account_for(Kind.CLIENT_CREDIT, client=client, currency=currency)), currency)
 
 
-@transaction.atomic
+@money_transaction
 def client_credit_apply(*, invoice: Invoice, by: User | None, amount: Money | None = None) -> Payment | None:
     """Use the client's credit (from earlier credit notes) toward this invoice; None when there is none."""
     invoice = _locked(invoice)
     if invoice.status not in (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID):
         raise ValidationError(f"{invoice} has nothing due")
-    credit_account = Account.objects.select_for_update().get(
+    credit_account = Account.objects.select_for_update(no_key=True).get(
         pk=account_for(Kind.CLIENT_CREDIT, client=invoice.client, currency=invoice.currency).pk
     )
     available = line_balance(credit_account)
@@ -334,7 +335,7 @@ def client_credit_apply(*, invoice: Invoice, by: User | None, amount: Money | No
     )
 
 
-@transaction.atomic
+@money_transaction
 def invoice_void(*, invoice: Invoice, by: User | None, reason: str) -> Invoice:
     """Void a draft, or an issued invoice nothing was paid, credited or written off against.
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
 from billing.ledger.models import Account, JournalEntry, JournalLine
+from billing.locks import money_transaction
 from core.audit.services import audit_record
 from core.models import User
 
@@ -72,7 +73,7 @@ def _entry_data(entry: JournalEntry, lines: list[Line]) -> dict[str, object]:
     }
 
 
-@transaction.atomic
+@money_transaction
 def journal_post(
     *,
     kind: str,
@@ -110,7 +111,7 @@ def journal_post(
     return entry
 
 
-@transaction.atomic
+@money_transaction
 def journal_reverse(
     *, entry: JournalEntry, by: User | None, memo: str, occurred_on: date | None = None
 ) -> JournalEntry:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Q
 
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account, JournalLine
+from billing.locks import money_transaction
 from billing.reconciliation.models import BankStatement, StatementLine
 from billing.reconciliation.statements import CsvMapping, ParsedStatement, StatementError, parse_csv, parse_ofx
 from core.audit.services import audit_record
@@ -70,7 +70,7 @@ def _store(parsed: ParsedStatement, *, fmt: str, filename: str, by: User) -> Ban
     return statement
 
 
-@transaction.atomic
+@money_transaction
 def statement_import_csv(
     *,
     data: bytes | str,
@@ -89,7 +89,7 @@ def statement_import_csv(
     return _store(parsed, fmt=BankStatement.Format.CSV, filename=filename, by=by)
 
 
-@transaction.atomic
+@money_transaction
 def statement_import_ofx(*, data: bytes, by: User, filename: str = "") -> BankStatement:
     return _store(parse_ofx(data), fmt=BankStatement.Format.OFX, filename=filename, by=by)
 
@@ -123,7 +123,7 @@ def _best(line: StatementLine, candidates: list[JournalLine]) -> JournalLine | N
     return ranked[0]
 
 
-@transaction.atomic
+@money_transaction
 def statement_auto_match(*, statement: BankStatement, by: User, window_days: int = 3) -> int:
     """Match what can be matched unambiguously; returns how many statement lines were matched."""
     matched = 0
@@ -141,10 +141,10 @@ def statement_auto_match(*, statement: BankStatement, by: User, window_days: int
     return matched
 
 
-@transaction.atomic
+@money_transaction
 def statement_match(*, statement_line: StatementLine, journal_line: JournalLine, by: User) -> StatementLine:
     """Match one statement line to one trust-bank ledger line by hand (amounts must agree)."""
-    line = StatementLine.objects.select_for_update().select_related("statement").get(pk=statement_line.pk)
+    line = StatementLine.objects.select_for_update(of=("self",)).select_related("statement").get(pk=statement_line.pk)
     if line.matched_line_id is not None:
         raise ValidationError("This statement line is already matched.")
     if journal_line.account_id != line.statement.account_id:
@@ -162,7 +162,7 @@ def statement_match(*, statement_line: StatementLine, journal_line: JournalLine,
     return line
 
 
-@transaction.atomic
+@money_transaction
 def statement_unmatch(*, statement_line: StatementLine, by: User) -> StatementLine:
     line = StatementLine.objects.select_for_update().get(pk=statement_line.pk)
     previous = line.matched_line_id

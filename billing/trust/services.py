@@ -5,9 +5,12 @@ Rules (SPEC §7):
 * Money received for a client goes to trust (Dr trust bank, Cr client trust
   liability), never to operating.
 * Money leaves a client's trust only up to that client-matter's *cleared*
-  funds: the trust balance minus deposits the bank has not cleared yet. Every
-  outflow locks the client-matter trust account row (``SELECT ... FOR UPDATE``)
-  before reading the balance, so concurrent outflows queue and none overdraws.
+  funds on the day (``billing.trust.selectors.cleared_funds``, from the lines).
+  Every service is a ``@money_transaction`` (the lock order of ``billing/locks.py``:
+  the audit chain head first, then the request, then the client-matter trust
+  account), so concurrent outflows queue and none overdraws or deadlocks.
+* A deposit is dated the day it was received, never later than today, and clears
+  on or after that day.
 * Disbursements and refunds wait for approval: one approver, or two distinct
   approvers when the amount is above ``TrustSettings.two_approver_threshold_minor``;
   the requester never approves their own request.
@@ -21,7 +24,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
 from billing.inputs import check_business_date, refuse
@@ -29,6 +32,7 @@ from billing.ledger.accounts import account_for
 from billing.ledger.models import Account, JournalEntry
 from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
+from billing.locks import money_transaction
 from billing.trust.models import BillingTask, TrustApproval, TrustDeposit, TrustRequest, TrustSettings
 from billing.trust.selectors import cleared_funds
 from core.audit.services import audit_record
@@ -77,7 +81,7 @@ def _check_cleared_on(cleared_on: date, *, received_on: date) -> None:
 
 def _locked_trust_account(*, client: User, matter: Matter, currency: str) -> Account:
     account = account_for(Kind.CLIENT_TRUST, client=client, matter=matter, currency=currency)
-    return Account.objects.select_for_update().get(pk=account.pk)
+    return Account.objects.select_for_update(no_key=True).get(pk=account.pk)
 
 
 def _take_from_trust(*, client: User, matter: Matter, currency: str, amount_minor: int) -> Account:
@@ -117,7 +121,7 @@ def _flag_low_balance(*, account: Account, by: User | None) -> None:
     )
 
 
-@transaction.atomic
+@money_transaction
 def trust_deposit(
     *,
     client: User,
@@ -173,7 +177,7 @@ def trust_deposit(
     return deposit
 
 
-@transaction.atomic
+@money_transaction
 def trust_deposit_clear(*, deposit: TrustDeposit, cleared_on: date, by: User) -> TrustDeposit:
     """Mark a deposit's funds as cleared by the bank, making them available to disburse."""
     deposit = TrustDeposit.objects.select_for_update().get(pk=deposit.pk)
@@ -184,7 +188,7 @@ def trust_deposit_clear(*, deposit: TrustDeposit, cleared_on: date, by: User) ->
     return deposit
 
 
-@transaction.atomic
+@money_transaction
 def trust_apply_to_invoice(
     *, invoice_like: InvoiceLike, amount_minor: int, by: User | None, occurred_on: date | None = None
 ) -> JournalEntry:
@@ -263,7 +267,7 @@ def _request(
     return request
 
 
-@transaction.atomic
+@money_transaction
 def trust_disbursement_request(
     *,
     client: User,
@@ -287,7 +291,7 @@ def trust_disbursement_request(
     )
 
 
-@transaction.atomic
+@money_transaction
 def trust_refund_request(
     *,
     client: User,
@@ -337,10 +341,10 @@ def _post_request(request: TrustRequest, *, by: User) -> None:
     _flag_low_balance(account=client_trust, by=by)
 
 
-@transaction.atomic
+@money_transaction
 def trust_request_approve(*, request: TrustRequest, by: User) -> TrustRequest:
     """Approve a disbursement or refund; the last approval needed pays it (posts the entry)."""
-    request = TrustRequest.objects.select_for_update().select_related("client", "matter").get(pk=request.pk)
+    request = TrustRequest.objects.select_for_update(of=("self",)).select_related("client", "matter").get(pk=request.pk)
     if not by.is_active or not by.has_perm(APPROVE_TRUST):
         raise PermissionDenied("Your role does not allow approving payments from trust.")
     if request.status != TrustRequest.Status.PENDING:
@@ -366,7 +370,7 @@ trust_disbursement_approve = trust_request_approve
 trust_refund_approve = trust_request_approve
 
 
-@transaction.atomic
+@money_transaction
 def trust_request_reject(*, request: TrustRequest, by: User, reason: str) -> TrustRequest:
     request = TrustRequest.objects.select_for_update().get(pk=request.pk)
     if not by.has_perm(APPROVE_TRUST):
@@ -380,7 +384,7 @@ def trust_request_reject(*, request: TrustRequest, by: User, reason: str) -> Tru
     return request
 
 
-@transaction.atomic
+@money_transaction
 def trust_settings_update(
     *,
     by: User,
