@@ -226,3 +226,40 @@ def test_the_same_mix_through_the_api_never_answers_500(rush: Tenant) -> None:
     assert set(statuses) <= {"200", "201", "400"}, statuses
     assert statuses.count("200") >= 10  # every invoice issue at least
     _check_books(rush, books)
+
+
+def _raise_sqlstate(code: str) -> None:
+    """Have PostgreSQL itself fail the statement with ``code`` (what a real deadlock or serialization failure sends)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DO $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = '{code}'; END $$")
+
+
+def test_a_deadlock_is_retried_and_a_persistent_one_is_a_clean_refusal(
+    django_db_setup: dict[str, Any], django_db_blocker: Any
+) -> None:
+    from django.db import OperationalError
+
+    from billing.locks import ATTEMPTS, MoneyBusy, money_transaction
+
+    attempts: list[int] = []
+
+    @money_transaction
+    def flaky(failures: int, code: str) -> str:
+        attempts.append(1)
+        if len(attempts) <= failures:
+            _raise_sqlstate(code)
+        return "done"
+
+    with django_db_blocker.unblock(), django_db_setup["acme"].tenant:
+        assert flaky(2, "40P01") == "done"
+        assert len(attempts) == 3
+        attempts.clear()
+        assert flaky(1, "40001") == "done"
+        attempts.clear()
+        with pytest.raises(MoneyBusy):
+            flaky(ATTEMPTS, "40P01")
+        assert len(attempts) == ATTEMPTS
+        attempts.clear()
+        with pytest.raises(OperationalError):
+            flaky(1, "57014")  # query_canceled: not something a retry fixes
+        assert len(attempts) == 1
