@@ -45,7 +45,6 @@ from billing.credit_notes.models import CreditNote
 from billing.invoices.models import Invoice, Payment
 from billing.ledger.models import Account, JournalEntry
 from billing.ledger.selectors import balances_by_account
-from billing.money import Money
 from billing.trust.models import TrustDeposit
 from core.audit.services import audit_record
 from core.models import ClientProfile, Document, Matter, Message, Notification, User
@@ -154,7 +153,7 @@ def _refuse_if_money_held(client: User, *, slug: str) -> None:
     accounts = Account.objects.filter(client=client, kind__in=MONEY_HELD).select_related("matter")
     balances = balances_by_account(accounts=accounts)
     held = [
-        f"{Money(balances[account.pk], account.currency)} in {account.get_kind_display().lower()}"
+        f"{balances[account.pk]} in {account.get_kind_display().lower()}"
         + (f" on matter {account.matter.reference}" if account.matter else "")
         for account in accounts
         if balances.get(account.pk)

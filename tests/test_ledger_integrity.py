@@ -24,12 +24,9 @@ from billing.ledger.models import Account, JournalEntry, JournalLine
 from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
 from billing.ledger.verify import ledger_verify
-from billing.trust.services import (
-    InsufficientTrustFunds,
-    trust_deposit,
-    trust_disbursement_request,
-    trust_request_approve,
-)
+from billing.money import Money
+from billing.trust.requests import trust_disbursement_request, trust_request_approve
+from billing.trust.services import InsufficientTrustFunds, trust_deposit
 from tenants.cli import main
 from tests.fixtures_access import Cast
 
@@ -59,7 +56,7 @@ def _carol_trust(books: Cast) -> Account:
 
 
 def _retainer(books: Cast, amount: int = 1000_00) -> JournalEntry:
-    deposit = trust_deposit(client=books.carol, matter=books.m1, amount_minor=amount, method="cash", by=books.bill)
+    deposit = trust_deposit(client=books.carol, matter=books.m1, amount=Money(amount), method="cash", by=books.bill)
     assert deposit.entry is not None
     return deposit.entry
 
@@ -119,10 +116,10 @@ def _inflate_carol(books: Cast, by_minor: int) -> None:
 def test_an_edited_monthly_total_makes_nothing_spendable_and_ledger_verify_names_it(books: Cast) -> None:
     _retainer(books, 1000_00)
     first = trust_disbursement_request(
-        client=books.carol, matter=books.m1, amount_minor=900_00, payee="USCIS", purpose="fee", by=books.bill
+        client=books.carol, matter=books.m1, amount=Money(900_00), payee="USCIS", purpose="fee", by=books.bill
     )
     second = trust_disbursement_request(
-        client=books.carol, matter=books.m1, amount_minor=900_00, payee="Mallory", purpose="x", by=books.bill
+        client=books.carol, matter=books.m1, amount=Money(900_00), payee="Mallory", purpose="x", by=books.bill
     )
     assert ledger_verify(tenant=books.firm.tenant).ok
 
@@ -130,12 +127,12 @@ def test_an_edited_monthly_total_makes_nothing_spendable_and_ledger_verify_names
 
     with pytest.raises(InsufficientTrustFunds):
         trust_disbursement_request(
-            client=books.carol, matter=books.m1, amount_minor=50_000_00, payee="Mallory", purpose="x", by=books.bill
+            client=books.carol, matter=books.m1, amount=Money(50_000_00), payee="Mallory", purpose="x", by=books.bill
         )
     trust_request_approve(request=first, by=books.paula)  # the real money still moves
     with pytest.raises(InsufficientTrustFunds):
         trust_request_approve(request=second, by=books.paula)  # approval reads the lines: 100.00 are left
-    assert line_balance(_carol_trust(books)) == 100_00
+    assert line_balance(_carol_trust(books)) == Money(100_00)
 
     report = ledger_verify(tenant=books.firm.tenant)
     assert not report.ok
@@ -171,7 +168,10 @@ def test_ledger_verify_finds_lines_edited_and_entries_deleted_behind_the_audit_l
     entry = _retainer(books, 1000_00)
     other = journal_post(
         kind="test.fee",
-        lines=[Line.debit(account_for(Kind.OPERATING_BANK), 10_00), Line.credit(account_for(Kind.REVENUE), 10_00)],
+        lines=[
+            Line.debit(account_for(Kind.OPERATING_BANK), Money(10_00)),
+            Line.credit(account_for(Kind.REVENUE), Money(10_00)),
+        ],
         memo="fee",
         by=books.bill,
     )

@@ -28,8 +28,10 @@ from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
 from billing.ledger.selectors import line_balance, unbalanced_entries
 from billing.ledger.verify import ledger_verify
+from billing.money import Money
 from billing.trust.models import TrustRequest
-from billing.trust.services import trust_deposit, trust_disbursement_request, trust_request_approve
+from billing.trust.requests import trust_disbursement_request, trust_request_approve
+from billing.trust.services import trust_deposit
 from core.matters import matter_create
 from core.models import Matter, User
 from core.roles import Role
@@ -83,7 +85,7 @@ class Books:
                 matter = matter_create(
                     reference=f"MR-{n}", title="Rush", matter_type="I-130", client=client, by=self.admin
                 )
-                trust_deposit(client=client, matter=matter, amount_minor=RETAINER, method="cash", by=self.clerk)
+                trust_deposit(client=client, matter=matter, amount=Money(RETAINER), method="cash", by=self.clerk)
                 self.matters.append(matter)
             fee = FeeTemplate.objects.get(code="CONS-FLAT")
             self.drafts: list[Invoice] = []
@@ -95,7 +97,7 @@ class Books:
                 trust_disbursement_request(
                     client=self.matters[n % MATTERS].client,
                     matter=self.matters[n % MATTERS],
-                    amount_minor=EACH,
+                    amount=Money(EACH),
                     payee=f"payee {n}",
                     purpose="fee",
                     by=self.clerk,
@@ -131,8 +133,8 @@ def _check_books(tenant: Tenant, books: Books) -> None:
     with tenant:
         assert unbalanced_entries() == []
         for matter in books.matters:
-            assert line_balance(account_for(Account.Kind.CLIENT_TRUST, matter=matter)) >= 0
-        assert line_balance(account_for(Account.Kind.TRUST_BANK)) >= 0
+            assert line_balance(account_for(Account.Kind.CLIENT_TRUST, matter=matter)).minor >= 0
+        assert line_balance(account_for(Account.Kind.TRUST_BANK)).minor >= 0
         report = ledger_verify(tenant=tenant)
         assert report.ok, report.problems[:3]
 
@@ -145,7 +147,12 @@ def test_requests_approvals_and_invoice_issues_at_once_all_succeed_or_are_refuse
             matter = Matter.objects.select_related("client").get(pk=books.matters[n % MATTERS].pk)
             try:
                 trust_disbursement_request(
-                    client=matter.client, matter=matter, amount_minor=EACH, payee="USCIS", purpose="fee", by=books.clerk
+                    client=matter.client,
+                    matter=matter,
+                    amount=Money(EACH),
+                    payee="USCIS",
+                    purpose="fee",
+                    by=books.clerk,
                 )
             except ValidationError:
                 return "refused"

@@ -33,8 +33,8 @@ def _locked_credit(client: User, currency: str) -> Account:
 @money_transaction
 def credit_refund_request(*, client: User, amount: Money, method: str, reason: str, by: User) -> CreditRefund:
     available = line_balance(_locked_credit(client, amount.currency))
-    if not 0 < amount.minor <= available:
-        raise ValidationError(f"the client's credit is {Money(available, amount.currency).format()}")
+    if not 0 < amount.minor <= available.minor:
+        raise ValidationError(f"the client's credit is {available.format()}")
     if method not in CreditRefund.Method.values:
         raise ValidationError(f"{method!r} is not a refund method")
     refund = CreditRefund.objects.create(
@@ -65,13 +65,13 @@ def credit_refund_decide(*, refund: CreditRefund, approve: bool, by: User) -> Cr
         audit_record("credit_refund.reject", actor=by, target=refund, data={"client": refund.client_id})
         return refund
     credit = _locked_credit(refund.client, refund.currency)
-    if refund.amount_minor > line_balance(credit):
+    if refund.amount_minor > line_balance(credit).minor:
         raise ValidationError("the client's credit no longer covers this refund")
     refund.entry = journal_post(
         kind="credit.refund",
         lines=[
-            Line.debit(credit, refund.amount_minor),
-            Line.credit(account_for(Kind.OPERATING_BANK, currency=refund.currency), refund.amount_minor),
+            Line.debit(credit, refund.amount),
+            Line.credit(account_for(Kind.OPERATING_BANK, currency=refund.currency), refund.amount),
         ],
         memo=f"Client credit refunded by {refund.method}: {refund.reason}",
         by=by,

@@ -78,7 +78,7 @@ def _postings(note: CreditNote, invoice: Invoice) -> tuple[list[Line], int]:
     receivable = account_for(Kind.RECEIVABLE, matter=invoice.matter, currency=currency)
     credit = account_for(Kind.CLIENT_CREDIT, client=invoice.client, currency=currency)
     if note.reason in CreditNote.RETURNS_PAYMENT:
-        return [Line.debit(receivable, note.amount_minor), Line.credit(credit, note.amount_minor)], note.amount_minor
+        return [Line.debit(receivable, note.amount), Line.credit(credit, note.amount)], note.amount_minor
     # Reduce revenue per billing code in proportion to the invoice's lines (integer split, remainder to the first).
     per_code: dict[str, int] = defaultdict(int)
     for line in invoice.lines.all():
@@ -87,16 +87,16 @@ def _postings(note: CreditNote, invoice: Invoice) -> tuple[list[Line], int]:
     first = next(iter(shares))
     shares[first] += note.amount_minor - sum(shares.values())
     lines = [
-        Line.debit(account_for(Kind.REVENUE, billing_code=code, currency=currency), share)
+        Line.debit(account_for(Kind.REVENUE, billing_code=code, currency=currency), Money(share, currency))
         for code, share in shares.items()
         if share
     ]
     against_due = min(note.amount_minor, max(0, invoice.balance_due_minor))
     to_credit = note.amount_minor - against_due
     if against_due:
-        lines.append(Line.credit(receivable, against_due))
+        lines.append(Line.credit(receivable, Money(against_due, currency)))
     if to_credit:
-        lines.append(Line.credit(credit, to_credit))
+        lines.append(Line.credit(credit, Money(to_credit, currency)))
     return lines, to_credit
 
 

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.fees.models import FeeTemplate, TimeEntry
+from billing.inputs import check_amount, check_business_date
 from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment
 from billing.invoices.states import settle
 from billing.ledger.accounts import account_for, default_currency
@@ -194,10 +195,12 @@ def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None =
         per_code[line.code] += line.amount_minor
     currency = invoice.currency
     receivable = account_for(Kind.RECEIVABLE, matter=invoice.matter, currency=currency)
-    postings = [Line.debit(receivable, invoice.total_minor)]
+    postings = [Line.debit(receivable, invoice.total)]
     for code, amount in sorted(per_code.items()):
         if amount:
-            postings.append(Line.credit(account_for(Kind.REVENUE, billing_code=code, currency=currency), amount))
+            postings.append(
+                Line.credit(account_for(Kind.REVENUE, billing_code=code, currency=currency), Money(amount, currency))
+            )
     invoice.issue_entry = journal_post(
         kind="invoice.issue",
         lines=postings,
@@ -216,6 +219,7 @@ def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None =
     )
     from billing.trust.models import TrustSettings
 
+    # The trust account is already ours to lock: this transaction holds the chain head (billing/locks.py).
     if TrustSettings.load().apply_trust_to_invoices:
         from billing.invoices.trust import invoice_apply_trust
 
@@ -246,7 +250,10 @@ def _payment(
     receivable = account_for(Kind.RECEIVABLE, matter=invoice.matter, currency=invoice.currency)
     payment.entry = journal_post(
         kind=kind,
-        lines=[Line.debit(debit, amount_minor), Line.credit(receivable, amount_minor)],
+        lines=[
+            Line.debit(debit, Money(amount_minor, invoice.currency)),
+            Line.credit(receivable, Money(amount_minor, invoice.currency)),
+        ],
         memo=f"{payment.get_method_display()} for {invoice.display_number}",
         by=by,
         source=payment,
@@ -292,12 +299,13 @@ def payment_record(
         raise ValidationError(f"{method!r} is not a payment recorded by hand")
     if amount.currency != invoice.currency or amount.minor <= 0:
         raise ValidationError(f"a payment is a positive amount in {invoice.currency}")
+    check_amount(amount, currency=invoice.currency)
     operating = account_for(Kind.OPERATING_BANK, currency=invoice.currency)
     return _payment(
         invoice,
         method=method,
         amount_minor=amount.minor,
-        received_on=received_on or timezone.localdate(),
+        received_on=check_business_date(received_on or timezone.localdate(), field="received_on"),
         reference=reference,
         by=by,
         debit=operating,
@@ -306,7 +314,7 @@ def payment_record(
 
 
 def client_credit_balance(*, client: User, currency: str) -> Money:
-    return Money(balance(account_for(Kind.CLIENT_CREDIT, client=client, currency=currency)), currency)
+    return balance(account_for(Kind.CLIENT_CREDIT, client=client, currency=currency))
 
 
 @money_transaction
@@ -318,7 +326,7 @@ def client_credit_apply(*, invoice: Invoice, by: User | None, amount: Money | No
     credit_account = Account.objects.select_for_update(no_key=True).get(
         pk=account_for(Kind.CLIENT_CREDIT, client=invoice.client, currency=invoice.currency).pk
     )
-    available = line_balance(credit_account)
+    available = line_balance(credit_account).minor
     wanted = invoice.balance_due_minor if amount is None else amount.minor
     applied = min(available, wanted, invoice.balance_due_minor)
     if applied <= 0:

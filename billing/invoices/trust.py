@@ -8,6 +8,7 @@ from billing.invoices.models import Invoice, Payment
 from billing.invoices.states import settle
 from billing.ledger.models import Account
 from billing.locks import money_transaction
+from billing.money import Money
 from billing.trust.selectors import cleared_funds
 from billing.trust.services import trust_apply_to_invoice
 from core.audit.services import audit_record
@@ -32,13 +33,13 @@ def invoice_apply_trust(*, invoice: Invoice, by: User | None) -> Payment | None:
     if trust is None:
         return None
     today = timezone.localdate()
-    amount = min(cleared_funds(account=trust, on=today), invoice.balance_due_minor)
+    amount = min(cleared_funds(account=trust, on=today).minor, invoice.balance_due_minor)
     if amount <= 0:
         return None
     # InvoiceLike declares ``pk: object`` as a settable attribute, which an int field cannot match.
     entry = trust_apply_to_invoice(
         invoice_like=invoice,  # type: ignore[arg-type]
-        amount_minor=amount,
+        amount=Money(amount, invoice.currency),
         by=by,
         occurred_on=today,
     )

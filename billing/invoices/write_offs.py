@@ -67,9 +67,9 @@ def write_off_decide(*, write_off: WriteOff, approve: bool, by: User) -> WriteOf
     write_off.entry = journal_post(
         kind="invoice.write_off",
         lines=[
-            Line.debit(account_for(kind.WRITE_OFFS, currency=invoice.currency), write_off.amount_minor),
+            Line.debit(account_for(kind.WRITE_OFFS, currency=invoice.currency), write_off.amount),
             Line.credit(
-                account_for(kind.RECEIVABLE, matter=invoice.matter, currency=invoice.currency), write_off.amount_minor
+                account_for(kind.RECEIVABLE, matter=invoice.matter, currency=invoice.currency), write_off.amount
             ),
         ],
         memo=f"write-off on {invoice.display_number}: {write_off.reason}",

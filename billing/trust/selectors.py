@@ -10,6 +10,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
 
 from billing.ledger.models import Account, JournalLine
+from billing.money import Money
 from billing.trust.models import TrustDeposit, TrustRequest
 from core.access import matter_for_user
 from core.models import Matter, User
@@ -28,8 +29,8 @@ def _uncleared(*, account: Account, on: date) -> tuple[int, int]:
     return int(totals["received"] or 0), int(totals["all"] or 0)
 
 
-def cleared_funds(*, account: Account, on: date) -> int:
-    """What may leave this client-matter trust account on ``on`` (minor units), from its lines alone.
+def cleared_funds(*, account: Account, on: date) -> Money:
+    """What may leave this client-matter trust account on ``on``, from its lines alone.
 
     The balance as of ``on`` less deposits received by then but not cleared by
     then; and never more than the whole balance (later lines included) less every
@@ -46,7 +47,7 @@ def cleared_funds(*, account: Account, on: date) -> int:
     received_uncleared, all_uncleared = _uncleared(account=account, on=on)
     through_day = int(held["through"] or 0) - received_uncleared
     overall = int(held["overall"] or 0) - all_uncleared
-    return max(0, min(through_day, overall))
+    return Money(max(0, min(through_day, overall)), account.currency)
 
 
 def matter_for_ledger(user: Any, matter_id: int) -> Matter:
@@ -98,9 +99,9 @@ class LedgerRow:
     entry_id: int
     kind: str
     memo: str
-    deposit_minor: int
-    withdrawal_minor: int
-    balance_minor: int
+    deposit: Money
+    withdrawal: Money
+    balance: Money
 
 
 def client_ledger(*, account: Account, start: date | None = None, end: date | None = None) -> list[LedgerRow]:
@@ -126,9 +127,9 @@ def client_ledger(*, account: Account, start: date | None = None, end: date | No
                 entry_id=line.entry_id,
                 kind=line.entry.kind,
                 memo=line.entry.memo,
-                deposit_minor=line.credit_minor,
-                withdrawal_minor=line.debit_minor,
-                balance_minor=running,
+                deposit=Money(line.credit_minor, account.currency),
+                withdrawal=Money(line.debit_minor, account.currency),
+                balance=Money(running, account.currency),
             )
         )
     return rows

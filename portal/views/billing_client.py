@@ -30,7 +30,7 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
     ).select_related("matter")
     balances = balances_by_account(accounts=trust_accounts)
     trust = [
-        (account.matter, Money(balances.get(account.pk, 0), account.currency).format(language))
+        (account.matter, (balances.get(account.pk) or Money.zero(account.currency)).format(language))
         for account in trust_accounts
     ]
     payments = payments_for_user(user).filter(invoice__client=user).order_by("-received_on", "-id")
