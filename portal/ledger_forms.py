@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from billing.money import MAX_MAJOR_UNITS, AmountError, Money
+from billing.money import MAX_MAJOR_UNITS, AmountError, Money, known_currency
 from billing.reconciliation.models import BankStatement
 from billing.reconciliation.statements import CsvMapping
 from billing.trust.models import TrustDeposit, TrustRequest
@@ -134,7 +134,10 @@ class ImportForm(forms.Form):
     balance_column = forms.CharField(required=False)
 
     def clean_currency(self) -> str:
-        return str(self.cleaned_data["currency"]).strip().upper()
+        code = str(self.cleaned_data["currency"]).strip().upper()
+        if not known_currency(code):
+            raise ValidationError(f"{code!r} is not a currency; use an ISO 4217 code such as USD.")
+        return code
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
