@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from billing.ledger.models import JournalEntry
 from billing.money import Money
@@ -59,10 +60,11 @@ class TrustDeposit(models.Model):
     """Money received into trust for a client and matter; spendable once ``cleared_on`` has passed."""
 
     class Method(models.TextChoices):
-        CHECK = "check", "Check"
-        WIRE = "wire", "Wire"
-        CASH = "cash", "Cash"
-        CARD = "card", "Card"
+        # Translated: the client reads them on their billing page (portal/templates/portal/billing_inv_client.html).
+        CHECK = "check", _("Check")
+        WIRE = "wire", _("Wire")
+        CASH = "cash", _("Cash")
+        CARD = "card", _("Card")
 
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="trust_deposits")
     matter = models.ForeignKey("core.Matter", on_delete=models.PROTECT, related_name="trust_deposits")
