@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.money_fields import MinorUnitsField, money_in
 from api.permissions import ObjectView, staff_user
 from billing.access import (
     credit_note_for_user,
@@ -28,7 +29,6 @@ from billing.credit_notes import services as credit_notes
 from billing.credit_notes.models import CreditNote
 from billing.invoices import services as invoices
 from billing.invoices.models import Invoice, InvoiceLine, Payment
-from billing.money import Money
 from core.roles import APPROVE_ADJUSTMENT, ISSUE_INVOICE, MANAGE_INVOICES
 
 
@@ -95,14 +95,14 @@ class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
 
 class PaymentIn(serializers.Serializer[Any]):
     method = serializers.ChoiceField(choices=sorted(invoices.MANUAL_METHODS))
-    amount_minor = serializers.IntegerField(min_value=1)
+    amount_minor = MinorUnitsField()
     received_on = serializers.DateField(required=False)
     reference = serializers.CharField(max_length=100, required=False, default="")
 
 
 class CreditNoteIn(serializers.Serializer[Any]):
     reason = serializers.ChoiceField(choices=CreditNote.Reason.values)
-    amount_minor = serializers.IntegerField(min_value=1)
+    amount_minor = MinorUnitsField()
     memo = serializers.CharField(max_length=500, required=False, default="")
 
 
@@ -149,7 +149,7 @@ class InvoicePayments(OneInvoiceView):
         payment = invoices.payment_record(
             invoice=self.invoice,
             method=body.validated_data["method"],
-            amount=Money(body.validated_data["amount_minor"], self.invoice.currency),
+            amount=money_in(body.validated_data["amount_minor"], self.invoice.currency),
             received_on=body.validated_data.get("received_on"),
             reference=body.validated_data["reference"],
             by=user,
@@ -169,7 +169,7 @@ class InvoiceCreditNotes(OneInvoiceView):
         note = credit_notes.credit_note_request(
             invoice=self.invoice,
             reason=body.validated_data["reason"],
-            amount=Money(body.validated_data["amount_minor"], self.invoice.currency),
+            amount=money_in(body.validated_data["amount_minor"], self.invoice.currency),
             memo=body.validated_data["memo"],
             by=user,
         )

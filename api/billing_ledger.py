@@ -1,9 +1,11 @@
 """API for the ledger and trust money (/api/v1/ledger/...): reads for billing staff, trust operations.
 
 A matter's trust ledger is reached through ``billing.trust.selectors.matter_for_ledger``
-before anything else, so "not yours" is 404 as everywhere. Other objects
-(accounts, requests) are named in the query string or the body and looked up
-after the permission check.
+before anything else, so "not yours" is 404 as everywhere. Trust requests named
+in the body are reached through ``billing.access`` (404 for missing, malformed
+and not reachable). Amounts are integer minor units (``amount_minor``, at most
+a billion of the currency, never a float) with an ISO 4217 ``currency``; a
+refused input answers 400 naming the field, and nothing is stored.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import refused_response
+from api.money_fields import CurrencyField, MinorUnitsField, money_in
 from api.permissions import staff_user
+from billing.access import trust_request_for_user, trust_requests_for_user
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account, JournalEntry
 from billing.ledger.selectors import balances_by_account
 from billing.trust import services
-from billing.trust.models import TrustDeposit, TrustRequest
+from billing.trust.models import TrustDeposit, TrustRequest, firm_currency
+from billing.trust.requests import trust_request_approve, trust_request_create, trust_request_reject
 from billing.trust.selectors import cleared_funds, client_ledger, matter_for_ledger
 from core.models import Matter, User
 from core.roles import APPROVE_TRUST, MANAGE_TRUST, VIEW_LEDGER
@@ -58,7 +63,8 @@ class AccountSerializer(serializers.ModelSerializer[Account]):
         fields = ["id", "name", "kind", "currency", "client", "matter", "billing_code", "balance_minor"]
 
     def get_balance_minor(self, account: Account) -> int:
-        return int(self.context["balances"].get(account.pk, 0))
+        found = self.context["balances"].get(account.pk)
+        return found.minor if found is not None else 0
 
 
 class EntrySerializer(serializers.ModelSerializer[JournalEntry]):
@@ -121,17 +127,17 @@ class MatterTrust(APIView):
                 "matter": self.matter.reference,
                 "client": self.matter.client.email,
                 "currency": account.currency,
-                "balance_minor": rows[-1].balance_minor if rows else 0,
-                "cleared_minor": cleared_funds(account=account, on=timezone.localdate()),
+                "balance_minor": rows[-1].balance.minor if rows else 0,
+                "cleared_minor": cleared_funds(account=account, on=timezone.localdate()).minor,
                 "ledger": [
                     {
                         "occurred_on": row.occurred_on,
                         "entry": row.entry_id,
                         "kind": row.kind,
                         "memo": row.memo,
-                        "deposit_minor": row.deposit_minor,
-                        "withdrawal_minor": row.withdrawal_minor,
-                        "balance_minor": row.balance_minor,
+                        "deposit_minor": row.deposit.minor,
+                        "withdrawal_minor": row.withdrawal.minor,
+                        "balance_minor": row.balance.minor,
                     }
                     for row in rows
                 ],
@@ -141,8 +147,8 @@ class MatterTrust(APIView):
 
 class DepositSerializer(serializers.Serializer[Any]):
     matter = serializers.IntegerField()
-    amount_minor = serializers.IntegerField(min_value=1)
-    currency = serializers.CharField(max_length=3, required=False)
+    amount_minor = MinorUnitsField()
+    currency = CurrencyField(required=False)
     method = serializers.ChoiceField(choices=TrustDeposit.Method.choices)
     reference = serializers.CharField(max_length=100, required=False, default="")
     received_on = serializers.DateField(required=False, default=None)
@@ -152,7 +158,7 @@ class DepositSerializer(serializers.Serializer[Any]):
 class RequestSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=TrustRequest.Kind.choices)
     matter = serializers.IntegerField()
-    amount_minor = serializers.IntegerField(min_value=1)
+    amount_minor = MinorUnitsField()
     payee = serializers.CharField(max_length=200, required=False, default="")
     purpose = serializers.CharField(max_length=500)
 
@@ -169,12 +175,12 @@ class TrustDeposits(LedgerView):
         data = DepositSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         matter = _matter(request, data.validated_data["matter"])
+        currency = data.validated_data.get("currency") or firm_currency()
         try:
             deposit = services.trust_deposit(
                 client=matter.client,
                 matter=matter,
-                amount_minor=data.validated_data["amount_minor"],
-                currency=data.validated_data.get("currency"),
+                amount=money_in(data.validated_data["amount_minor"], currency),
                 method=data.validated_data["method"],
                 reference=data.validated_data["reference"],
                 received_on=data.validated_data["received_on"],
@@ -203,7 +209,9 @@ def _request_data(trust_request: TrustRequest) -> dict[str, Any]:
 
 class TrustRequests(LedgerView):
     def get(self, request: Request) -> Response:
-        requests = TrustRequest.objects.select_related("matter").prefetch_related("approvals__approver")[:200]
+        requests = (
+            trust_requests_for_user(request.user).select_related("matter").prefetch_related("approvals__approver")[:200]
+        )
         return Response([_request_data(item) for item in requests])
 
     def post(self, request: Request) -> Response:
@@ -211,17 +219,12 @@ class TrustRequests(LedgerView):
         data = RequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         matter = _matter(request, data.validated_data["matter"])
-        ask = (
-            services.trust_refund_request
-            if data.validated_data["kind"] == TrustRequest.Kind.REFUND
-            else services.trust_disbursement_request
-        )
         try:
-            created = ask(
-                client=matter.client,
+            created = trust_request_create(
+                kind=data.validated_data["kind"],
                 matter=matter,
-                amount_minor=data.validated_data["amount_minor"],
-                payee=data.validated_data["payee"] or matter.client.get_full_name(),
+                amount=money_in(data.validated_data["amount_minor"], firm_currency()),
+                payee=data.validated_data["payee"],
                 purpose=data.validated_data["purpose"],
                 by=user,
             )
@@ -237,17 +240,14 @@ class TrustApprovals(LedgerView):
 
     def post(self, request: Request) -> Response:
         user = _staff_with(request, APPROVE_TRUST)
-        wanted = request.data.get("request")
-        trust_request = TrustRequest.objects.filter(pk=int(wanted) if str(wanted).isdigit() else 0).first()
-        if trust_request is None:
-            raise Http404("No such request.")
+        trust_request = trust_request_for_user(user, request.data.get("request"))
         try:
             if request.data.get("reject"):
-                decided = services.trust_request_reject(
+                decided = trust_request_reject(
                     request=trust_request, by=user, reason=str(request.data.get("reason", ""))
                 )
             else:
-                decided = services.trust_request_approve(request=trust_request, by=user)
+                decided = trust_request_approve(request=trust_request, by=user)
         except ValidationError as exc:
             return _refused(exc)
         return Response(_request_data(decided))

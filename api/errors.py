@@ -62,10 +62,17 @@ def _message_and_fields(exc: exceptions.APIException) -> tuple[str, ErrorFields]
     if isinstance(detail, dict):
         general = [str(message) for key in NOT_FIELDS for message in _as_list(detail.get(key))]
         fields = _flatten({key: value for key, value in detail.items() if key not in NOT_FIELDS})
-        return (" ".join(general) or INVALID), fields
+        return (" ".join(general) or _summary(fields)), fields
     if isinstance(detail, list):
         return " ".join(str(message) for message in detail), {}
     return str(detail), {}
+
+
+def _summary(fields: ErrorFields) -> str:
+    """The message of a refusal that only names fields: each field with what is wrong with it."""
+    if not fields:
+        return INVALID
+    return " ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
 
 
 def _as_list(value: object) -> list[object]:

@@ -45,6 +45,8 @@ _ROW_TRIGGERS = [
     ("billing_journalentry", "billing_journalentry_immutable"),
     ("billing_journalline", "billing_journalline_balanced"),
     ("billing_journalline", "billing_journalline_immutable"),
+    # Statement-level, but an anti-join over the whole load; the generated entries are new by construction.
+    ("billing_journalline", "billing_journalline_one_statement"),
 ]
 
 
@@ -74,6 +76,7 @@ def measure_postings(tenant: Any, count: int) -> tuple[list[float], list[float]]
     from billing.ledger.accounts import account_for
     from billing.ledger.models import Account
     from billing.ledger.services import Line, journal_post
+    from billing.money import Money
     from billing.trust.services import trust_deposit
     from core.models import Matter, User
 
@@ -87,12 +90,15 @@ def measure_postings(tenant: Any, count: int) -> tuple[list[float], list[float]]
         for n in range(count):
             started = time.perf_counter()
             journal_post(
-                kind="bench.fee", lines=[Line.debit(bank, 100 + n), Line.credit(revenue, 100 + n)], memo="fee", by=admin
+                kind="bench.fee",
+                lines=[Line.debit(bank, Money(100 + n)), Line.credit(revenue, Money(100 + n))],
+                memo="fee",
+                by=admin,
             )
             posts.append((time.perf_counter() - started) * 1000)
         for n in range(count):
             started = time.perf_counter()
-            trust_deposit(client=matter.client, matter=matter, amount_minor=100 + n, method="cash", by=admin)
+            trust_deposit(client=matter.client, matter=matter, amount=Money(100 + n), method="cash", by=admin)
             deposits.append((time.perf_counter() - started) * 1000)
     return posts, deposits
 

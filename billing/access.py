@@ -11,6 +11,12 @@ billing work: that rule is written here once. Anyone else reaches billing
 objects only through a matter ``core.access`` gives them: a client sees their
 own issued invoices, the approved credit notes on them and their payments.
 Write-offs and credit refunds are internal: billing staff only.
+
+Trust and reconciliation (trust requests, trust deposits, bank statements, their
+lines, and the trust-bank ledger lines they are matched to) are the firm's books
+proper: billing staff who may read the ledger (``reads_the_ledger``:
+``billing.view_ledger``) reach every one of them; nobody else reaches any. The
+permission to act on the object (403) is the view's or the service's check.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from django.http import Http404
 
 from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.invoices.models import Invoice, Payment, WriteOff
+from billing.ledger.models import Account, JournalLine
+from billing.reconciliation.models import BankStatement, StatementLine
+from billing.trust.models import TrustDeposit, TrustRequest
 from core.access import Person, matter_for_user, matters_for_user, object_id, signed_in
 from core.models import Matter, User
 from core.roles import VIEW_BILLING, VIEW_LEDGER
@@ -116,4 +125,88 @@ def write_off_for_user(user: Person, write_off_id: object) -> WriteOff:
     found = write_offs_for_user(user).select_related("invoice").filter(pk=pk).first()
     if found is None:
         raise Http404("No such write-off.")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Trust and reconciliation: requests, deposits, statements, statement lines, trust-bank ledger lines.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def reads_the_ledger(user: Person) -> bool:
+    """Active billing staff who may read the ledger, trust money and reconciliation."""
+    return signed_in(user) and user.is_staff and user.has_perm(VIEW_LEDGER)
+
+
+def _books_id(user: Person, value: object, what: str) -> int:
+    number = object_id(value, what)
+    if not reads_the_ledger(user):
+        raise Http404(f"No such {what}.")
+    return number
+
+
+def trust_requests_for_user(user: Person) -> QuerySet[TrustRequest]:
+    """Every disbursement or refund request, for those who read the ledger; none for anyone else."""
+    return TrustRequest.objects.all() if reads_the_ledger(user) else TrustRequest.objects.none()
+
+
+def trust_deposits_for_user(user: Person) -> QuerySet[TrustDeposit]:
+    """Every deposit for those who read the ledger; a client's own deposits on matters they reach."""
+    if reads_the_ledger(user):
+        return TrustDeposit.objects.all()
+    if not signed_in(user):
+        return TrustDeposit.objects.none()
+    return TrustDeposit.objects.filter(client=user, matter__in=matters_for_user(user))
+
+
+def bank_statements_for_user(user: Person) -> QuerySet[BankStatement]:
+    return BankStatement.objects.all() if reads_the_ledger(user) else BankStatement.objects.none()
+
+
+def trust_request_for_user(user: Person, request_id: object) -> TrustRequest:
+    """A disbursement or refund request, with its client, matter and requester."""
+    number = _books_id(user, request_id, "request")
+    found = TrustRequest.objects.select_related("client", "matter", "requested_by").filter(pk=number).first()
+    if found is None:
+        raise Http404("No such request.")
+    return found
+
+
+def trust_deposit_for_user(user: Person, deposit_id: object) -> TrustDeposit:
+    """Money received into trust, with its client and matter."""
+    number = _books_id(user, deposit_id, "deposit")
+    found = TrustDeposit.objects.select_related("client", "matter").filter(pk=number).first()
+    if found is None:
+        raise Http404("No such deposit.")
+    return found
+
+
+def bank_statement_for_user(user: Person, statement_id: object) -> BankStatement:
+    """An imported statement of the trust bank account."""
+    number = _books_id(user, statement_id, "statement")
+    found = BankStatement.objects.select_related("account").filter(pk=number).first()
+    if found is None:
+        raise Http404("No such statement.")
+    return found
+
+
+def statement_line_for_user(user: Person, line_id: object) -> StatementLine:
+    """One transaction of an imported statement, with its statement."""
+    number = _books_id(user, line_id, "statement line")
+    found = StatementLine.objects.select_related("statement").filter(pk=number).first()
+    if found is None:
+        raise Http404("No such statement line.")
+    return found
+
+
+def trust_bank_line_for_user(user: Person, line_id: object) -> JournalLine:
+    """A ledger line of a trust bank account (what a statement line is matched to); no other account's lines."""
+    number = _books_id(user, line_id, "ledger line")
+    found = (
+        JournalLine.objects.select_related("entry", "account")
+        .filter(pk=number, account__kind=Account.Kind.TRUST_BANK)
+        .first()
+    )
+    if found is None:
+        raise Http404("No such ledger line.")
     return found

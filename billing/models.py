@@ -3,14 +3,16 @@
 from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.fees.models import FeeTemplate, TimeEntry
 from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment, RecurringPlan, WriteOff
-from billing.ledger.models import Account, JournalEntry, JournalLine
+from billing.ledger.models import Account, AccountMonth, ClosedMonth, JournalEntry, JournalLine
 from billing.reconciliation.models import BankStatement, StatementLine
 from billing.trust.models import BillingTask, TrustApproval, TrustDeposit, TrustRequest, TrustSettings
 
 __all__ = [
     "Account",
+    "AccountMonth",
     "BankStatement",
     "BillingTask",
+    "ClosedMonth",
     "CreditNote",
     "CreditRefund",
     "FeeTemplate",

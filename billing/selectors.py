@@ -40,12 +40,12 @@ def client_money_held(*, client: User) -> list[MoneyHeld]:
     balances = balances_by_account(accounts=accounts)
     return [
         MoneyHeld(
-            amount=Money(balances[account.pk], account.currency),
+            amount=balances[account.pk],
             account=account.get_kind_display().lower(),
             matter_reference=account.matter.reference if account.matter else None,
         )
         for account in accounts
-        if balances.get(account.pk)
+        if account.pk in balances and balances[account.pk].minor
     ]
 
 

@@ -123,7 +123,7 @@ def intake_save_answers(
     if not (is_client_of(by, matter) or may_change_matter(by, matter)):
         raise PermissionDenied("You may not answer this matter's intake.")
     given = matter
-    matter = Matter.objects.select_for_update().get(pk=matter.pk)
+    matter = Matter.objects.select_for_update(no_key=True).get(pk=matter.pk)  # see billing/locks.py
     questions = _all_questions(matter)
     by_key = {q.key: q for q in questions}
     stored: dict[str, Any] = dict(matter.intake_answers or {})

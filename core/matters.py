@@ -144,7 +144,7 @@ def matter_assign(
         raise PermissionDenied("You may not reassign matters.")
     _check_staff(responsible_attorney, roles=ATTORNEY_ROLES, what="responsible attorney")
     _check_staff(assigned_paralegal, roles=STAFF_ROLES, what="assigned paralegal")
-    matter = Matter.objects.select_for_update().get(pk=matter.pk)
+    matter = Matter.objects.select_for_update(no_key=True).get(pk=matter.pk)  # see billing/locks.py
     before = {matter.responsible_attorney, matter.assigned_paralegal}
     matter.responsible_attorney = responsible_attorney
     matter.assigned_paralegal = assigned_paralegal

@@ -37,7 +37,8 @@ def _next(stages: list[WorkflowStage], current: WorkflowStage | None) -> Workflo
 
 def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None, request: HttpRequest | None) -> Matter:
     stages = matter_stages(matter)
-    locked = Matter.objects.select_for_update().get(pk=matter.pk)
+    # no_key: billing, which may run inside this transaction, inserts rows referencing the matter (billing/locks.py).
+    locked = Matter.objects.select_for_update(no_key=True).get(pk=matter.pk)
     current = locked.stage
     target = to or _next(stages, current)
     if target is None:

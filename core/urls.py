@@ -25,7 +25,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("api/v1/", include("api.urls")),
-    path("staff/billing/", include("billing.ledger_urls")),
+    path("staff/billing/", include("portal.ledger_urls")),
     path("", include("portal.urls")),
     path("", include("portal.billing_urls")),
 ]

@@ -8,6 +8,7 @@ from billing.invoices.services import invoice_add_fee, invoice_create, invoice_i
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
 from billing.ledger.selectors import balance
+from billing.money import Money
 from core.models import Matter, User
 
 
@@ -27,9 +28,9 @@ def issued(matter: Matter, by: User, *codes: str) -> Invoice:
     return invoice_issue(invoice=draft(matter, by, *codes), by=by)
 
 
-def receivable(matter: Matter) -> int:
+def receivable(matter: Matter) -> Money:
     return balance(account_for(Account.Kind.RECEIVABLE, matter=matter))
 
 
-def firm_balance(kind: str, **owner: object) -> int:
+def firm_balance(kind: str, **owner: object) -> Money:
     return balance(account_for(kind, **owner))  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ def test_a_spanish_client_sees_invoices_trust_balance_and_payments_in_spanish(bo
     User.objects.filter(pk=books.carol.pk).update(preferred_language="es")
     invoice = issued(books.m1, books.paula, "PET-FLAT")
     payment_record(invoice=invoice, method="wire", amount=Money(1_000_00), received_on=date(2026, 3, 9), by=books.bill)
-    trust_deposit(client=books.carol, matter=books.m1, amount_minor=1_234_56, method="cash", by=books.bill)
+    trust_deposit(client=books.carol, matter=books.m1, amount=Money(1_234_56), method="cash", by=books.bill)
     draft(books.m1, books.bill, "CONS-FLAT")  # drafts stay inside the firm
 
     page = books.firm.client(books.carol).get("/portal/billing/")

@@ -39,14 +39,8 @@ from billing.ledger.selectors import balance, balances_by_account, kind_total, u
 from billing.money import Money
 from billing.reconciliation.selectors import three_way
 from billing.trust.models import TrustDeposit, TrustRequest
-from billing.trust.services import (
-    InsufficientTrustFunds,
-    trust_deposit,
-    trust_deposit_clear,
-    trust_disbursement_request,
-    trust_refund_request,
-    trust_request_approve,
-)
+from billing.trust.requests import trust_disbursement_request, trust_refund_request, trust_request_approve
+from billing.trust.services import InsufficientTrustFunds, trust_deposit, trust_deposit_clear
 from core.models import Matter, User
 from core.roles import Role
 from core.services import user_create
@@ -95,7 +89,7 @@ def billing_machine(books: Cast, second_partner: User) -> type[RuleBasedStateMac
             deposit = trust_deposit(
                 client=client,
                 matter=matter,
-                amount_minor=amount,
+                amount=Money(amount),
                 method="wire" if cleared else "check",
                 by=books.bill,
                 cleared_on=timezone.localdate() if cleared else None,
@@ -120,11 +114,11 @@ def billing_machine(books: Cast, second_partner: User) -> type[RuleBasedStateMac
             extra = {} if refund else {"payee": "USCIS"}
             if amount > self._cleared(matter):
                 try:
-                    ask(client=client, matter=matter, amount_minor=amount, purpose="p", by=books.bill, **extra)
+                    ask(client=client, matter=matter, amount=Money(amount), purpose="p", by=books.bill, **extra)
                 except InsufficientTrustFunds:
                     return
                 raise AssertionError("a payment above the cleared funds was accepted")
-            request = ask(client=client, matter=matter, amount_minor=amount, purpose="p", by=books.bill, **extra)
+            request = ask(client=client, matter=matter, amount=Money(amount), purpose="p", by=books.bill, **extra)
             trust_request_approve(request=request, by=books.paula)
             if request.approvals_required == 2:
                 request.refresh_from_db()
@@ -179,17 +173,17 @@ def billing_machine(books: Cast, second_partner: User) -> type[RuleBasedStateMac
         @invariant()
         def no_client_trust_balance_is_negative_and_each_is_the_models(self) -> None:
             clients = Account.objects.filter(kind=Kind.CLIENT_TRUST)
-            assert all(amount >= 0 for amount in balances_by_account(accounts=clients).values())
+            assert all(amount.minor >= 0 for amount in balances_by_account(accounts=clients).values())
             for client, matter in pairs:
                 account = account_for(Kind.CLIENT_TRUST, client=client, matter=matter, currency="USD")
-                assert balance(account) == self.held[matter.pk]
+                assert balance(account) == Money(self.held[matter.pk])
 
         @invariant()
         def bank_equals_book_equals_client_ledgers(self) -> None:
-            bank = balance(account_for(Kind.TRUST_BANK, currency="USD"))
-            assert bank == kind_total(Kind.CLIENT_TRUST, currency="USD") == sum(self.held.values())
+            bank = balance(account_for(Kind.TRUST_BANK, currency="USD")).minor
+            assert bank == kind_total(Kind.CLIENT_TRUST, currency="USD").minor == sum(self.held.values())
             report = three_way(period_end=timezone.localdate(), currency="USD", with_clients=False)
-            assert report.adjusted_bank_minor == report.book_balance_minor == report.client_ledgers_minor == bank
+            assert report.adjusted_bank.minor == report.book_balance.minor == report.client_ledgers.minor == bank
 
     return BillingMachine
 

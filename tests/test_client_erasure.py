@@ -15,6 +15,7 @@ from billing.invoices.models import Invoice, Payment
 from billing.invoices.services import invoice_issue
 from billing.ledger.models import JournalEntry, JournalLine
 from billing.ledger.selectors import unbalanced_entries
+from billing.money import Money
 from billing.trust.models import TrustDeposit
 from billing.trust.services import trust_deposit
 from core import erasure
@@ -83,7 +84,7 @@ def erasable(acme: Tenant, firm_a: Firm) -> Iterator[Erasable]:
         # Her invoice is paid from her trust deposit: trust back at zero, the books hold both.
         invoice = draft(case.matter, firm_a.admin, "CONS-FLAT")
         trust_deposit(
-            client=case.lucia, matter=case.matter, amount_minor=invoice.total_minor, method="cash", by=firm_a.admin
+            client=case.lucia, matter=case.matter, amount=Money(invoice.total_minor), method="cash", by=firm_a.admin
         )
         invoice_issue(invoice=invoice, by=firm_a.admin)
         invoice.refresh_from_db()
@@ -285,7 +286,7 @@ def test_a_client_with_money_in_trust_is_refused_naming_the_balance(
         trust_deposit(
             client=erasable.lucia,
             matter=erasable.case.matter,
-            amount_minor=1234_56,
+            amount=Money(1234_56),
             method="cash",
             by=erasable.case.ana,
         )

@@ -60,9 +60,9 @@ def test_an_approved_scope_change_reduces_revenue_and_what_is_due(books: Cast) -
     assert note.matter == books.m1
     assert note.invoice == invoice
     assert invoice.balance_due == Money(2_675_00)
-    assert receivable(books.m1) == 2_675_00
+    assert receivable(books.m1) == Money(2_675_00)
     revenue = firm_balance(Kind.REVENUE, billing_code="PET-FLAT") + firm_balance(Kind.REVENUE, billing_code="USCIS-FEE")
-    assert revenue == 2_675_00
+    assert revenue == Money(2_675_00)
     assert unbalanced_entries() == []
     assert AuditEntry.objects.filter(action="credit_note.approve", actor_email="paula@acme.test").exists()
 
@@ -129,7 +129,7 @@ def test_goodwill_on_a_paid_invoice_is_kept_as_client_credit(books: Cast) -> Non
     assert note.to_client_credit_minor == 50_00
     assert invoice.status == Invoice.Status.PAID
     assert client_credit_balance(client=books.carol, currency="USD") == Money(50_00)
-    assert firm_balance(Kind.REVENUE, billing_code="CONS-FLAT") == 100_00
+    assert firm_balance(Kind.REVENUE, billing_code="CONS-FLAT") == Money(100_00)
 
 
 def test_an_approved_write_off_of_the_rest_leaves_the_invoice_written_off(books: Cast) -> None:
@@ -145,8 +145,8 @@ def test_an_approved_write_off_of_the_rest_leaves_the_invoice_written_off(books:
     assert write_off.status == WriteOff.Status.APPROVED
     assert invoice.status == Invoice.Status.WRITTEN_OFF
     assert invoice.balance_due == Money(0)
-    assert firm_balance(Kind.WRITE_OFFS) == 500_00
-    assert receivable(books.m1) == 0
+    assert firm_balance(Kind.WRITE_OFFS) == Money(500_00)
+    assert receivable(books.m1) == Money(0)
     assert AuditEntry.objects.filter(action="write_off.approve", actor_email="paula@acme.test").exists()
 
 
@@ -173,6 +173,6 @@ def test_client_credit_is_refunded_from_operating_once_someone_else_approves(boo
 
     assert refund.status == CreditRefund.Status.APPROVED
     assert client_credit_balance(client=books.carol, currency="USD") == Money(0)
-    assert firm_balance(Kind.OPERATING_BANK) == 150_00
-    assert firm_balance(Kind.TRUST_BANK) == 0
+    assert firm_balance(Kind.OPERATING_BANK) == Money(150_00)
+    assert firm_balance(Kind.TRUST_BANK) == Money(0)
     assert unbalanced_entries() == []

@@ -17,13 +17,9 @@ from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
 from billing.ledger.selectors import net_debit
 from billing.ledger.services import Line, journal_post, journal_reverse
-from billing.trust.services import (
-    trust_apply_to_invoice,
-    trust_deposit,
-    trust_disbursement_approve,
-    trust_disbursement_request,
-    trust_refund_request,
-)
+from billing.money import Money
+from billing.trust.requests import trust_disbursement_approve, trust_disbursement_request, trust_refund_request
+from billing.trust.services import trust_apply_to_invoice, trust_deposit
 from core.models import Matter, User
 from tests.fixtures_access import Cast
 
@@ -46,40 +42,43 @@ def _a_month_of_business(books: Cast) -> None:
     carol, dan = books.carol, books.dan
     m1, m2 = books.m1, books.m2
     trust_deposit(
-        client=carol, matter=m1, amount_minor=2500_00, method="wire", reference="W-9", by=books.bill, cleared_on=today
+        client=carol, matter=m1, amount=Money(2500_00), method="wire", reference="W-9", by=books.bill, cleared_on=today
     )
-    trust_deposit(client=dan, matter=m2, amount_minor=780_25, method="cash", by=books.bill)
-    trust_deposit(client=dan, matter=m2, amount_minor=100_00, method="check", reference="CHK 5", by=books.bill)
+    trust_deposit(client=dan, matter=m2, amount=Money(780_25), method="cash", by=books.bill)
+    trust_deposit(client=dan, matter=m2, amount=Money(100_00), method="check", reference="CHK 5", by=books.bill)
     receivable = account_for(Kind.RECEIVABLE, client=carol, matter=m1)
     journal_post(
         kind="invoice.issue",
         lines=[
-            Line.debit(receivable, 1200_00),
-            Line.credit(account_for(Kind.REVENUE, billing_code="PETITION"), 1000_00),
-            Line.credit(account_for(Kind.REVENUE, billing_code="CONSULT"), 200_00),
+            Line.debit(receivable, Money(1200_00)),
+            Line.credit(account_for(Kind.REVENUE, billing_code="PETITION"), Money(1000_00)),
+            Line.credit(account_for(Kind.REVENUE, billing_code="CONSULT"), Money(200_00)),
         ],
         memo="Invoice 2026-0001; petition & consult | flat",
         by=books.bill,
     )
-    trust_apply_to_invoice(invoice_like=Invoice(pk=1, client=carol, matter=m1), amount_minor=1200_00, by=books.bill)
+    trust_apply_to_invoice(invoice_like=Invoice(pk=1, client=carol, matter=m1), amount=Money(1200_00), by=books.bill)
     fee = journal_post(
         kind="processor.fee",
-        lines=[Line.debit(account_for(Kind.PROCESSOR_FEES), 3_15), Line.credit(account_for(Kind.OPERATING_BANK), 3_15)],
+        lines=[
+            Line.debit(account_for(Kind.PROCESSOR_FEES), Money(3_15)),
+            Line.credit(account_for(Kind.OPERATING_BANK), Money(3_15)),
+        ],
         memo="card fee",
         by=books.bill,
     )
     journal_reverse(entry=fee, by=books.alice, memo="fee charged to the wrong account")
     request = trust_disbursement_request(
-        client=carol, matter=m1, amount_minor=535_00, payee="USCIS", purpose="I-130", by=books.bill
+        client=carol, matter=m1, amount=Money(535_00), payee="USCIS", purpose="I-130", by=books.bill
     )
     trust_disbursement_approve(request=request, by=books.paula)
-    refund = trust_refund_request(client=dan, matter=m2, amount_minor=80_25, purpose="overpaid", by=books.bill)
+    refund = trust_refund_request(client=dan, matter=m2, amount=Money(80_25), purpose="overpaid", by=books.bill)
     trust_disbursement_approve(request=refund, by=books.alice)
     journal_post(
         kind="writeoff",
         lines=[
-            Line.debit(account_for(Kind.WRITE_OFFS), 50_00),
-            Line.credit(account_for(Kind.RECEIVABLE, client=books.dan, matter=books.m2), 50_00),
+            Line.debit(account_for(Kind.WRITE_OFFS), Money(50_00)),
+            Line.credit(account_for(Kind.RECEIVABLE, client=books.dan, matter=books.m2), Money(50_00)),
         ],
         memo="goodwill write-off",
         by=books.alice,
@@ -111,7 +110,7 @@ def test_hledger_reads_the_export_and_agrees_on_every_account_balance(books: Cas
     theirs = _hledger_balances(journal)
 
     accounts = list(Account.objects.filter(lines__isnull=False).distinct())
-    ours = {account.name: Decimal(net_debit(account)) / 100 for account in accounts}
+    ours = {account.name: net_debit(account).as_decimal() for account in accounts}
     assert len(ours) >= 10
     assert theirs == ours
 

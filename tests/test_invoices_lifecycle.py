@@ -64,9 +64,9 @@ def test_a_draft_has_no_number_until_it_is_issued(books: Cast) -> None:
 def test_issuing_posts_the_receivable_and_revenue_per_billing_code(books: Cast) -> None:
     issued(books.m1, books.paula, "PET-FLAT", "USCIS-FEE")
 
-    assert receivable(books.m1) == 3_175_00
-    assert firm_balance(Kind.REVENUE, billing_code="PET-FLAT") == 2_500_00
-    assert firm_balance(Kind.REVENUE, billing_code="USCIS-FEE") == 675_00
+    assert receivable(books.m1) == Money(3_175_00)
+    assert firm_balance(Kind.REVENUE, billing_code="PET-FLAT") == Money(2_500_00)
+    assert firm_balance(Kind.REVENUE, billing_code="USCIS-FEE") == Money(675_00)
     assert JournalEntry.objects.filter(kind="invoice.issue").count() == 1
     assert unbalanced_entries() == []
 
@@ -114,9 +114,9 @@ def test_a_part_payment_then_the_rest_moves_the_invoice_to_partially_paid_then_p
 
     assert invoice.status == Invoice.Status.PAID
     assert invoice.balance_due == Money(0)
-    assert firm_balance(Kind.OPERATING_BANK) == 2_500_00
-    assert firm_balance(Kind.TRUST_BANK) == 0  # an invoice payment never lands in trust
-    assert receivable(books.m1) == 0
+    assert firm_balance(Kind.OPERATING_BANK) == Money(2_500_00)
+    assert firm_balance(Kind.TRUST_BANK) == Money(0)  # an invoice payment never lands in trust
+    assert receivable(books.m1) == Money(0)
     assert invoice_payment.entry is not None
 
 
@@ -138,8 +138,8 @@ def test_voiding_an_issued_invoice_reverses_its_entry_and_keeps_its_number(books
 
     assert invoice.status == Invoice.Status.VOID
     assert invoice.number == 1
-    assert receivable(books.m1) == 0
-    assert firm_balance(Kind.REVENUE, billing_code="PET-FLAT") == 0
+    assert receivable(books.m1) == Money(0)
+    assert firm_balance(Kind.REVENUE, billing_code="PET-FLAT") == Money(0)
     assert JournalEntry.objects.filter(reverses=invoice.issue_entry).exists()
     assert issued(books.m1, books.paula, "PET-FLAT").number == 2  # the void one's number is not reused
 
@@ -160,7 +160,7 @@ def test_an_invoice_with_a_payment_cannot_be_voided_and_void_is_final(books: Cas
 
 def test_issuing_pays_from_cleared_trust_funds_when_the_firm_applies_trust(books: Cast) -> None:
     TrustSettings.objects.filter(id=1).update(apply_trust_to_invoices=True)
-    trust_deposit(client=books.carol, matter=books.m1, amount_minor=1_000_00, method="cash", by=books.bill)
+    trust_deposit(client=books.carol, matter=books.m1, amount=Money(1_000_00), method="cash", by=books.bill)
 
     invoice = issued(books.m1, books.paula, "PET-FLAT")
     invoice.refresh_from_db()
@@ -169,14 +169,14 @@ def test_issuing_pays_from_cleared_trust_funds_when_the_firm_applies_trust(books
     assert invoice.balance_due == Money(1_500_00)
     [payment] = invoice.payments.all()
     assert payment.method == Payment.Method.TRUST
-    assert firm_balance(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1) == 0
-    assert firm_balance(Kind.OPERATING_BANK) == 1_000_00
+    assert firm_balance(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1) == Money(0)
+    assert firm_balance(Kind.OPERATING_BANK) == Money(1_000_00)
     assert unbalanced_entries() == []
 
 
 def test_uncleared_trust_funds_are_not_applied_to_an_invoice(books: Cast) -> None:
     TrustSettings.objects.filter(id=1).update(apply_trust_to_invoices=True)
-    trust_deposit(client=books.carol, matter=books.m1, amount_minor=5_000_00, method="check", by=books.bill)
+    trust_deposit(client=books.carol, matter=books.m1, amount=Money(5_000_00), method="check", by=books.bill)
 
     invoice = issued(books.m1, books.paula, "PET-FLAT")
     invoice.refresh_from_db()

@@ -9,8 +9,10 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from billing.ledger.models import JournalEntry
+from billing.money import Money
 from billing.trust.models import TrustRequest
-from billing.trust.services import trust_deposit, trust_disbursement_request
+from billing.trust.requests import trust_disbursement_request
+from billing.trust.services import trust_deposit
 from tests.fixtures_access import Cast
 
 pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
@@ -20,7 +22,7 @@ def _fund_carol(books: Cast) -> None:
     trust_deposit(
         client=books.carol,
         matter=books.m1,
-        amount_minor=1500_00,
+        amount=Money(1500_00),
         method="wire",
         reference="W-1",
         by=books.bill,
@@ -73,7 +75,7 @@ def test_a_partner_approves_a_disbursement_on_the_requests_page(books: Cast) -> 
 def test_the_requester_cannot_approve_through_the_page(books: Cast) -> None:
     _fund_carol(books)
     request = trust_disbursement_request(
-        client=books.carol, matter=books.m1, amount_minor=10_00, payee="USCIS", purpose="fee", by=books.alice
+        client=books.carol, matter=books.m1, amount=Money(10_00), payee="USCIS", purpose="fee", by=books.alice
     )
     client = books.firm.client(books.alice)
 
@@ -207,8 +209,8 @@ def test_the_api_refuses_a_disbursement_over_cleared_funds(books: Cast) -> None:
 
 def test_the_client_ledger_per_client_lists_each_matter_with_its_balance(books: Cast) -> None:
     _fund_carol(books)
-    trust_deposit(client=books.dan, matter=books.m2, amount_minor=20_00, method="cash", by=books.bill)
-    trust_deposit(client=books.dan, matter=books.m3, amount_minor=30_00, method="cash", by=books.bill)
+    trust_deposit(client=books.dan, matter=books.m2, amount=Money(20_00), method="cash", by=books.bill)
+    trust_deposit(client=books.dan, matter=books.m3, amount=Money(30_00), method="cash", by=books.bill)
 
     page = books.firm.client(books.bill).get(f"/staff/billing/trust/clients/{books.dan.pk}/ledger/").content.decode()
 
@@ -229,34 +231,39 @@ def test_a_check_is_marked_cleared_on_the_trust_page_and_becomes_spendable(books
     from billing.trust.models import TrustDeposit
     from billing.trust.services import InsufficientTrustFunds
 
-    deposit = trust_deposit(client=books.carol, matter=books.m1, amount_minor=80_00, method="check", by=books.bill)
+    deposit = trust_deposit(client=books.carol, matter=books.m1, amount=Money(80_00), method="check", by=books.bill)
     client = books.firm.client(books.bill)
     assert "Mark cleared" in client.get("/staff/billing/trust/").content.decode()
     with pytest.raises(InsufficientTrustFunds):
         trust_disbursement_request(
-            client=books.carol, matter=books.m1, amount_minor=80_00, payee="A", purpose="a", by=books.bill
+            client=books.carol, matter=books.m1, amount=Money(80_00), payee="A", purpose="a", by=books.bill
         )
 
     client.post("/staff/billing/trust/deposit/clear/", {"deposit_id": deposit.pk})
 
     assert TrustDeposit.objects.get(pk=deposit.pk).cleared_on == timezone.localdate()
     trust_disbursement_request(
-        client=books.carol, matter=books.m1, amount_minor=80_00, payee="A", purpose="a", by=books.bill
+        client=books.carol, matter=books.m1, amount=Money(80_00), payee="A", purpose="a", by=books.bill
     )
 
 
 def test_a_firm_admin_changes_the_trust_thresholds_and_it_is_audited(books: Cast) -> None:
+    """Thresholds are entered as amounts in the firm's currency, not in minor units (issue 10 item 3)."""
     from billing.trust.models import TrustSettings
     from core.audit.models import AuditEntry
 
+    page = books.firm.client(books.alice).get("/staff/billing/trust/settings/").content.decode()
+    assert 'value="5000.00"' in page  # the default 500,000 minor units, shown as an amount
     response = books.firm.client(books.alice).post(
         "/staff/billing/trust/settings/",
-        {"currency": "USD", "two_approver_threshold_minor": "250000", "low_balance_minor": "10000"},
+        {"currency": "USD", "two_approver_threshold": "2,500.00", "low_balance": "100.00"},
     )
 
     assert response.status_code == 302
     settings = TrustSettings.load()
     assert settings.two_approver_threshold_minor == 250000
+    assert settings.two_approver_threshold == Money(2500_00)
+    assert settings.low_balance_minor == 10000
     assert settings.apply_trust_to_invoices is False
     assert AuditEntry.objects.filter(action="trust.settings_update").exists()
     assert books.firm.client(books.bill).get("/staff/billing/trust/settings/").status_code == 403
@@ -278,9 +285,9 @@ def test_trust_list_pages_do_not_query_per_row(books: Cast) -> None:
 
     def add_rows(count: int) -> None:
         for _ in range(count):
-            trust_deposit(client=books.dan, matter=books.m2, amount_minor=1_00, method="check", by=books.bill)
+            trust_deposit(client=books.dan, matter=books.m2, amount=Money(1_00), method="check", by=books.bill)
             trust_disbursement_request(
-                client=books.carol, matter=books.m1, amount_minor=1_00, payee="A", purpose="a", by=books.bill
+                client=books.carol, matter=books.m1, amount=Money(1_00), payee="A", purpose="a", by=books.bill
             )
 
     add_rows(2)

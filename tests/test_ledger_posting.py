@@ -11,6 +11,7 @@ from billing.ledger.accounts import account_for
 from billing.ledger.models import Account, JournalEntry, JournalLine
 from billing.ledger.selectors import balance, net_debit, unbalanced_entries
 from billing.ledger.services import Line, UnbalancedEntry, journal_post, journal_reverse
+from billing.money import Money
 from core.audit.models import AuditEntry
 from tests.fixtures_access import Cast
 
@@ -23,8 +24,8 @@ def _retainer(books: Cast, amount: int = 100_00) -> JournalEntry:
     return journal_post(
         kind="test.retainer",
         lines=[
-            Line.debit(account_for(Kind.TRUST_BANK), amount),
-            Line.credit(account_for(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1), amount),
+            Line.debit(account_for(Kind.TRUST_BANK), Money(amount)),
+            Line.credit(account_for(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1), Money(amount)),
         ],
         memo="retainer",
         by=books.bill,
@@ -34,9 +35,9 @@ def _retainer(books: Cast, amount: int = 100_00) -> JournalEntry:
 def test_a_balanced_entry_posts_and_balances_are_derived_on_the_normal_side(books: Cast) -> None:
     _retainer(books, 250_00)
 
-    assert balance(account_for(Kind.TRUST_BANK)) == 250_00
-    assert balance(account_for(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1)) == 250_00
-    assert net_debit(account_for(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1)) == -250_00
+    assert balance(account_for(Kind.TRUST_BANK)) == Money(250_00)
+    assert balance(account_for(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1)) == Money(250_00)
+    assert net_debit(account_for(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1)) == Money(-250_00)
     assert unbalanced_entries() == []
 
 
@@ -53,7 +54,10 @@ def test_an_unbalanced_entry_is_refused_by_the_service(books: Cast) -> None:
     with pytest.raises(UnbalancedEntry, match="differ"):
         journal_post(
             kind="test.bad",
-            lines=[Line.debit(account_for(Kind.TRUST_BANK), 100), Line.credit(account_for(Kind.REVENUE), 99)],
+            lines=[
+                Line.debit(account_for(Kind.TRUST_BANK), Money(100)),
+                Line.credit(account_for(Kind.REVENUE), Money(99)),
+            ],
             memo="bad",
             by=books.bill,
         )
@@ -64,18 +68,24 @@ def test_floats_are_refused_as_amounts(books: Cast) -> None:
     with pytest.raises(UnbalancedEntry, match="whole minor units"):
         journal_post(
             kind="test.float",
-            lines=[Line.debit(account_for(Kind.TRUST_BANK), 1.5), Line.credit(account_for(Kind.REVENUE), 1.5)],  # type: ignore[arg-type]
+            lines=[
+                Line.debit(account_for(Kind.TRUST_BANK), 1.5),  # type: ignore[arg-type]
+                Line.credit(account_for(Kind.REVENUE), 1.5),  # type: ignore[arg-type]
+            ],
             memo="float",
             by=books.bill,
         )
+    with pytest.raises(TypeError, match="whole minor units"):
+        Money(1.5)  # type: ignore[arg-type]
 
 
 def _insert_raw(amounts: list[tuple[Account, int, int]]) -> None:
-    """Write an entry and lines past the service, then make the deferred checks run now (as at commit)."""
+    """Write an entry and its lines (in one INSERT, as the database requires) past the service,
+    then make the deferred checks run now (as at commit)."""
     with transaction.atomic():
         entry = JournalEntry.objects.create(kind="raw", memo="raw", occurred_on="2026-01-01")
-        for account, debit, credit in amounts:
-            JournalLine.objects.create(
+        JournalLine.objects.bulk_create(
+            JournalLine(
                 entry=entry,
                 account=account,
                 debit_minor=debit,
@@ -83,6 +93,8 @@ def _insert_raw(amounts: list[tuple[Account, int, int]]) -> None:
                 currency="USD",
                 occurred_on="2026-01-01",
             )
+            for account, debit, credit in amounts
+        )
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
@@ -102,7 +114,7 @@ def test_the_database_refuses_an_entry_with_a_single_line(books: Cast) -> None:
 def test_the_database_accepts_a_balanced_entry_written_directly(books: Cast) -> None:
     _insert_raw([(account_for(Kind.TRUST_BANK), 5, 0), (account_for(Kind.REVENUE), 0, 5)])
 
-    assert balance(account_for(Kind.REVENUE)) == 5
+    assert balance(account_for(Kind.REVENUE)) == Money(5)
 
 
 def test_a_posted_line_cannot_be_changed_or_deleted(books: Cast) -> None:
@@ -125,7 +137,7 @@ def test_a_reversal_is_a_new_entry_that_cancels_the_original_once(books: Cast) -
 
     assert reversal.pk != entry.pk
     assert reversal.reverses == entry
-    assert balance(account_for(Kind.TRUST_BANK)) == 0
+    assert balance(account_for(Kind.TRUST_BANK)) == Money(0)
     assert AuditEntry.objects.filter(action="ledger.reverse", target_id=str(reversal.pk)).exists()
     with pytest.raises(ValueError, match="already reversed"):
         journal_reverse(entry=entry, by=books.alice, memo="again")
@@ -163,8 +175,8 @@ def test_balances_on_any_day_agree_with_the_lines_across_months(books: Cast) -> 
         journal_post(
             kind="test.day",
             lines=[
-                Line.debit(trust_bank, n * 100),
-                Line.credit(account_for(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1), n * 100),
+                Line.debit(trust_bank, Money(n * 100)),
+                Line.credit(account_for(Kind.CLIENT_TRUST, client=books.carol, matter=books.m1), Money(n * 100)),
             ],
             memo="day",
             by=books.bill,
@@ -176,5 +188,5 @@ def test_balances_on_any_day_agree_with_the_lines_across_months(books: Cast) -> 
         if as_of is not None:
             lines = lines.filter(occurred_on__lte=as_of)
         expected = lines.aggregate(net=Sum(F("debit_minor") - F("credit_minor")))["net"] or 0
-        assert net_debit(trust_bank, as_of) == expected, as_of
-    assert balance(trust_bank, date(2026, 2, 4)) == 300
+        assert net_debit(trust_bank, as_of) == Money(expected), as_of
+    assert balance(trust_bank, date(2026, 2, 4)) == Money(300)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from billing.money import Money
 from billing.reconciliation.models import BankStatement, StatementLine
 from billing.reconciliation.selectors import three_way
 from billing.reconciliation.services import (
@@ -19,7 +20,8 @@ from billing.reconciliation.services import (
     statement_match,
 )
 from billing.reconciliation.statements import CsvMapping, StatementError, parse_csv, to_minor
-from billing.trust.services import trust_deposit, trust_disbursement_approve, trust_disbursement_request
+from billing.trust.requests import trust_disbursement_approve, trust_disbursement_request
+from billing.trust.services import trust_deposit
 from core.audit.models import AuditEntry
 from tests.fixtures_access import Cast
 
@@ -44,17 +46,17 @@ def _month_of_activity(books: Cast) -> date:
     trust_deposit(
         client=books.carol,
         matter=books.m1,
-        amount_minor=1500_00,
+        amount=Money(1500_00),
         method="wire",
         reference="W-1",
         by=books.bill,
         cleared_on=today,
     )
     trust_deposit(
-        client=books.dan, matter=books.m2, amount_minor=200_00, method="check", reference="CHK-7", by=books.bill
+        client=books.dan, matter=books.m2, amount=Money(200_00), method="check", reference="CHK-7", by=books.bill
     )
     request = trust_disbursement_request(
-        client=books.carol, matter=books.m1, amount_minor=535_00, payee="USCIS", purpose="I-130 fee", by=books.bill
+        client=books.carol, matter=books.m1, amount=Money(535_00), payee="USCIS", purpose="I-130 fee", by=books.bill
     )
     trust_disbursement_approve(request=request, by=books.paula)
     return today
@@ -108,12 +110,12 @@ def test_the_three_way_report_balances_once_the_statement_is_matched(books: Cast
     assert statement_auto_match(statement=statement, by=books.bill) == 2
     report = three_way(period_end=today, currency="USD")
 
-    assert report.statement_balance_minor == 965_00
-    assert report.deposits_in_transit_minor == 200_00
-    assert report.outstanding_withdrawals_minor == 0
-    assert report.adjusted_bank_minor == report.book_balance_minor == report.client_ledgers_minor == 1165_00
+    assert report.statement_balance.minor == 965_00
+    assert report.deposits_in_transit.minor == 200_00
+    assert report.outstanding_withdrawals.minor == 0
+    assert report.adjusted_bank.minor == report.book_balance.minor == report.client_ledgers.minor == 1165_00
     assert report.balanced
-    assert [(row.client, row.balance_minor) for row in report.clients] == [
+    assert [(row.client, row.balance.minor) for row in report.clients] == [
         ("carol@acme.test", 965_00),
         ("dan@acme.test", 200_00),
     ]
@@ -130,8 +132,8 @@ def test_a_bank_item_missing_from_the_books_is_a_discrepancy_and_unbalances_the_
     report = three_way(period_end=today, currency="USD")
 
     assert not report.balanced
-    assert report.adjusted_bank_minor == 1153_00
-    assert report.book_balance_minor == report.client_ledgers_minor == 1165_00
+    assert report.adjusted_bank.minor == 1153_00
+    assert report.book_balance.minor == report.client_ledgers.minor == 1165_00
     assert [(line.description, line.amount_minor) for line in report.discrepancies] == [("SERVICE FEE", -12_00)]
 
 
@@ -143,22 +145,22 @@ def test_unmatched_ledger_withdrawals_are_outstanding_items(books: Cast) -> None
 
     report = three_way(period_end=today, currency="USD")
 
-    assert report.statement_balance_minor == 1500_00
-    assert report.outstanding_withdrawals_minor == 535_00
+    assert report.statement_balance.minor == 1500_00
+    assert report.outstanding_withdrawals.minor == 535_00
     assert report.balanced
 
 
 def test_two_equally_good_candidates_are_left_for_manual_matching(books: Cast) -> None:
     today = timezone.localdate()
     for _ in range(2):
-        trust_deposit(client=books.carol, matter=books.m1, amount_minor=100_00, method="cash", by=books.bill)
+        trust_deposit(client=books.carol, matter=books.m1, amount=Money(100_00), method="cash", by=books.bill)
     day = today.isoformat()
     statement = statement_import_csv(
         data=f"date,amount,description,reference\n{day},100.00,cash,\n",
         mapping=CsvMapping(),
         currency="USD",
         by=books.bill,
-        closing_balance_minor=100_00,
+        closing_balance=Money(100_00),
     )
 
     assert statement_auto_match(statement=statement, by=books.bill) == 0
@@ -172,13 +174,13 @@ def test_two_equally_good_candidates_are_left_for_manual_matching(books: Cast) -
 
 
 def test_a_manual_match_with_a_different_amount_is_refused(books: Cast) -> None:
-    trust_deposit(client=books.carol, matter=books.m1, amount_minor=100_00, method="cash", by=books.bill)
+    trust_deposit(client=books.carol, matter=books.m1, amount=Money(100_00), method="cash", by=books.bill)
     statement = statement_import_csv(
         data=f"date,amount,description,reference\n{timezone.localdate().isoformat()},99.00,cash,\n",
         mapping=CsvMapping(),
         currency="USD",
         by=books.bill,
-        closing_balance_minor=99_00,
+        closing_balance=Money(99_00),
     )
     ledger_line = statement.account.lines.get()
 
@@ -190,7 +192,7 @@ def test_an_ofx_statement_is_imported_and_matched_by_reference_within_the_date_w
     trust_deposit(
         client=books.carol,
         matter=books.m1,
-        amount_minor=1500_00,
+        amount=Money(1500_00),
         method="wire",
         reference="W-1",
         by=books.bill,
@@ -219,7 +221,7 @@ def test_a_statement_outside_the_date_window_is_not_matched(books: Cast) -> None
     trust_deposit(
         client=books.carol,
         matter=books.m1,
-        amount_minor=1500_00,
+        amount=Money(1500_00),
         method="wire",
         by=books.bill,
         received_on=date(2025, 12, 20),

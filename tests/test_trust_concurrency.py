@@ -20,13 +20,10 @@ from django_tenants.utils import schema_context
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account, JournalEntry
 from billing.ledger.selectors import balance, unbalanced_entries
+from billing.money import Money
 from billing.trust.models import TrustRequest
-from billing.trust.services import (
-    InsufficientTrustFunds,
-    trust_deposit,
-    trust_disbursement_request,
-    trust_request_approve,
-)
+from billing.trust.requests import trust_disbursement_request, trust_request_approve
+from billing.trust.services import InsufficientTrustFunds, trust_deposit
 from core.matters import matter_create
 from core.models import User
 from core.roles import Role
@@ -69,10 +66,10 @@ def test_fifty_simultaneous_disbursements_against_one_client_never_overdraw(rush
         clerk = user_create(email="clerk@rush.test", role=Role.BILLING_CLERK)
         client = user_create(email="client@rush.test", role=Role.CLIENT)
         matter = matter_create(reference="R-1", title="Rush", matter_type="I-130", client=client, by=admin)
-        trust_deposit(client=client, matter=matter, amount_minor=RETAINER, method="cash", by=clerk)
+        trust_deposit(client=client, matter=matter, amount=Money(RETAINER), method="cash", by=clerk)
         requests = [
             trust_disbursement_request(
-                client=client, matter=matter, amount_minor=EACH, payee=f"payee {n}", purpose="fee", by=clerk
+                client=client, matter=matter, amount=Money(EACH), payee=f"payee {n}", purpose="fee", by=clerk
             )
             for n in range(REQUESTS)
         ]
@@ -108,8 +105,8 @@ def test_fifty_simultaneous_disbursements_against_one_client_never_overdraw(rush
         trust = account_for(Account.Kind.CLIENT_TRUST, client=client, matter=matter)
         assert len(paid) == RETAINER // EACH == 33
         assert len(refused) == REQUESTS - 33
-        assert balance(trust) == RETAINER - 33 * EACH == 10_00
-        assert balance(account_for(Account.Kind.TRUST_BANK)) == 10_00
+        assert balance(trust) == Money(RETAINER - 33 * EACH) == Money(10_00)
+        assert balance(account_for(Account.Kind.TRUST_BANK)) == Money(10_00)
         assert TrustRequest.objects.filter(status=TrustRequest.Status.POSTED).count() == 33
         assert JournalEntry.objects.filter(kind="trust.disbursement").count() == 33
         assert unbalanced_entries() == []

@@ -9,15 +9,15 @@ and follow the trust approval rule.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from billing.credit_notes.models import CreditRefund
 from billing.invoices.write_offs import check_approver
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
-from billing.ledger.selectors import balance
+from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
+from billing.locks import money_transaction
 from billing.money import Money
 from core.audit.services import audit_record
 from core.models import User
@@ -27,14 +27,14 @@ Kind = Account.Kind
 
 def _locked_credit(client: User, currency: str) -> Account:
     account = account_for(Kind.CLIENT_CREDIT, client=client, currency=currency)
-    return Account.objects.select_for_update().get(pk=account.pk)
+    return Account.objects.select_for_update(no_key=True).get(pk=account.pk)
 
 
-@transaction.atomic
+@money_transaction
 def credit_refund_request(*, client: User, amount: Money, method: str, reason: str, by: User) -> CreditRefund:
-    available = balance(_locked_credit(client, amount.currency))
-    if not 0 < amount.minor <= available:
-        raise ValidationError(f"the client's credit is {Money(available, amount.currency).format()}")
+    available = line_balance(_locked_credit(client, amount.currency))
+    if not 0 < amount.minor <= available.minor:
+        raise ValidationError(f"the client's credit is {available.format()}")
     if method not in CreditRefund.Method.values:
         raise ValidationError(f"{method!r} is not a refund method")
     refund = CreditRefund.objects.create(
@@ -51,9 +51,9 @@ def credit_refund_request(*, client: User, amount: Money, method: str, reason: s
     return refund
 
 
-@transaction.atomic
+@money_transaction
 def credit_refund_decide(*, refund: CreditRefund, approve: bool, by: User) -> CreditRefund:
-    refund = CreditRefund.objects.select_for_update().select_related("client").get(pk=refund.pk)
+    refund = CreditRefund.objects.select_for_update(of=("self",)).select_related("client").get(pk=refund.pk)
     check_approver(approver=by, requester_id=refund.requested_by_id)
     if refund.status != CreditRefund.Status.REQUESTED:
         raise ValidationError("this refund was already decided")
@@ -65,13 +65,13 @@ def credit_refund_decide(*, refund: CreditRefund, approve: bool, by: User) -> Cr
         audit_record("credit_refund.reject", actor=by, target=refund, data={"client": refund.client_id})
         return refund
     credit = _locked_credit(refund.client, refund.currency)
-    if refund.amount_minor > balance(credit):
+    if refund.amount_minor > line_balance(credit).minor:
         raise ValidationError("the client's credit no longer covers this refund")
     refund.entry = journal_post(
         kind="credit.refund",
         lines=[
-            Line.debit(credit, refund.amount_minor),
-            Line.credit(account_for(Kind.OPERATING_BANK, currency=refund.currency), refund.amount_minor),
+            Line.debit(credit, refund.amount),
+            Line.credit(account_for(Kind.OPERATING_BANK, currency=refund.currency), refund.amount),
         ],
         memo=f"Client credit refunded by {refund.method}: {refund.reason}",
         by=by,

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from billing.credit_notes.models import CreditNote
@@ -27,6 +26,7 @@ from billing.invoices.write_offs import check_approver
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
 from billing.ledger.services import Line, journal_post
+from billing.locks import money_transaction
 from billing.money import Money
 from core.audit.services import audit_record
 from core.models import User
@@ -42,7 +42,7 @@ def _limit(invoice: Invoice, reason: str) -> int:
     return invoice.total_minor - invoice.credited_minor - invoice.written_off_minor
 
 
-@transaction.atomic
+@money_transaction
 def credit_note_request(*, invoice: Invoice, reason: str, amount: Money, by: User, memo: str = "") -> CreditNote:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status not in CREDITABLE:
@@ -78,7 +78,7 @@ def _postings(note: CreditNote, invoice: Invoice) -> tuple[list[Line], int]:
     receivable = account_for(Kind.RECEIVABLE, matter=invoice.matter, currency=currency)
     credit = account_for(Kind.CLIENT_CREDIT, client=invoice.client, currency=currency)
     if note.reason in CreditNote.RETURNS_PAYMENT:
-        return [Line.debit(receivable, note.amount_minor), Line.credit(credit, note.amount_minor)], note.amount_minor
+        return [Line.debit(receivable, note.amount), Line.credit(credit, note.amount)], note.amount_minor
     # Reduce revenue per billing code in proportion to the invoice's lines (integer split, remainder to the first).
     per_code: dict[str, int] = defaultdict(int)
     for line in invoice.lines.all():
@@ -87,20 +87,20 @@ def _postings(note: CreditNote, invoice: Invoice) -> tuple[list[Line], int]:
     first = next(iter(shares))
     shares[first] += note.amount_minor - sum(shares.values())
     lines = [
-        Line.debit(account_for(Kind.REVENUE, billing_code=code, currency=currency), share)
+        Line.debit(account_for(Kind.REVENUE, billing_code=code, currency=currency), Money(share, currency))
         for code, share in shares.items()
         if share
     ]
     against_due = min(note.amount_minor, max(0, invoice.balance_due_minor))
     to_credit = note.amount_minor - against_due
     if against_due:
-        lines.append(Line.credit(receivable, against_due))
+        lines.append(Line.credit(receivable, Money(against_due, currency)))
     if to_credit:
-        lines.append(Line.credit(credit, to_credit))
+        lines.append(Line.credit(credit, Money(to_credit, currency)))
     return lines, to_credit
 
 
-@transaction.atomic
+@money_transaction
 def credit_note_decide(*, note: CreditNote, approve: bool, by: User) -> CreditNote:
     """Approve (number, post, adjust the invoice) or reject a requested credit note."""
     note = CreditNote.objects.select_for_update().get(pk=note.pk)
@@ -114,7 +114,7 @@ def credit_note_decide(*, note: CreditNote, approve: bool, by: User) -> CreditNo
         note.save()
         audit_record("credit_note.reject", actor=by, target=note, data={"invoice": note.invoice_id})
         return note
-    invoice = Invoice.objects.select_for_update().select_related("matter", "client").get(pk=note.invoice_id)
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("matter", "client").get(pk=note.invoice_id)
     if invoice.status not in CREDITABLE or note.amount_minor > _limit(invoice, note.reason):
         raise ValidationError(f"{invoice} no longer allows a credit note of this amount")
     lines, to_credit = _postings(note, invoice)

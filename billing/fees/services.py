@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import router, transaction
 
 from billing.fees.models import FeeTemplate, TimeEntry
+from billing.locks import money_transaction
 from core.audit.services import audit_record
 from core.models import Matter, User
 
@@ -93,7 +94,7 @@ def seed_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> No
             fee_templates_seed()
 
 
-@transaction.atomic
+@money_transaction
 def time_entry_record(
     *,
     matter: Matter,

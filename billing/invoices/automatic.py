@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from billing.fees.models import FeeTemplate
 from billing.invoices.models import Invoice, RecurringPlan
 from billing.invoices.services import invoice_add_fee, invoice_add_time, invoice_create
+from billing.locks import money_transaction
 from core.models import Matter
 
 
-@transaction.atomic
+@money_transaction
 def invoice_draft_for_stage(*, matter: Matter, stage: str) -> Invoice | None:
     """A draft with every active flat fee and disbursement billed on ``stage``; None when nothing is.
 
@@ -53,7 +53,7 @@ def _add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month, day=min(day.day, 28))
 
 
-@transaction.atomic
+@money_transaction
 def recurring_invoices_draft(*, as_of: date | None = None) -> list[Invoice]:
     """Draft an invoice for every active plan that is due (flat fee plus unbilled time), and move the plan on."""
     as_of = as_of or timezone.localdate()

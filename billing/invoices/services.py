@@ -23,12 +23,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.fees.models import FeeTemplate, TimeEntry
+from billing.inputs import check_amount, check_business_date
 from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment
 from billing.invoices.states import settle
 from billing.ledger.accounts import account_for, default_currency
 from billing.ledger.models import Account
-from billing.ledger.selectors import balance
+from billing.ledger.selectors import balance, line_balance
 from billing.ledger.services import Line, journal_post, journal_reverse
+from billing.locks import money_transaction
 from billing.money import Money, round_half_up
 from core.audit.services import audit_record
 from core.models import Matter, User
@@ -61,7 +63,7 @@ def time_amount_minor(*, minutes: int, rate_minor: int) -> int:
 
 
 def _locked(invoice: Invoice) -> Invoice:
-    return Invoice.objects.select_for_update().select_related("matter", "client").get(pk=invoice.pk)
+    return Invoice.objects.select_for_update(of=("self",)).select_related("matter", "client").get(pk=invoice.pk)
 
 
 def _require_draft(invoice: Invoice) -> None:
@@ -69,7 +71,7 @@ def _require_draft(invoice: Invoice) -> None:
         raise ValidationError(f"{invoice} is {invoice.get_status_display().lower()}; only a draft can change")
 
 
-@transaction.atomic
+@money_transaction
 def invoice_create(
     *,
     matter: Matter,
@@ -99,7 +101,7 @@ def _add(invoice: Invoice, **fields: object) -> InvoiceLine:
     return line
 
 
-@transaction.atomic
+@money_transaction
 def invoice_add_fee(*, invoice: Invoice, template: FeeTemplate, quantity: int = 1, minutes: int = 0) -> InvoiceLine:
     """A line from a fee template: a flat fee or a disbursement (x quantity), or hourly for ``minutes``."""
     invoice = _locked(invoice)
@@ -129,7 +131,7 @@ def invoice_add_fee(*, invoice: Invoice, template: FeeTemplate, quantity: int = 
     )
 
 
-@transaction.atomic
+@money_transaction
 def invoice_add_time(*, invoice: Invoice, through: date | None = None) -> list[InvoiceLine]:
     """One line per unbilled time entry of the invoice's matter (worked on or before ``through``)."""
     invoice = _locked(invoice)
@@ -160,7 +162,7 @@ def invoice_add_time(*, invoice: Invoice, through: date | None = None) -> list[I
     return lines
 
 
-@transaction.atomic
+@money_transaction
 def invoice_remove_line(*, line: InvoiceLine) -> None:
     invoice = _locked(line.invoice)
     _require_draft(invoice)
@@ -170,7 +172,7 @@ def invoice_remove_line(*, line: InvoiceLine) -> None:
     line.delete()
 
 
-@transaction.atomic
+@money_transaction
 def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None = None) -> Invoice:
     """Give the draft the firm's next invoice number and post it: Dr receivable, Cr revenue per billing code.
 
@@ -193,10 +195,12 @@ def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None =
         per_code[line.code] += line.amount_minor
     currency = invoice.currency
     receivable = account_for(Kind.RECEIVABLE, matter=invoice.matter, currency=currency)
-    postings = [Line.debit(receivable, invoice.total_minor)]
+    postings = [Line.debit(receivable, invoice.total)]
     for code, amount in sorted(per_code.items()):
         if amount:
-            postings.append(Line.credit(account_for(Kind.REVENUE, billing_code=code, currency=currency), amount))
+            postings.append(
+                Line.credit(account_for(Kind.REVENUE, billing_code=code, currency=currency), Money(amount, currency))
+            )
     invoice.issue_entry = journal_post(
         kind="invoice.issue",
         lines=postings,
@@ -215,6 +219,7 @@ def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None =
     )
     from billing.trust.models import TrustSettings
 
+    # The trust account is already ours to lock: this transaction holds the chain head (billing/locks.py).
     if TrustSettings.load().apply_trust_to_invoices:
         from billing.invoices.trust import invoice_apply_trust
 
@@ -245,7 +250,10 @@ def _payment(
     receivable = account_for(Kind.RECEIVABLE, matter=invoice.matter, currency=invoice.currency)
     payment.entry = journal_post(
         kind=kind,
-        lines=[Line.debit(debit, amount_minor), Line.credit(receivable, amount_minor)],
+        lines=[
+            Line.debit(debit, Money(amount_minor, invoice.currency)),
+            Line.credit(receivable, Money(amount_minor, invoice.currency)),
+        ],
         memo=f"{payment.get_method_display()} for {invoice.display_number}",
         by=by,
         source=payment,
@@ -268,7 +276,7 @@ PAYABLE = frozenset({Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoi
 MANUAL_METHODS = frozenset({Payment.Method.CHECK, Payment.Method.WIRE, Payment.Method.CASH, Payment.Method.CARD})
 
 
-@transaction.atomic
+@money_transaction
 def payment_record(
     *,
     invoice: Invoice,
@@ -291,12 +299,13 @@ def payment_record(
         raise ValidationError(f"{method!r} is not a payment recorded by hand")
     if amount.currency != invoice.currency or amount.minor <= 0:
         raise ValidationError(f"a payment is a positive amount in {invoice.currency}")
+    check_amount(amount, currency=invoice.currency)
     operating = account_for(Kind.OPERATING_BANK, currency=invoice.currency)
     return _payment(
         invoice,
         method=method,
         amount_minor=amount.minor,
-        received_on=received_on or timezone.localdate(),
+        received_on=check_business_date(received_on or timezone.localdate(), field="received_on"),
         reference=reference,
         by=by,
         debit=operating,
@@ -305,19 +314,19 @@ def payment_record(
 
 
 def client_credit_balance(*, client: User, currency: str) -> Money:
-    return Money(balance(account_for(Kind.CLIENT_CREDIT, client=client, currency=currency)), currency)
+    return balance(account_for(Kind.CLIENT_CREDIT, client=client, currency=currency))
 
 
-@transaction.atomic
+@money_transaction
 def client_credit_apply(*, invoice: Invoice, by: User | None, amount: Money | None = None) -> Payment | None:
     """Use the client's credit (from earlier credit notes) toward this invoice; None when there is none."""
     invoice = _locked(invoice)
     if invoice.status not in (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID):
         raise ValidationError(f"{invoice} has nothing due")
-    credit_account = Account.objects.select_for_update().get(
+    credit_account = Account.objects.select_for_update(no_key=True).get(
         pk=account_for(Kind.CLIENT_CREDIT, client=invoice.client, currency=invoice.currency).pk
     )
-    available = balance(credit_account)
+    available = line_balance(credit_account).minor
     wanted = invoice.balance_due_minor if amount is None else amount.minor
     applied = min(available, wanted, invoice.balance_due_minor)
     if applied <= 0:
@@ -334,7 +343,7 @@ def client_credit_apply(*, invoice: Invoice, by: User | None, amount: Money | No
     )
 
 
-@transaction.atomic
+@money_transaction
 def invoice_void(*, invoice: Invoice, by: User | None, reason: str) -> Invoice:
     """Void a draft, or an issued invoice nothing was paid, credited or written off against.
 

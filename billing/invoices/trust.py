@@ -2,43 +2,44 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from billing.invoices.models import Invoice, Payment
 from billing.invoices.states import settle
 from billing.ledger.models import Account
+from billing.locks import money_transaction
+from billing.money import Money
 from billing.trust.selectors import cleared_funds
 from billing.trust.services import trust_apply_to_invoice
 from core.audit.services import audit_record
 from core.models import User
 
 
-@transaction.atomic
+@money_transaction
 def invoice_apply_trust(*, invoice: Invoice, by: User | None) -> Payment | None:
     """Apply as much of the client's cleared trust funds for the invoice's matter as is due; None if none.
 
     The client-matter trust account is locked before its cleared funds are read,
     so concurrent applications and disbursements queue instead of overdrawing.
     """
-    invoice = Invoice.objects.select_for_update().select_related("matter", "client").get(pk=invoice.pk)
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("matter", "client").get(pk=invoice.pk)
     if invoice.status not in (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID):
         return None
     trust = (
-        Account.objects.select_for_update()
+        Account.objects.select_for_update(no_key=True)
         .filter(kind=Account.Kind.CLIENT_TRUST, client=invoice.client, matter=invoice.matter, currency=invoice.currency)
         .first()
     )
     if trust is None:
         return None
     today = timezone.localdate()
-    amount = min(cleared_funds(account=trust, on=today), invoice.balance_due_minor)
+    amount = min(cleared_funds(account=trust, on=today).minor, invoice.balance_due_minor)
     if amount <= 0:
         return None
     # InvoiceLike declares ``pk: object`` as a settable attribute, which an int field cannot match.
     entry = trust_apply_to_invoice(
         invoice_like=invoice,  # type: ignore[arg-type]
-        amount_minor=amount,
+        amount=Money(amount, invoice.currency),
         by=by,
         occurred_on=today,
     )

@@ -7,7 +7,6 @@ when nothing is left due.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from billing.invoices.models import Invoice, WriteOff
@@ -15,6 +14,7 @@ from billing.invoices.states import settle
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
 from billing.ledger.services import Line, journal_post
+from billing.locks import money_transaction
 from billing.money import Money
 from core.audit.services import audit_record
 from core.models import User
@@ -31,7 +31,7 @@ def check_approver(*, approver: User, requester_id: int) -> None:
         raise PermissionDenied("Someone other than the requester must approve this.")
 
 
-@transaction.atomic
+@money_transaction
 def write_off_request(*, invoice: Invoice, amount: Money, reason: str, by: User) -> WriteOff:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status not in OPEN:
@@ -47,7 +47,7 @@ def write_off_request(*, invoice: Invoice, amount: Money, reason: str, by: User)
     return write_off
 
 
-@transaction.atomic
+@money_transaction
 def write_off_decide(*, write_off: WriteOff, approve: bool, by: User) -> WriteOff:
     write_off = WriteOff.objects.select_for_update().get(pk=write_off.pk)
     check_approver(approver=by, requester_id=write_off.requested_by_id)
@@ -60,16 +60,16 @@ def write_off_decide(*, write_off: WriteOff, approve: bool, by: User) -> WriteOf
         write_off.save()
         audit_record("write_off.reject", actor=by, target=write_off, data={"invoice": write_off.invoice_id})
         return write_off
-    invoice = Invoice.objects.select_for_update().select_related("matter").get(pk=write_off.invoice_id)
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("matter").get(pk=write_off.invoice_id)
     if invoice.status not in OPEN or write_off.amount_minor > invoice.balance_due_minor:
         raise ValidationError(f"{invoice} no longer has {write_off.amount_minor} minor units due")
     kind = Account.Kind
     write_off.entry = journal_post(
         kind="invoice.write_off",
         lines=[
-            Line.debit(account_for(kind.WRITE_OFFS, currency=invoice.currency), write_off.amount_minor),
+            Line.debit(account_for(kind.WRITE_OFFS, currency=invoice.currency), write_off.amount),
             Line.credit(
-                account_for(kind.RECEIVABLE, matter=invoice.matter, currency=invoice.currency), write_off.amount_minor
+                account_for(kind.RECEIVABLE, matter=invoice.matter, currency=invoice.currency), write_off.amount
             ),
         ],
         memo=f"write-off on {invoice.display_number}: {write_off.reason}",

@@ -4,7 +4,7 @@ Firm-wide accounts (operating bank, trust bank, revenue, processor fees,
 write-offs) have no client; client trust liability, receivables and client
 credit belong to a client and, usually, one of their matters. Revenue may be
 split per billing code. Accounts are per currency; the default currency is the
-firm's trust currency (``TrustSettings.currency``).
+firm's currency (``core.models.FirmSettings.currency``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from billing.ledger.models import Account
-from core.models import Matter, User
+from core.models import FirmSettings, Matter, User
 
 Kind = Account.Kind
 
@@ -29,9 +29,8 @@ _NAMES: dict[str, str] = {
 
 
 def default_currency() -> str:
-    from billing.trust.models import TrustSettings
-
-    return TrustSettings.load().currency
+    """The firm's currency, from the firm's own settings."""
+    return FirmSettings.load().currency
 
 
 def account_name(kind: str, *, client: User | None, matter: Matter | None, billing_code: str, currency: str) -> str:

@@ -36,6 +36,8 @@ class Account(models.Model):
     DEBIT_NORMAL: ClassVar[frozenset[str]] = frozenset(
         {Kind.OPERATING_BANK, Kind.TRUST_BANK, Kind.RECEIVABLE, Kind.PROCESSOR_FEES, Kind.WRITE_OFFS}
     )
+    # The trust account's books: what a three-way reconciliation covers and a closed month locks.
+    TRUST_KINDS: ClassVar[frozenset[str]] = frozenset({Kind.TRUST_BANK, Kind.CLIENT_TRUST})
     # Kinds kept per client (and, optionally, matter).
     PER_CLIENT: ClassVar[frozenset[str]] = frozenset({Kind.CLIENT_TRUST, Kind.RECEIVABLE, Kind.CLIENT_CREDIT})
 
@@ -159,3 +161,24 @@ class AccountMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.month:%Y-%m}"
+
+
+class ClosedMonth(models.Model):
+    """A month of trust postings signed off as reconciled: no trust posting may be dated in it any more.
+
+    Closed by ``billing.reconciliation.services.reconciliation_close_month`` once
+    the month's three-way reconciliation balances; ``billing.ledger.services``
+    refuses trust postings dated in it (``check_open``).
+    """
+
+    month = models.DateField(help_text="The first day of the month.")
+    currency = models.CharField(max_length=3)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month", "currency"]
+        constraints = [models.UniqueConstraint(fields=["month", "currency"], name="ledger_closedmonth_one_per_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.currency} closed"

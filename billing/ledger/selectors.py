@@ -5,6 +5,13 @@ month, added by a database trigger as lines are inserted); the last, partial
 month is summed from the lines themselves. So a balance on any day reads at
 most a month of lines, however long the ledger grows.
 
+Balances are ``Money`` in the account's currency.
+
+Money checks (what may leave trust, client credit, a refund) do not read the
+monthly totals: ``line_balance`` sums the account's own lines, so an edited
+total can mislead a report (and ``portico ledger verify`` names it) but never
+move money.
+
 ``balance`` is signed by the account's normal side: an asset or expense is
 positive when debits exceed credits, a liability or revenue when credits
 exceed debits. ``net_debit`` is the raw debits minus credits (hledger's sign).
@@ -17,6 +24,7 @@ from datetime import date, timedelta
 from django.db.models import F, Q, QuerySet, Sum
 
 from billing.ledger.models import Account, AccountMonth, JournalEntry, JournalLine
+from billing.money import Money
 
 
 def _month_start(day: date) -> date:
@@ -50,13 +58,13 @@ def _nets(months: QuerySet[AccountMonth], lines: QuerySet[JournalLine], as_of: d
     return nets
 
 
-def net_debit(account: Account, as_of: date | None = None) -> int:
+def net_debit(account: Account, as_of: date | None = None) -> Money:
     """Debits minus credits on ``account`` up to and including ``as_of``."""
     months = AccountMonth.objects.filter(account=account)
-    return _nets(months, JournalLine.objects.filter(account=account), as_of).get(account.pk, 0)
+    return Money(_nets(months, JournalLine.objects.filter(account=account), as_of).get(account.pk, 0), account.currency)
 
 
-def debits_and_credits(account: Account, as_of: date | None = None) -> tuple[int, int]:
+def debits_and_credits(account: Account, as_of: date | None = None) -> tuple[Money, Money]:
     """Total debits and total credits on ``account`` up to and including ``as_of``."""
     whole, partial = _split(as_of)
     totals = AccountMonth.objects.filter(whole, account=account).aggregate(d=Sum("debit_minor"), c=Sum("credit_minor"))
@@ -66,17 +74,29 @@ def debits_and_credits(account: Account, as_of: date | None = None) -> tuple[int
             d=Sum("debit_minor"), c=Sum("credit_minor")
         )
         debits, credits = debits + int(recent["d"] or 0), credits + int(recent["c"] or 0)
-    return debits, credits
+    return Money(debits, account.currency), Money(credits, account.currency)
 
 
-def balance(account: Account, as_of: date | None = None) -> int:
-    """The account's balance on its normal side, in minor units of its currency."""
-    net = net_debit(account, as_of)
-    return net if account.debit_normal else -net
+def _normal(account_kind: str, net: int, currency: str) -> Money:
+    return Money(net if account_kind in Account.DEBIT_NORMAL else -net, currency)
+
+
+def balance(account: Account, as_of: date | None = None) -> Money:
+    """The account's balance on its normal side, in its currency."""
+    return _normal(account.kind, net_debit(account, as_of).minor, account.currency)
+
+
+def line_balance(account: Account, as_of: date | None = None) -> Money:
+    """The account's balance on its normal side, summed from its lines alone (for checks before money moves)."""
+    lines = JournalLine.objects.filter(account=account)
+    if as_of is not None:
+        lines = lines.filter(occurred_on__lte=as_of)
+    net = int(lines.aggregate(net=Sum(F("debit_minor") - F("credit_minor")))["net"] or 0)
+    return _normal(account.kind, net, account.currency)
 
 
 def net_debits_by_account(*, as_of: date | None = None, accounts: QuerySet[Account] | None = None) -> dict[int, int]:
-    """Debits minus credits per account id (accounts without postings are absent)."""
+    """Debits minus credits per account id, in minor units of each account's currency (no postings: absent)."""
     months = AccountMonth.objects.all()
     lines = JournalLine.objects.all()
     if accounts is not None:
@@ -85,18 +105,17 @@ def net_debits_by_account(*, as_of: date | None = None, accounts: QuerySet[Accou
     return _nets(months, lines, as_of)
 
 
-def balances_by_account(*, as_of: date | None = None, accounts: QuerySet[Account] | None = None) -> dict[int, int]:
+def balances_by_account(*, as_of: date | None = None, accounts: QuerySet[Account] | None = None) -> dict[int, Money]:
     """Each account's balance on its normal side, keyed by account id (accounts without lines are absent)."""
     nets = net_debits_by_account(as_of=as_of, accounts=accounts)
-    kinds = dict(Account.objects.filter(pk__in=nets).values_list("pk", "kind"))
-    return {pk: net if kinds[pk] in Account.DEBIT_NORMAL else -net for pk, net in nets.items()}
+    owners = Account.objects.filter(pk__in=nets).values_list("pk", "kind", "currency")
+    return {pk: _normal(kind, nets[pk], currency) for pk, kind, currency in owners}
 
 
-def kind_total(kind: str, *, currency: str, as_of: date | None = None) -> int:
+def kind_total(kind: str, *, currency: str, as_of: date | None = None) -> Money:
     """The sum of the balances of every account of ``kind`` in ``currency`` (e.g. all client trust ledgers)."""
     accounts = Account.objects.filter(kind=kind, currency=currency)
-    net = sum(net_debits_by_account(as_of=as_of, accounts=accounts).values())
-    return net if kind in Account.DEBIT_NORMAL else -net
+    return _normal(kind, sum(net_debits_by_account(as_of=as_of, accounts=accounts).values()), currency)
 
 
 def entries_for_account(account: Account) -> QuerySet[JournalEntry]:

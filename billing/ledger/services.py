@@ -4,6 +4,9 @@ Every business event is one ``journal_post`` inside the caller's transaction;
 the database checks at commit that each entry's debits equal its credits (per
 currency) and refuses any UPDATE or DELETE of an entry or a line, so a mistake
 is corrected by ``journal_reverse``, never by editing.
+
+A month whose trust reconciliation was signed off (``ClosedMonth``) takes no
+further trust postings dated in it: a correction is dated in an open month.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 
-from billing.ledger.models import Account, JournalEntry, JournalLine
+from billing.ledger.models import Account, ClosedMonth, JournalEntry, JournalLine
+from billing.locks import money_transaction
+from billing.money import Money
 from core.audit.services import audit_record
 from core.models import User
 
@@ -23,9 +29,13 @@ class UnbalancedEntry(ValueError):
     """The lines of an entry do not balance, or a line is malformed."""
 
 
+class ClosedPeriod(ValidationError):
+    """A trust posting dated in a month whose reconciliation was signed off."""
+
+
 @dataclass(frozen=True)
 class Line:
-    """One side of a posting: ``Line.debit(account, 100_00)`` or ``Line.credit(account, 100_00)``."""
+    """One side of a posting: ``Line.debit(account, Money(100_00, "USD"))`` or ``Line.credit(...)``."""
 
     account: Account
     debit_minor: int = 0
@@ -33,16 +43,39 @@ class Line:
     currency: str = ""
 
     @classmethod
-    def debit(cls, account: Account, amount_minor: int, currency: str | None = None) -> Line:
-        return cls(account=account, debit_minor=amount_minor, currency=currency or account.currency)
+    def debit(cls, account: Account, amount: Money) -> Line:
+        return cls(account=account, debit_minor=_minor(amount), currency=amount.currency)
 
     @classmethod
-    def credit(cls, account: Account, amount_minor: int, currency: str | None = None) -> Line:
-        return cls(account=account, credit_minor=amount_minor, currency=currency or account.currency)
+    def credit(cls, account: Account, amount: Money) -> Line:
+        return cls(account=account, credit_minor=_minor(amount), currency=amount.currency)
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.debit_minor or self.credit_minor, self.currency_code)
 
     @property
     def currency_code(self) -> str:
         return self.currency or self.account.currency
+
+
+def _minor(amount: object) -> int:
+    if not isinstance(amount, Money):
+        raise UnbalancedEntry(f"a line's amount is Money (whole minor units), not {type(amount).__name__}")
+    return amount.minor
+
+
+def check_open(day: date, *, currency: str, field: str = "occurred_on") -> None:
+    """Refuse a trust posting dated ``day`` when its month's reconciliation in ``currency`` was signed off."""
+    if ClosedMonth.objects.filter(month=day.replace(day=1), currency=currency).exists():
+        raise ClosedPeriod(
+            {field: [f"{day:%B %Y} is reconciled and closed for trust postings; date the entry in an open month."]}
+        )
+
+
+def _check_period(lines: list[Line], occurred_on: date) -> None:
+    for currency in sorted({line.currency_code for line in lines if line.account.kind in Account.TRUST_KINDS}):
+        check_open(occurred_on, currency=currency)
 
 
 def _check(lines: list[Line]) -> None:
@@ -72,7 +105,7 @@ def _entry_data(entry: JournalEntry, lines: list[Line]) -> dict[str, object]:
     }
 
 
-@transaction.atomic
+@money_transaction
 def journal_post(
     *,
     kind: str,
@@ -85,6 +118,7 @@ def journal_post(
     """Post one balanced entry of ``lines`` (audited as ``ledger.post``)."""
     _check(lines)
     occurred_on = occurred_on or timezone.localdate()
+    _check_period(lines, occurred_on)
     entry = JournalEntry.objects.create(
         kind=kind,
         memo=memo[:500],
@@ -110,7 +144,7 @@ def journal_post(
     return entry
 
 
-@transaction.atomic
+@money_transaction
 def journal_reverse(
     *, entry: JournalEntry, by: User | None, memo: str, occurred_on: date | None = None
 ) -> JournalEntry:
@@ -124,6 +158,7 @@ def journal_reverse(
     ]
     _check(lines)
     occurred_on = occurred_on or timezone.localdate()
+    _check_period(lines, occurred_on)
     reversal = JournalEntry.objects.create(
         kind=f"{original.kind}.reversal"[:48],
         memo=memo[:500],

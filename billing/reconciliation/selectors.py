@@ -27,6 +27,7 @@ from django.db.models import Q, Sum
 
 from billing.ledger.models import Account, JournalLine
 from billing.ledger.selectors import balances_by_account, debits_and_credits, kind_total
+from billing.money import Money
 from billing.reconciliation.models import BankStatement, StatementLine
 
 
@@ -39,7 +40,7 @@ class ClientBalance:
     account_id: int
     client: str
     matter: str
-    balance_minor: int
+    balance: Money
 
 
 @dataclass
@@ -47,22 +48,22 @@ class ThreeWay:
     period_end: date
     currency: str
     statement: BankStatement | None
-    statement_balance_minor: int
-    deposits_in_transit_minor: int
-    outstanding_withdrawals_minor: int
-    unrecorded_bank_items_minor: int
-    book_balance_minor: int
-    client_ledgers_minor: int
+    statement_balance: Money
+    deposits_in_transit: Money
+    outstanding_withdrawals: Money
+    unrecorded_bank_items: Money
+    book_balance: Money
+    client_ledgers: Money
     clients: list[ClientBalance] = field(default_factory=list)
     discrepancies: list[StatementLine] = field(default_factory=list)
 
     @property
-    def adjusted_bank_minor(self) -> int:
-        return self.statement_balance_minor + self.deposits_in_transit_minor - self.outstanding_withdrawals_minor
+    def adjusted_bank(self) -> Money:
+        return self.statement_balance + self.deposits_in_transit - self.outstanding_withdrawals
 
     @property
     def balanced(self) -> bool:
-        return self.adjusted_bank_minor == self.book_balance_minor == self.client_ledgers_minor
+        return self.adjusted_bank == self.book_balance == self.client_ledgers
 
 
 def _statement_for(account: Account | None, period_end: date) -> BankStatement | None:
@@ -94,26 +95,24 @@ def three_way(*, period_end: date, currency: str, with_clients: bool = True) -> 
             into=Sum("amount_minor", filter=Q(amount_minor__gt=0)),
             out=Sum("amount_minor", filter=Q(amount_minor__lt=0)),
         )
-        in_transit = debits - int(matched["into"] or 0)
-        outstanding = credits + int(matched["out"] or 0)
+        in_transit = debits.minor - int(matched["into"] or 0)
+        outstanding = credits.minor + int(matched["out"] or 0)
         if statement is not None:
             unmatched = StatementLine.objects.filter(
                 statement__account=trust_bank, posted_on__lte=statement.period_end, matched_line__isnull=True
             )
             unrecorded = int(unmatched.aggregate(total=Sum("amount_minor"))["total"] or 0)
             discrepancies = list(unmatched.order_by("posted_on", "id")[:500])
-    book = kind_total(Account.Kind.TRUST_BANK, currency=currency, as_of=period_end)
-    clients_total = kind_total(Account.Kind.CLIENT_TRUST, currency=currency, as_of=period_end)
     report = ThreeWay(
         period_end=period_end,
         currency=currency,
         statement=statement,
-        statement_balance_minor=statement.closing_balance_minor if statement is not None else 0,
-        deposits_in_transit_minor=in_transit,
-        outstanding_withdrawals_minor=outstanding,
-        unrecorded_bank_items_minor=unrecorded,
-        book_balance_minor=book,
-        client_ledgers_minor=clients_total,
+        statement_balance=Money(statement.closing_balance_minor if statement is not None else 0, currency),
+        deposits_in_transit=Money(in_transit, currency),
+        outstanding_withdrawals=Money(outstanding, currency),
+        unrecorded_bank_items=Money(unrecorded, currency),
+        book_balance=kind_total(Account.Kind.TRUST_BANK, currency=currency, as_of=period_end),
+        client_ledgers=kind_total(Account.Kind.CLIENT_TRUST, currency=currency, as_of=period_end),
         discrepancies=discrepancies,
     )
     if with_clients:

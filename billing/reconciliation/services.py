@@ -12,16 +12,22 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.utils import timezone
 
+from billing.inputs import check_business_date, check_currency, refuse
 from billing.ledger.accounts import account_for
-from billing.ledger.models import Account, JournalLine
+from billing.ledger.models import Account, ClosedMonth, JournalLine
+from billing.ledger.services import check_open
+from billing.locks import money_transaction
+from billing.money import Money
 from billing.reconciliation.models import BankStatement, StatementLine
+from billing.reconciliation.selectors import month_end, three_way
 from billing.reconciliation.statements import CsvMapping, ParsedStatement, StatementError, parse_csv, parse_ofx
 from core.audit.services import audit_record
 from core.models import User
+from core.roles import RECONCILE_TRUST
 
 
 def _store(parsed: ParsedStatement, *, fmt: str, filename: str, by: User) -> BankStatement:
@@ -32,6 +38,8 @@ def _store(parsed: ParsedStatement, *, fmt: str, filename: str, by: User) -> Ban
     account = account_for(Account.Kind.TRUST_BANK, currency=parsed.currency)
     first = min(line.posted_on for line in parsed.lines)
     last = max(line.posted_on for line in parsed.lines)
+    # A closed month's reconciliation is signed off: no statement may change it afterwards.
+    check_open(parsed.period_end or last, currency=parsed.currency, field="period_end")
     statement = BankStatement.objects.create(
         account=account,
         format=fmt,
@@ -70,7 +78,7 @@ def _store(parsed: ParsedStatement, *, fmt: str, filename: str, by: User) -> Ban
     return statement
 
 
-@transaction.atomic
+@money_transaction
 def statement_import_csv(
     *,
     data: bytes | str,
@@ -78,18 +86,21 @@ def statement_import_csv(
     currency: str,
     by: User,
     filename: str = "",
-    closing_balance_minor: int | None = None,
+    closing_balance: Money | None = None,
     period_end: date | None = None,
 ) -> BankStatement:
-    parsed = parse_csv(data, mapping=mapping, currency=currency)
-    if closing_balance_minor is not None:
-        parsed.closing_balance_minor = closing_balance_minor
+    """Import a CSV statement read with ``mapping``; the closing balance may be entered when no column has it."""
+    parsed = parse_csv(data, mapping=mapping, currency=check_currency(currency))
+    if closing_balance is not None:
+        if not isinstance(closing_balance, Money) or closing_balance.currency != currency:
+            raise refuse("closing_balance", f"Enter the closing balance in {currency}.")
+        parsed.closing_balance_minor = closing_balance.minor
     if period_end is not None:
-        parsed.period_end = period_end
+        parsed.period_end = check_business_date(period_end, field="period_end")
     return _store(parsed, fmt=BankStatement.Format.CSV, filename=filename, by=by)
 
 
-@transaction.atomic
+@money_transaction
 def statement_import_ofx(*, data: bytes, by: User, filename: str = "") -> BankStatement:
     return _store(parse_ofx(data), fmt=BankStatement.Format.OFX, filename=filename, by=by)
 
@@ -123,7 +134,7 @@ def _best(line: StatementLine, candidates: list[JournalLine]) -> JournalLine | N
     return ranked[0]
 
 
-@transaction.atomic
+@money_transaction
 def statement_auto_match(*, statement: BankStatement, by: User, window_days: int = 3) -> int:
     """Match what can be matched unambiguously; returns how many statement lines were matched."""
     matched = 0
@@ -141,10 +152,18 @@ def statement_auto_match(*, statement: BankStatement, by: User, window_days: int
     return matched
 
 
-@transaction.atomic
+def _check_months_open(line: StatementLine, journal_line: JournalLine | None) -> None:
+    currency = line.statement.currency
+    check_open(line.posted_on, currency=currency, field="statement_line")
+    if journal_line is not None:
+        check_open(journal_line.occurred_on, currency=currency, field="journal_line")
+
+
+@money_transaction
 def statement_match(*, statement_line: StatementLine, journal_line: JournalLine, by: User) -> StatementLine:
     """Match one statement line to one trust-bank ledger line by hand (amounts must agree)."""
-    line = StatementLine.objects.select_for_update().select_related("statement").get(pk=statement_line.pk)
+    line = StatementLine.objects.select_for_update(of=("self",)).select_related("statement").get(pk=statement_line.pk)
+    _check_months_open(line, journal_line)
     if line.matched_line_id is not None:
         raise ValidationError("This statement line is already matched.")
     if journal_line.account_id != line.statement.account_id:
@@ -162,9 +181,14 @@ def statement_match(*, statement_line: StatementLine, journal_line: JournalLine,
     return line
 
 
-@transaction.atomic
+@money_transaction
 def statement_unmatch(*, statement_line: StatementLine, by: User) -> StatementLine:
-    line = StatementLine.objects.select_for_update().get(pk=statement_line.pk)
+    line = (
+        StatementLine.objects.select_for_update(of=("self",))
+        .select_related("statement", "matched_line")
+        .get(pk=statement_line.pk)
+    )
+    _check_months_open(line, line.matched_line)
     previous = line.matched_line_id
     line.matched_line = None
     line.matched_on = None
@@ -173,3 +197,40 @@ def statement_unmatch(*, statement_line: StatementLine, by: User) -> StatementLi
     line.save(update_fields=["matched_line", "matched_on", "matched_how", "matched_by"])
     audit_record("reconciliation.unmatch", actor=by, target=line, data={"journal_line": previous})
     return line
+
+
+@money_transaction
+def reconciliation_close_month(*, month: date, currency: str, by: User) -> ClosedMonth:
+    """Sign off a month's three-way reconciliation: from now on no trust posting may be dated in it.
+
+    Only a month that is over, has a bank statement and balances (adjusted bank =
+    book = sum of client ledgers) can be closed; the figures are audited.
+    """
+    if not by.has_perm(RECONCILE_TRUST):
+        raise PermissionDenied("Your role does not allow closing a month's reconciliation.")
+    currency = check_currency(currency)
+    first, last = month.replace(day=1), month_end(month)
+    if last >= timezone.localdate():
+        raise refuse("month", f"{first:%B %Y} is not over yet; close it once the month has ended.")
+    if ClosedMonth.objects.filter(month=first, currency=currency).exists():
+        raise refuse("month", f"{first:%B %Y} is already closed.")
+    report = three_way(period_end=last, currency=currency, with_clients=False)
+    if report.statement is None or report.statement.period_end < first:
+        raise refuse("month", f"Import the bank statement for {first:%B %Y} before closing it.")
+    if not report.balanced:
+        raise refuse("month", f"{first:%B %Y} does not balance yet; resolve the discrepancies first.")
+    closed = ClosedMonth.objects.create(month=first, currency=currency, closed_by=by)
+    audit_record(
+        "reconciliation.close_month",
+        actor=by,
+        target=closed,
+        data={
+            "month": first.isoformat(),
+            "currency": currency,
+            "statement": report.statement.pk,
+            "adjusted_bank_minor": report.adjusted_bank.minor,
+            "book_minor": report.book_balance.minor,
+            "client_ledgers_minor": report.client_ledgers.minor,
+        },
+    )
+    return closed

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from billing.ledger.models import JournalEntry
+from billing.money import Money
+from core.models import FirmSettings
+
+
+def firm_currency() -> str:
+    """The firm's currency (``FirmSettings.currency``): new accounts, invoices and thresholds are in it."""
+    return FirmSettings.load().currency
 
 
 class TrustSettings(models.Model):
-    """The firm's trust policy: one row per firm schema (``TrustSettings.load()``)."""
+    """The firm's trust policy: one row per firm schema (``TrustSettings.load()``).
+
+    Thresholds are kept in minor units of the firm's currency (``FirmSettings.currency``)
+    and read as ``Money`` (``two_approver_threshold``, ``low_balance``); people enter
+    them as amounts ("5000.00") on the trust settings page.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    currency = models.CharField(max_length=3, default="USD", help_text="The firm's trust account currency.")
     two_approver_threshold_minor = models.BigIntegerField(
         default=500_000, help_text="Disbursements and refunds above this need two approvers (minor units)."
     )
@@ -35,15 +47,24 @@ class TrustSettings(models.Model):
     def load(cls) -> TrustSettings:
         return cls.objects.get_or_create(id=1)[0]
 
+    @property
+    def two_approver_threshold(self) -> Money:
+        return Money(self.two_approver_threshold_minor, firm_currency())
+
+    @property
+    def low_balance(self) -> Money:
+        return Money(self.low_balance_minor, firm_currency())
+
 
 class TrustDeposit(models.Model):
     """Money received into trust for a client and matter; spendable once ``cleared_on`` has passed."""
 
     class Method(models.TextChoices):
-        CHECK = "check", "Check"
-        WIRE = "wire", "Wire"
-        CASH = "cash", "Cash"
-        CARD = "card", "Card"
+        # Translated: the client reads them on their billing page (portal/templates/portal/billing_inv_client.html).
+        CHECK = "check", _("Check")
+        WIRE = "wire", _("Wire")
+        CASH = "cash", _("Cash")
+        CARD = "card", _("Card")
 
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="trust_deposits")
     matter = models.ForeignKey("core.Matter", on_delete=models.PROTECT, related_name="trust_deposits")
@@ -64,7 +85,11 @@ class TrustDeposit(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="trustdeposit_positive")]
 
     def __str__(self) -> str:
-        return f"deposit {self.amount_minor} {self.currency} for {self.matter_id}"
+        return f"deposit {self.amount} for {self.matter_id}"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
 
 
 class TrustRequest(models.Model):
@@ -100,7 +125,11 @@ class TrustRequest(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="trustrequest_positive")]
 
     def __str__(self) -> str:
-        return f"{self.kind} of {self.amount_minor} {self.currency} to {self.payee}"
+        return f"{self.kind} of {self.amount} to {self.payee}"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
 
 
 class TrustApproval(models.Model):

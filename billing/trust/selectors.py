@@ -6,34 +6,46 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from billing.access import client_for_billing, matter_for_billing
 from billing.ledger.models import Account, JournalLine
-from billing.ledger.selectors import balance
+from billing.money import Money
 from billing.trust.models import TrustDeposit, TrustRequest
 from core.models import Matter, User
 
 
-def uncleared_deposits(*, client_id: int, matter_id: int | None, currency: str, on: date) -> int:
-    """Deposits received up to ``on`` that the bank had not cleared by ``on`` (minor units)."""
-    deposits = TrustDeposit.objects.filter(client_id=client_id, currency=currency, received_on__lte=on).exclude(
+def _uncleared(*, account: Account, on: date) -> tuple[int, int]:
+    """Deposits to this account the bank had not cleared by ``on``: (those received by ``on``, all of them)."""
+    deposits = TrustDeposit.objects.filter(client_id=account.client_id, currency=account.currency).exclude(
         cleared_on__lte=on
     )
-    if matter_id is not None:
-        deposits = deposits.filter(matter_id=matter_id)
-    return int(deposits.aggregate(total=Sum("amount_minor"))["total"] or 0)
+    # A client trust account without a matter holds the client's deposits on every matter.
+    if account.matter_id is not None:
+        deposits = deposits.filter(matter_id=account.matter_id)
+    totals = deposits.aggregate(received=Sum("amount_minor", filter=Q(received_on__lte=on)), all=Sum("amount_minor"))
+    return int(totals["received"] or 0), int(totals["all"] or 0)
 
 
-def cleared_funds(*, account: Account, on: date) -> int:
-    """What may leave this client-matter trust account today: its balance less uncleared deposits."""
+def cleared_funds(*, account: Account, on: date) -> Money:
+    """What may leave this client-matter trust account on ``on``, from its lines alone.
+
+    The balance as of ``on`` less deposits received by then but not cleared by
+    then; and never more than the whole balance (later lines included) less every
+    deposit not cleared by ``on``, so money dated after the day, or an outflow
+    dated later, is not spent twice. Summed from the journal lines, not the
+    monthly totals, so an edited total cannot make money spendable.
+    """
     if account.kind != Account.Kind.CLIENT_TRUST or account.client_id is None:
         raise ValueError("cleared funds are a client trust account's")
-    held = balance(account)
-    pending = uncleared_deposits(
-        client_id=account.client_id, matter_id=account.matter_id, currency=account.currency, on=on
+    net = F("credit_minor") - F("debit_minor")
+    held = JournalLine.objects.filter(account=account).aggregate(
+        through=Sum(net, filter=Q(occurred_on__lte=on)), overall=Sum(net)
     )
-    return max(0, held - pending)
+    received_uncleared, all_uncleared = _uncleared(account=account, on=on)
+    through_day = int(held["through"] or 0) - received_uncleared
+    overall = int(held["overall"] or 0) - all_uncleared
+    return Money(max(0, min(through_day, overall)), account.currency)
 
 
 def matter_for_ledger(user: Any, matter_id: int) -> Matter:
@@ -69,9 +81,9 @@ class LedgerRow:
     entry_id: int
     kind: str
     memo: str
-    deposit_minor: int
-    withdrawal_minor: int
-    balance_minor: int
+    deposit: Money
+    withdrawal: Money
+    balance: Money
 
 
 def client_ledger(*, account: Account, start: date | None = None, end: date | None = None) -> list[LedgerRow]:
@@ -97,9 +109,9 @@ def client_ledger(*, account: Account, start: date | None = None, end: date | No
                 entry_id=line.entry_id,
                 kind=line.entry.kind,
                 memo=line.entry.memo,
-                deposit_minor=line.credit_minor,
-                withdrawal_minor=line.debit_minor,
-                balance_minor=running,
+                deposit=Money(line.credit_minor, account.currency),
+                withdrawal=Money(line.debit_minor, account.currency),
+                balance=Money(running, account.currency),
             )
         )
     return rows

@@ -5,6 +5,11 @@ rolls back, so does its entry. Appends are serialised per firm by a row lock on
 the chain head (``SELECT ... FOR UPDATE``), which makes sequence numbers
 gap-free and the chain strictly ordered under concurrency; the lock is held
 until the caller commits, so record the action late in a long transaction.
+
+Billing's money services take the head *first* instead (``audit_lock_head``), the
+first step of the one lock order written down in ``billing/locks.py``: a head
+taken in the middle of a transaction, after a row another transaction holds
+while it waits for the head, is a deadlock.
 """
 
 from __future__ import annotations
@@ -96,6 +101,26 @@ def audit_record(
         return entry
     _append(entry)
     return entry
+
+
+def audit_lock_head() -> None:
+    """Take the current firm's chain-head lock now; it is held until the caller's transaction ends.
+
+    For services that must hold the head before any other lock (``billing/locks.py``);
+    a later ``audit_record`` in the same transaction finds it already held. Nothing
+    to lock in the public or template schema, which keep no log.
+    """
+    schema = current_schema()
+    if schema in ("public", settings.TENANT_BASE_SCHEMA):
+        return
+    if not connection.in_atomic_block:
+        raise AuditError("audit_lock_head() outside a transaction would release the lock at once")
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_LOCK_HEAD_IN.format(schema=sql.Identifier(schema)), prepare=True)
+            if cursor.fetchone() is None:
+                raise AuditError(f"the audit chain head of schema {schema!r} is missing")
 
 
 def _append(entry: AuditEntry) -> None:

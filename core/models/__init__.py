@@ -91,6 +91,9 @@ class FirmSettings(models.Model):
     attorneys_see_all_matters = models.BooleanField(
         default=False, help_text="Attorneys see every matter, not only those they are assigned to."
     )
+    currency = models.CharField(
+        max_length=3, default="USD", help_text="The firm's currency (ISO 4217): invoices, trust, thresholds."
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

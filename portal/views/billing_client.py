@@ -7,12 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 
-from billing.access import invoice_for_user, invoices_for_user, payments_for_user
+from billing.access import invoice_for_user, invoices_for_user, payments_for_user, trust_deposits_for_user
 from billing.invoices.pdf import invoice_pdf, invoice_pdf_filename
 from billing.ledger.models import Account
 from billing.ledger.selectors import balances_by_account
 from billing.money import Money
-from billing.trust.models import TrustDeposit
 from core.access import matters_for_user
 from portal.guards import signed_in_user, wrong_method
 
@@ -30,11 +29,11 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
     ).select_related("matter")
     balances = balances_by_account(accounts=trust_accounts)
     trust = [
-        (account.matter, Money(balances.get(account.pk, 0), account.currency).format(language))
+        (account.matter, (balances.get(account.pk) or Money.zero(account.currency)).format(language))
         for account in trust_accounts
     ]
     payments = payments_for_user(user).filter(invoice__client=user).order_by("-received_on", "-id")
-    retainers = TrustDeposit.objects.filter(client=user, matter__in=matters_for_user(user)).select_related("matter")
+    retainers = trust_deposits_for_user(user).filter(client=user).select_related("matter")
     with translation.override(language):
         return render(
             request,

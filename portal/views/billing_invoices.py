@@ -77,7 +77,10 @@ def _invoice_action(
 
 
 def _money(form: forms.Form, invoice: Invoice) -> Money:
-    return Money.parse(str(form.cleaned_data["amount"]), invoice.currency)
+    try:  # Money.parse is strict: no exponent (1e3), no more decimals than the currency has, at most a billion
+        return Money.parse(str(form.cleaned_data["amount"]), invoice.currency)
+    except ValueError as exc:
+        raise ValidationError(f"amount: {exc}") from exc
 
 
 def _invalid(form: forms.Form) -> ValidationError:

@@ -11,13 +11,14 @@ group has its own module and calls the services of the packages below it.
     portico tenants erase-client                                      tenants.cli.erasure
     portico residency report                                          tenants.cli.residency
     portico audit verify|export|check-export|anchor|prune             tenants.cli.audit
+    portico ledger verify                                             tenants.cli.ledger
     portico up                                                        tenants.cli.up
     portico manage …                                                  tenants.cli.manage
 """
 
 from __future__ import annotations
 
-from tenants.cli import audit, erasure, keys, manage, offboarding, residency, tenants, up
+from tenants.cli import audit, erasure, keys, ledger, manage, offboarding, residency, tenants, up
 from tenants.cli.base import main, tenants_group
 
 for command in (
@@ -36,6 +37,7 @@ for command in (
     tenants_group.add_command(command)
 main.add_command(residency.residency)
 main.add_command(audit.audit)
+main.add_command(ledger.ledger)
 main.add_command(up.up)
 main.add_command(manage.manage)
 

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from billing.exports.hledger import journal_lines
 from billing.ledger.models import Account
 from billing.ledger.selectors import balances_by_account
+from billing.money import Money
 from core.roles import VIEW_LEDGER
 from portal.guards import require_staff, wrong_method
 
@@ -21,7 +22,7 @@ def ledger_accounts(request: HttpRequest) -> HttpResponse:
         return refused
     balances = balances_by_account()
     accounts = Account.objects.select_related("client", "matter").order_by("kind", "name")
-    rows = [(account, balances.get(account.pk, 0)) for account in accounts]
+    rows = [(account, balances.get(account.pk) or Money.zero(account.currency)) for account in accounts]
     return render(request, "portal/billing_ledger.html", {"rows": rows})
 
 

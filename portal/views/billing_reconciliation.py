@@ -1,4 +1,8 @@
-"""Staff pages for reconciliation: statement import, matching, and the monthly three-way report (page, PDF, CSV)."""
+"""Staff pages for reconciliation: statement import, matching, the three-way report (page, PDF, CSV), closing a month.
+
+Statements, their lines and the ledger lines they are matched to are reached
+through ``billing.access`` (404 for missing, malformed and not reachable).
+"""
 
 from __future__ import annotations
 
@@ -6,52 +10,31 @@ import csv
 import io
 from datetime import date
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.ledger.models import JournalLine
+from billing.access import (
+    bank_statement_for_user,
+    bank_statements_for_user,
+    statement_line_for_user,
+    trust_bank_line_for_user,
+)
+from billing.ledger.models import ClosedMonth
+from billing.money import known_currency
 from billing.reconciliation import services
-from billing.reconciliation.models import BankStatement, StatementLine
+from billing.reconciliation.models import BankStatement
 from billing.reconciliation.selectors import ThreeWay, month_end, outstanding_ledger_lines, three_way
-from billing.reconciliation.statements import CsvMapping, StatementError, to_minor
-from billing.trust.models import TrustSettings
+from billing.reconciliation.statements import StatementError
+from billing.trust.models import firm_currency
 from core.roles import RECONCILE_TRUST, VIEW_LEDGER
-from portal.guards import require_staff, wrong_method
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField()
-    format = forms.ChoiceField(choices=BankStatement.Format.choices)
-    currency = forms.CharField(max_length=3, initial="USD")
-    closing_balance = forms.CharField(max_length=20, required=False, help_text="Needed when the CSV has no balance.")
-    date_column = forms.CharField(initial="date")
-    date_format = forms.CharField(initial="%Y-%m-%d")
-    amount_column = forms.CharField(initial="amount", required=False, help_text="Signed amounts; or debit and credit.")
-    debit_column = forms.CharField(required=False)
-    credit_column = forms.CharField(required=False)
-    description_column = forms.CharField(initial="description", required=False)
-    reference_column = forms.CharField(initial="reference", required=False)
-    balance_column = forms.CharField(required=False)
-
-    def mapping(self) -> CsvMapping:
-        data = self.cleaned_data
-        return CsvMapping(
-            date=data["date_column"],
-            amount=data["amount_column"] or None,
-            debit=data["debit_column"] or None,
-            credit=data["credit_column"] or None,
-            description=data["description_column"] or None,
-            reference=data["reference_column"] or None,
-            balance=data["balance_column"] or None,
-            date_format=data["date_format"],
-        )
+from portal.guards import require_staff, signed_in_user, wrong_method
+from portal.ledger_forms import CloseMonthForm, ImportForm, show_refusal
 
 
 def _import(request: HttpRequest, form: ImportForm) -> BankStatement:
@@ -61,15 +44,13 @@ def _import(request: HttpRequest, form: ImportForm) -> BankStatement:
     if form.cleaned_data["format"] == BankStatement.Format.OFX:
         statement = services.statement_import_ofx(data=data, by=user, filename=name)
     else:
-        currency = form.cleaned_data["currency"].upper()
-        closing = form.cleaned_data["closing_balance"]
         statement = services.statement_import_csv(
             data=data,
             mapping=form.mapping(),
-            currency=currency,
+            currency=form.cleaned_data["currency"],
             by=user,
             filename=name,
-            closing_balance_minor=to_minor(closing, currency) if closing else None,
+            closing_balance=form.cleaned_data["closing_balance_money"],
         )
     services.statement_auto_match(statement=statement, by=user)
     return statement
@@ -85,18 +66,20 @@ def reconciliation_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             imported = _import(request, form)
-        except (StatementError, ValidationError) as exc:
-            form.add_error(None, str(exc))
+        except StatementError as exc:
+            form.add_error(None, f"Nothing was imported: {exc}.")
+        except ValidationError as exc:
+            show_refusal(form, exc)
         else:
             matched = imported.lines.filter(matched_line__isnull=False).count()
             messages.success(request, f"Imported {imported.lines.count()} lines; {matched} matched automatically.")
             return HttpResponseRedirect(f"{reverse('ledger:reconciliation')}?statement={imported.pk}")
     statement: BankStatement | None = None
-    if (wanted := request.GET.get("statement", "")).isdigit():
-        statement = BankStatement.objects.filter(pk=int(wanted)).first()
+    if wanted := request.GET.get("statement", ""):
+        statement = bank_statement_for_user(signed_in_user(request), wanted)
     context = {
         "form": form,
-        "statements": BankStatement.objects.all()[:24],
+        "statements": bank_statements_for_user(signed_in_user(request))[:24],
         "statement": statement,
         "lines": statement.lines.select_related("matched_line__entry") if statement else [],
         "outstanding": (
@@ -111,36 +94,54 @@ def reconciliation_match(request: HttpRequest) -> HttpResponse:
     user = require_staff(request, permission=RECONCILE_TRUST)
     if refused := wrong_method(request, "POST"):
         return refused
-    line = StatementLine.objects.filter(pk=_int(request.POST.get("statement_line"))).first()
-    ledger_line = JournalLine.objects.filter(pk=_int(request.POST.get("journal_line"))).first()
-    if line is None:
-        messages.error(request, "Choose a statement line.")
-        return HttpResponseRedirect(reverse("ledger:reconciliation"))
+    line = statement_line_for_user(user, request.POST.get("statement_line"))
     try:
         if request.POST.get("action") == "unmatch":
             services.statement_unmatch(statement_line=line, by=user)
-        elif ledger_line is None:
+        elif not request.POST.get("journal_line"):
             raise ValidationError("Choose the ledger line it matches.")
         else:
+            ledger_line = trust_bank_line_for_user(user, request.POST.get("journal_line"))
             services.statement_match(statement_line=line, journal_line=ledger_line, by=user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return HttpResponseRedirect(f"{reverse('ledger:reconciliation')}?statement={line.statement_id}")
 
 
-def _int(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0
+@login_required
+def reconciliation_close(request: HttpRequest) -> HttpResponse:
+    """Sign off a month that balances (POST ``month`` as YYYY-MM and ``currency``); it then takes no trust posting."""
+    user = require_staff(request, permission=RECONCILE_TRUST)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = CloseMonthForm(request.POST)
+    month = _month(form.data.get("month", ""))
+    if not form.is_valid() or month is None:
+        messages.error(request, "Choose a month such as 2025-03.")
+        return HttpResponseRedirect(reverse("ledger:three_way"))
+    try:
+        services.reconciliation_close_month(month=month, currency=form.cleaned_data["currency"].upper(), by=user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"{month:%B %Y} is closed: trust postings can no longer be dated in it.")
+    return HttpResponseRedirect(f"{reverse('ledger:three_way')}?month={month:%Y-%m}")
+
+
+def _month(text: str) -> date | None:
+    try:
+        return date.fromisoformat(f"{text}-01") if len(text) == 7 else None
+    except ValueError:
+        return None
 
 
 def _report(request: HttpRequest) -> ThreeWay:
     require_staff(request, permission=VIEW_LEDGER)
-    month = request.GET.get("month", "")
-    try:
-        first = date.fromisoformat(f"{month}-01") if month else timezone.localdate()
-    except ValueError:
-        first = timezone.localdate()
-    currency = request.GET.get("currency", "") or TrustSettings.load().currency
-    return three_way(period_end=month_end(first), currency=currency.upper()[:3])
+    first = _month(request.GET.get("month", "")) or timezone.localdate()
+    currency = request.GET.get("currency", "").upper() or firm_currency()
+    if not known_currency(currency):
+        currency = firm_currency()
+    return three_way(period_end=month_end(first), currency=currency)
 
 
 @login_required
@@ -148,7 +149,8 @@ def three_way_page(request: HttpRequest) -> HttpResponse:
     report = _report(request)
     if refused := wrong_method(request, "GET"):
         return refused
-    return render(request, "portal/billing_three_way.html", {"report": report})
+    closed = ClosedMonth.objects.filter(month=report.period_end.replace(day=1), currency=report.currency).first()
+    return render(request, "portal/billing_three_way.html", {"report": report, "closed": closed})
 
 
 @login_required
@@ -167,15 +169,15 @@ def three_way_pdf(request: HttpRequest) -> HttpResponse:
 def three_way_rows(report: ThreeWay) -> list[list[str]]:
     rows = [
         ["section", "item", "amount_minor", "currency"],
-        ["bank", "statement closing balance", str(report.statement_balance_minor), report.currency],
-        ["bank", "deposits in transit", str(report.deposits_in_transit_minor), report.currency],
-        ["bank", "outstanding withdrawals", str(-report.outstanding_withdrawals_minor), report.currency],
-        ["bank", "adjusted bank balance", str(report.adjusted_bank_minor), report.currency],
-        ["book", "trust book balance", str(report.book_balance_minor), report.currency],
-        ["clients", "sum of client ledgers", str(report.client_ledgers_minor), report.currency],
+        ["bank", "statement closing balance", str(report.statement_balance.minor), report.currency],
+        ["bank", "deposits in transit", str(report.deposits_in_transit.minor), report.currency],
+        ["bank", "outstanding withdrawals", str(-report.outstanding_withdrawals.minor), report.currency],
+        ["bank", "adjusted bank balance", str(report.adjusted_bank.minor), report.currency],
+        ["book", "trust book balance", str(report.book_balance.minor), report.currency],
+        ["clients", "sum of client ledgers", str(report.client_ledgers.minor), report.currency],
     ]
     rows += [
-        ["client", f"{row.client} {row.matter}", str(row.balance_minor), report.currency] for row in report.clients
+        ["client", f"{row.client} {row.matter}", str(row.balance.minor), report.currency] for row in report.clients
     ]
     rows += [
         [

@@ -1,15 +1,15 @@
 """Staff pages of the ledger, trust accounting and reconciliation, under /staff/billing/ (namespace ``ledger``).
 
-No URL here takes an id other than a matter's or a client's: requests, statements and lines
-are chosen in the POST body or the query string, and looked up inside the view
-after the permission check.
+No URL here takes an id other than a matter's or a client's: requests, deposits, statements
+and lines are chosen in the POST body or the query string, and reached through
+``billing.access`` inside the view (404 for missing, malformed and not reachable).
 """
 
 from django.urls import path
 
-from billing.ledger import views as ledger
-from billing.reconciliation import views as reconciliation
-from billing.trust import views as trust
+from portal.views import billing_ledger as ledger
+from portal.views import billing_reconciliation as reconciliation
+from portal.views import billing_trust as trust
 
 app_name = "ledger"
 urlpatterns = [
@@ -26,6 +26,7 @@ urlpatterns = [
     path("trust/matters/<int:matter_id>/ledger.csv", trust.client_ledger_csv, name="client_ledger_csv"),
     path("reconciliation/", reconciliation.reconciliation_page, name="reconciliation"),
     path("reconciliation/match/", reconciliation.reconciliation_match, name="reconciliation_match"),
+    path("reconciliation/close/", reconciliation.reconciliation_close, name="reconciliation_close"),
     path("reconciliation/three-way/", reconciliation.three_way_page, name="three_way"),
     path("reconciliation/three-way.pdf", reconciliation.three_way_pdf, name="three_way_pdf"),
     path("reconciliation/three-way.csv", reconciliation.three_way_csv, name="three_way_csv"),
