@@ -20,6 +20,7 @@ import os
 from typing import Any
 
 from celery.canvas import Signature
+from celery.signals import worker_init
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
@@ -67,3 +68,17 @@ class PorticoCelery(CeleryApp):
 app = PorticoCelery("portico")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect(dispatch_uid="portico_refuse_transaction_pooling")
+def _refuse_transaction_pooling(**kwargs: Any) -> None:
+    """A worker behind a pooler in transaction mode would run tasks in whichever firm's session it got: stop."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from core.startup import refuse_transaction_pooling
+
+    try:
+        refuse_transaction_pooling()
+    except ImproperlyConfigured as exc:
+        # SystemExit, because Celery logs and ignores an Exception raised by a signal handler.
+        raise SystemExit(f"error: {exc}") from None

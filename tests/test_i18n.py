@@ -49,7 +49,15 @@ CLIENT_TEMPLATES = [
     ROOT / "portal" / "templates" / "portal" / "locked_out.html",
     *(
         ROOT / "core" / "templates" / name
-        for name in ("base.html", "400.html", "403.html", "404.html", "suspended.html", "invitation_email.txt")
+        for name in (
+            "base.html",
+            "400.html",
+            "403.html",
+            "404.html",
+            "suspended.html",
+            "invitation_email.txt",
+            "upload_too_large.html",
+        )
     ),
     *sorted((ROOT / "core" / "templates" / "registration").glob("*.html")),
 ]
