@@ -118,11 +118,9 @@ class LogContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = request_var.set(request)
-        try:
-            return self.get_response(request)
-        finally:
-            request_var.reset(token)
+        # Kept after the response, like the request id: Django's own log line for a 4xx/5xx comes later.
+        request_var.set(request)
+        return self.get_response(request)
 
 
 # In a worker, the task id is the request id: every line a task logs can be found by it.
