@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery.signals import task_postrun, task_prerun
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from core.scrubbing import scrub_text
@@ -121,6 +123,13 @@ class LogContextMiddleware:
         # Kept after the response, like the request id: Django's own log line for a 4xx/5xx comes later.
         request_var.set(request)
         return self.get_response(request)
+
+
+@receiver(request_finished, dispatch_uid="portico_log_request_done")
+def _request_done(**kwargs: Any) -> None:
+    """The response is closed (after Django's own log line for it): lines from now on belong to no request."""
+    request_id_var.set("-")
+    request_var.set(None)
 
 
 # In a worker, the task id is the request id: every line a task logs can be found by it.

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import split_domain_port
 from django.shortcuts import render
+from django.utils import translation
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
@@ -50,6 +51,9 @@ class TenantMiddleware(TenantMainMiddleware):
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         request.get_host()  # raises DisallowedHost before django-tenants can swallow it
+        # The not-found page of an unknown host is made here, before LocaleMiddleware: in the
+        # visitor's language (cookie, browser), not in whatever the process's previous request used.
+        translation.activate(translation.get_language_from_request(request))
         return super().process_request(request)
 
 

@@ -361,6 +361,8 @@ if PRODUCTION and not PORTICO_AUDIT_TRUSTED_PROXIES:
     raise ImproperlyConfigured("PORTICO_TRUSTED_PROXIES must name the reverse proxy's address in production")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = PRODUCTION
+# Health probes of a load balancer or container runtime come over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION

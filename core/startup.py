@@ -14,16 +14,24 @@ so a request could read another firm's schema. The probe, which needs no access 
 the pooler's admin console, sets a session variable on one connection, then checks
 that the same connection still sees it in its next transaction and that a second
 connection, opened while the first is still open, does not.
+
+``hold_scheduler_lock`` makes "exactly one scheduler" a fact rather than a rule: Celery
+beat takes a PostgreSQL advisory lock at start (``core.celery``) and holds it on its own
+session for as long as it runs; a second beat, on any host, finds it taken and stops.
 """
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 PROBE_SETTING = "portico.pooler_probe"
+# pg_advisory_lock key of the scheduler: the first 8 bytes of sha256("portico-beat"), as a signed bigint.
+SCHEDULER_LOCK = -0x4ED3_CDB0_2562_4BE5
+_scheduler_lock: Any = None  # the connection that holds it, kept open for the life of the process
 
 
 def refuse_unsafe_production() -> None:
@@ -74,3 +82,22 @@ def refuse_transaction_pooling() -> None:
             "django-tenants sets search_path per session, so run the pooler in session mode "
             "(pgbouncer: pool_mode = session, see infra/pgbouncer)"
         )
+
+
+def hold_scheduler_lock() -> None:
+    """Take the scheduler's advisory lock for the life of this process, or refuse to start."""
+    global _scheduler_lock
+    from django.db import connection
+
+    holder = connection.get_new_connection(connection.get_connection_params())
+    holder.autocommit = True
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SCHEDULER_LOCK])
+        (taken,) = cursor.fetchone()
+    if not taken:
+        holder.close()
+        raise ImproperlyConfigured(
+            "refusing to start: another scheduler (celery beat) is already running against this database; "
+            "run exactly one per deployment"
+        )
+    _scheduler_lock = holder

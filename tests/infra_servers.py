@@ -115,9 +115,14 @@ def wildcard_certificate(directory: Path, domain: str) -> Certificate:
 # --- pgbouncer ------------------------------------------------------------------------------
 
 
-def _unprivileged_user() -> str | None:
-    """pgbouncer refuses to run as root: as root, it is started as nobody."""
-    return "nobody" if os.geteuid() == 0 else None
+def _unprivileged_user(server_host: str) -> str | None:
+    """pgbouncer refuses to run as root: as root, it runs as nobody, or as the owner of the server's
+    socket directory (the embedded server's is private to the user it runs as)."""
+    if os.geteuid() != 0:
+        return None
+    if server_host.startswith("/"):
+        return pwd.getpwuid(Path(server_host).stat().st_uid).pw_name
+    return "nobody"
 
 
 def shipped_pgbouncer_settings() -> dict[str, str]:
@@ -163,7 +168,7 @@ def pgbouncer(*, server_host: str, server_port: str, user: str, **overrides: str
     config = directory / "pgbouncer.ini"
     config.write_text("\n".join(lines) + "\n")
     (directory / "userlist.txt").write_text(f'"{user}" ""\n')
-    runs_as = _unprivileged_user()
+    runs_as = _unprivileged_user(server_host)
     if runs_as:
         entry = pwd.getpwnam(runs_as)
         for path in (directory, config, directory / "userlist.txt"):

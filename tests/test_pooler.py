@@ -193,3 +193,29 @@ def test_the_web_app_refuses_to_start_behind_transaction_mode(transaction_pool: 
     assert code != 0
     assert "refusing to start: the database connection is pooled per transaction" in output
     assert "pool_mode = session" in output
+
+
+def test_doctor_fails_the_pooler_check_behind_transaction_mode(transaction_pool: Pgbouncer, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    params = database_params()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgresql://{_server()['user']}@127.0.0.1:{transaction_pool.port}/{params['dbname']}",
+        "PORTICO_VAR_DIR": str(tmp_path),
+    }
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "portico"), "doctor", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    checks = {check["name"]: check for check in json.loads(completed.stdout)["checks"]}
+
+    assert completed.returncode == 1
+    assert checks["pooler"]["status"] == "fail"
+    assert "use pool_mode = session" in checks["pooler"]["detail"]

@@ -165,3 +165,19 @@ def test_the_refused_upload_page_follows_the_language_cookie(firm_a: Firm, langu
 
     assert f'<html lang="{language}">' in page
     assert ("El archivo es demasiado grande" in page) is (language == "es")
+
+
+def test_an_unknown_hosts_page_is_not_in_the_previous_requests_language(firm_a: Firm) -> None:
+    """Found through the proxy: the not-found page for an unknown host is made before LocaleMiddleware runs."""
+    from django.test import Client
+
+    spanish = firm_a.client()
+    spanish.cookies["django_language"] = "es"
+    assert "Iniciar sesión" in spanish.get("/accounts/login/").content.decode()
+
+    unknown = Client(HTTP_HOST="nobody.localhost").get("/accounts/login/")
+    asked_in_spanish = Client(HTTP_HOST="nobody.localhost", HTTP_ACCEPT_LANGUAGE="es").get("/accounts/login/")
+
+    assert unknown.status_code == asked_in_spanish.status_code == 404
+    assert "There is nothing at this address." in unknown.content.decode()
+    assert "No hay nada en esta dirección." in asked_in_spanish.content.decode()

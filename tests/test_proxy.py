@@ -68,6 +68,7 @@ class Stack:
     nginx: Nginx
     web: Gunicorn
     static_root: Path
+    env: dict[str, str]
     cookies: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def context(self, **versions: ssl.TLSVersion) -> ssl.SSLContext:
@@ -202,7 +203,7 @@ def stack(
                     "PORTICO_PROXY_MAX_BODY": PROXY_LIMIT,
                 }
                 with nginx(tmp / "nginx", values) as proxy:
-                    yield Stack(cert=cert, nginx=proxy, web=web, static_root=static_root)
+                    yield Stack(cert=cert, nginx=proxy, web=web, static_root=static_root, env=env)
     finally:
         with django_db_blocker.unblock():
             for domain in added:
@@ -437,13 +438,13 @@ def test_forwarded_headers_are_set_by_the_proxy_not_the_client(stack: Stack, fir
 def test_the_app_believes_forwarded_headers_only_from_the_proxy_address(stack: Stack) -> None:
     forged = {"Host": f"acme.{BASE}", "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.66"}
 
-    from_proxy = stack.to_app_directly("/healthz", source="127.0.0.1", headers=forged)
-    from_elsewhere = stack.to_app_directly("/healthz", source="127.0.0.3", headers=forged)
+    from_proxy = stack.to_app_directly("/accounts/login/", source="127.0.0.1", headers=forged)
+    from_elsewhere = stack.to_app_directly("/accounts/login/", source="127.0.0.3", headers=forged)
 
     assert from_proxy.status == 200
     # Seen as plain HTTP, so production's SECURE_SSL_REDIRECT sends it to HTTPS.
     assert from_elsewhere.status == 301
-    assert from_elsewhere.headers["Location"] == f"https://acme.{BASE}/healthz"
+    assert from_elsewhere.headers["Location"] == f"https://acme.{BASE}/accounts/login/"
 
 
 # --- Static files --------------------------------------------------------------------------------
@@ -463,3 +464,35 @@ def test_static_files_are_served_by_the_proxy_with_hashed_names(stack: Stack) ->
     assert "X-Request-ID" not in plain.headers  # every response of the app carries one: this never reached it
     assert compressed.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(compressed.body) == plain.body
+
+
+# --- portico doctor, through this stack ----------------------------------------------------------
+
+
+def test_doctor_checks_the_live_proxy_and_the_production_settings(stack: Stack) -> None:
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "portico"),
+            "doctor",
+            "--json",
+            "--url",
+            f"https://acme.{BASE}:{stack.nginx.https_port}/",
+            "--address",
+            "127.0.0.1",
+            "--http-port",
+            str(stack.nginx.http_port),
+        ],
+        env={**stack.env, "SSL_CERT_FILE": str(stack.cert.ca)},  # the test CA, as the system's trust store
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    checks = {check["name"]: check for check in json.loads(completed.stdout)["checks"]}
+
+    assert checks["settings"]["status"] == "ok", checks["settings"]
+    assert "system and deployment checks pass" in checks["settings"]["detail"]
+    assert checks["pooler"]["status"] == "ok"  # pgbouncer in session mode
+    assert checks["proxy"]["status"] == "ok", checks["proxy"]
+    assert "HSTS, request id passed through" in checks["proxy"]["detail"]
+    assert checks["proxy http"]["status"] == "ok", checks["proxy http"]
