@@ -120,6 +120,10 @@ def narrow_ids(schemas: Iterable[str]) -> list[str]:
     return problems
 
 
+def test_every_id_in_a_firms_schema_is_a_bigint(firm_a: Firm, firm_b: Firm) -> None:
+    assert narrow_ids(tenant_schemas()) == []
+
+
 def test_the_id_check_finds_a_serial_column(firm_a: Firm) -> None:
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE acme.citus_narrow (id serial PRIMARY KEY)")
