@@ -205,6 +205,22 @@ def firm_backup(bravo: Bravo, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.parametrize("verb", ["backup", "restore"])
+def test_backup_and_restore_have_help(verb: str) -> None:
+    result = in_process(verb, "--help")
+
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Usage: portico {verb} ")
+    assert "--json" in result.stdout
+
+
+def test_backup_without_a_target_is_a_usage_error(db: None) -> None:
+    result = in_process("backup")
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: give --out FILE (or --all-firms --out-dir DIR)"
+
+
 # --- One firm ----------------------------------------------------------------------------------
 
 

@@ -294,6 +294,7 @@ def test_a_host_outside_the_base_domain_gets_no_certificate_and_no_page(stack: S
         stack.http("evil.example", "/")
 
 
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
 def test_tls_below_1_2_is_refused_and_1_2_and_1_3_are_accepted(stack: Stack) -> None:
     old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     old.load_verify_locations(str(stack.cert.ca))
