@@ -11,6 +11,9 @@ class CoreConfig(AppConfig):
 
         from core.allocator import keep_large_buffers
         from core.roles import sync_roles_after_migrate
+        from core.startup import refuse_unsafe_production
+
+        refuse_unsafe_production()  # the local master key in production, unless explicitly allowed
 
         keep_large_buffers(settings.PORTICO_MALLOC_KEEP_MIB)
 

@@ -20,6 +20,7 @@ import os
 from typing import Any
 
 from celery.canvas import Signature
+from celery.signals import beat_init, worker_init
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
@@ -67,3 +68,30 @@ class PorticoCelery(CeleryApp):
 app = PorticoCelery("portico")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect(dispatch_uid="portico_refuse_transaction_pooling")
+def _refuse_transaction_pooling(**kwargs: Any) -> None:
+    """A worker behind a pooler in transaction mode would run tasks in whichever firm's session it got: stop."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from core.startup import refuse_transaction_pooling
+
+    try:
+        refuse_transaction_pooling()
+    except ImproperlyConfigured as exc:
+        # SystemExit, because Celery logs and ignores an Exception raised by a signal handler.
+        raise SystemExit(f"error: {exc}") from None
+
+
+@beat_init.connect(dispatch_uid="portico_one_scheduler")
+def _one_scheduler(**kwargs: Any) -> None:
+    """A second scheduler would send every scheduled job twice: the first one holds a lock, the others stop."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from core.startup import hold_scheduler_lock
+
+    try:
+        hold_scheduler_lock()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"error: {exc}") from None

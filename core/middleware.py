@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
 from django.shortcuts import render
+from django.utils import translation
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
@@ -27,11 +28,10 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
+        # Not reset when the response is back: Django logs a 4xx/5xx (django.request) after the
+        # middleware has returned, and that line needs the id too. The next request sets its own.
+        request_id_var.set(request_id)
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
 
@@ -52,6 +52,9 @@ class TenantMiddleware(TenantMainMiddleware):
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         request.get_host()  # raises DisallowedHost before django-tenants can swallow it
+        # The not-found page of an unknown host is made here, before LocaleMiddleware: in the
+        # visitor's language (cookie, browser), not in whatever the process's previous request used.
+        translation.activate(translation.get_language_from_request(request))
         return super().process_request(request)
 
 

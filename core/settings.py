@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from core.env import env_bool, env_choice, env_int, env_list, env_optional, env_str
+from core.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTICO_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -37,12 +39,22 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Django's own test of a weak key (security.W009), made fatal in production.
+if PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured(
+        "PORTICO_SECRET_KEY is too weak for production: use at least 50 random characters "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe(64))')"
+    )
 
+if PRODUCTION and not env_optional("PORTICO_BASE_DOMAIN"):
+    raise ImproperlyConfigured("PORTICO_BASE_DOMAIN must be set in production (firms live at <slug>.<base domain>)")
 PORTICO_BASE_DOMAIN = env_str("PORTICO_BASE_DOMAIN", "localhost").lower()
 PORTICO_URL_SCHEME = env_choice("PORTICO_URL_SCHEME", "https" if PRODUCTION else "http", ["http", "https"])
 # The port users reach the web app on; only used to print and email URLs.
 PORTICO_PUBLIC_PORT = env_int("PORTICO_PUBLIC_PORT", 443 if PRODUCTION else 8000, minimum=1)
 ALLOWED_HOSTS = [PORTICO_BASE_DOMAIN, f".{PORTICO_BASE_DOMAIN}", *env_list("PORTICO_EXTRA_HOSTS")]
+if PRODUCTION and ("*" in ALLOWED_HOSTS or PORTICO_BASE_DOMAIN in ("", ".", "localhost")):
+    raise ImproperlyConfigured("allowed hosts must name your domain in production (PORTICO_BASE_DOMAIN, no '*')")
 
 # --- Tenancy -----------------------------------------------------------------
 # Public schema = control plane (tenants and their domains). Everything a firm
@@ -94,7 +106,9 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "core.error_pages.not_found"  # an unknown host:
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    "core.proxy.ForwardedHeadersMiddleware",  # first: X-Forwarded-* only from PORTICO_TRUSTED_PROXIES
     "core.middleware.RequestIdMiddleware",
+    "core.logging.LogContextMiddleware",
     "core.middleware.TenantMiddleware",
     "core.middleware.TenantStatusMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -140,8 +154,17 @@ if not _database_url:
         "DATABASE_URL is not set: run Portico through the `portico` command, "
         "which starts an embedded PostgreSQL, or point DATABASE_URL at your server"
     )
-DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=env_int("PORTICO_DB_CONN_MAX_AGE", 0))}
+# CONN_MAX_AGE 0 (a connection per request) is the choice for production behind pgbouncer in
+# session mode (infra/pgbouncer): connecting to the pooler is a local handshake, not a new
+# PostgreSQL backend, and between requests the server connection goes back to the pool, so
+# many web processes share a few backends; each request also starts from a clean session
+# (pgbouncer runs DISCARD ALL), which suits django-tenants' per-session search_path. Without
+# a pooler, set PORTICO_DB_CONN_MAX_AGE=60 to keep connections (checked before reuse).
+# A pooler in transaction mode is refused at start-up (core.startup).
+_conn_max_age = env_int("PORTICO_DB_CONN_MAX_AGE", 0, minimum=0)
+DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=_conn_max_age)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = _conn_max_age > 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and sessions --------------------------------------------------------
@@ -257,6 +280,18 @@ else:
     CELERY_BROKER_URL = "filesystem://localhost/"  # the host is ignored; naming it silences kombu's warning
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(CELERY_BROKER_DIR)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Two queues, so that production runs (and scales) a worker pool for each (infra/Procfile,
+# infra/systemd): "default" for work people wait for (invitations and other mail), "maintenance"
+# for the scheduler's sweeps over every firm. A worker started without --queues takes both.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES: dict[str, dict[str, object]] = {"default": {}, "maintenance": {}}
+CELERY_TASK_ROUTES = {
+    "core.audit.tasks.*": {"queue": "maintenance"},
+    "core.tasks.revoke_expired_grants*": {"queue": "maintenance"},
+    "billing.invoices.tasks.draft_recurring_invoices*": {"queue": "maintenance"},
+}
+# The worker logs through Django's LOGGING (JSON lines, scrubbed), not a handler of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -298,7 +333,9 @@ USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# In production the reverse proxy serves STATIC_ROOT at /static/ (collectstatic at deploy, with
+# hashed names and pre-compressed copies); otherwise WhiteNoise serves the apps' folders.
+STATIC_ROOT = Path(env_str("PORTICO_STATIC_ROOT", str(VAR_DIR / "static"))).resolve()
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 REST_FRAMEWORK = {
@@ -316,11 +353,28 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # drf-spectacular adds its schema lint (views without a serializer_class and the like) to
+    # `check --deploy`; that is the API's completeness, not the deployment's safety, and it would
+    # keep `check --deploy --fail-level WARNING` from telling an operator about the settings.
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
 
-# --- Security headers (production) --------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+# --- Reverse proxy and security headers ------------------------------------------
+# The reverse proxies (addresses or networks) whose X-Forwarded-* headers are believed; from
+# anyone else core.proxy removes them before Django reads them. Required in production, where
+# the proxy terminates TLS (infra/nginx). PORTICO_AUDIT_TRUSTED_PROXIES is the older name.
+PORTICO_AUDIT_TRUSTED_PROXIES = env_list("PORTICO_TRUSTED_PROXIES") or env_list("PORTICO_AUDIT_TRUSTED_PROXIES")
+for _proxy in PORTICO_AUDIT_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"PORTICO_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
+if PRODUCTION and not PORTICO_AUDIT_TRUSTED_PROXIES:
+    raise ImproperlyConfigured("PORTICO_TRUSTED_PROXIES must name the reverse proxy's address in production")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = PRODUCTION
+# Health probes of a load balancer or container runtime come over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
@@ -328,37 +382,25 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # --- Logging and errors ------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request": {"()": "core.logging.RequestContextFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s request=%(request_id)s %(message)s"}
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request"]}},
-    "root": {"handlers": ["console"], "level": env_str("PORTICO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Every line carries tenant, request id and user id, with personal data scrubbed (core.logging):
+# JSON lines in production (PORTICO_LOG_FORMAT=json), text otherwise.
+LOGGING = logging_config(
+    formatter=env_choice("PORTICO_LOG_FORMAT", "json" if PRODUCTION else "plain", ["json", "plain"]),
+    level=env_str("PORTICO_LOG_LEVEL", "INFO"),
+)
 
+# Sentry without personal data: no default PII, local variables or bodies; values scrubbed (core.sentry).
 SENTRY_DSN = env_optional("SENTRY_DSN")
 if SENTRY_DSN:
-    import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
+    from core.sentry import sentry_init
 
-    sentry_sdk.init(
-        dsn=SENTRY_DSN,
-        environment=PORTICO_ENV,
-        integrations=[DjangoIntegration(), CeleryIntegration()],
-        send_default_pii=False,
-        max_request_body_size="never",
+    sentry_init(
+        dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", PORTICO_ENV), release=env_optional("SENTRY_RELEASE")
     )
 
 # --- Audit log (core/audit) ---------------------------------------------------
 # Entries older than this are pruned, after the pruned prefix is anchored (7 years).
 PORTICO_AUDIT_RETENTION_DAYS = env_int("PORTICO_AUDIT_RETENTION_DAYS", 2557, minimum=1)
-# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
-PORTICO_AUDIT_TRUSTED_PROXIES = env_list("PORTICO_AUDIT_TRUSTED_PROXIES")
 # How often every firm's chain head is anchored (signed) in the public schema.
 PORTICO_AUDIT_ANCHOR_SECONDS = env_int("PORTICO_AUDIT_ANCHOR_SECONDS", 3600, minimum=10)
 # Every signed anchor is also appended to a journal file per firm, outside the database, so that
@@ -385,7 +427,11 @@ PORTICO_MALLOC_KEEP_MIB = env_int("PORTICO_MALLOC_KEEP_MIB", 64, minimum=0)
 PORTICO_STORAGE_DIR = Path(env_str("PORTICO_STORAGE_DIR", str(VAR_DIR / "storage"))).resolve()
 STORAGES = {
     "default": {"BACKEND": "residency.storage.FirmStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 # Objects in a firm's storage without a row (a write whose transaction never committed) are
 # deleted once older than the grace period, by a sweep this often (residency/orphans.py).
@@ -420,6 +466,3 @@ CELERY_BEAT_SCHEDULE["draft-recurring-invoices"] = {
     "task": "billing.invoices.tasks.draft_recurring_invoices_in_every_firm",
     "schedule": float(PORTICO_RECURRING_INVOICES_SECONDS),
 }
-# WeasyPrint and fontTools log every step of a PDF at INFO.
-LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}  # type: ignore[index]
-LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}  # type: ignore[index]

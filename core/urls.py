@@ -8,7 +8,7 @@ there as public or as a signed-in user's own page.
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from core import views
+from core import proxy, views
 from core.auth import views as auth_pages
 
 urlpatterns = [
@@ -24,6 +24,8 @@ urlpatterns = [
     path("accounts/two-factor/verify/", auth_pages.two_factor_verify, name="two_factor_verify"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    # Shown by the reverse proxy when it refuses a request body over its limit (infra/nginx).
+    path("_portico/upload-too-large/", proxy.upload_too_large, name="upload_too_large"),
     path("api/v1/", include("api.urls")),
     path("staff/billing/", include("portal.ledger_urls")),
     path("", include("portal.urls")),

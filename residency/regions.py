@@ -18,7 +18,8 @@ or ``s3`` with one bucket per firm named by a pattern) and key settings
 
       {"eu-central-1": {"name": "Europe (Frankfurt)",
                         "storage": {"backend": "s3", "bucket_pattern": "portico-{region}-{slug}",
-                                    "endpoint_url": null, "require_tls": true},
+                                    "endpoint_url": null, "require_tls": true,
+                                    "sse_kms_key": "arn:aws:kms:eu-central-1:…:alias/…"},
                         "keys": {"provider": "aws", "endpoint_url": null}}}
 
   where every key but the region code is optional (defaults above).
@@ -56,6 +57,9 @@ class StorageSettings:
     # A bucket policy refusing every request not made over TLS. Only an S3 server reached over
     # plain HTTP (a test server) needs it off: such a policy would refuse every one of its requests.
     require_tls: bool = True
+    # The region's KMS key (ARN or alias ARN) for the buckets' default encryption (SSE-KMS), as
+    # terraform/ creates it; unset: SSE-S3. Files are encrypted by Portico before either.
+    sse_kms_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,11 @@ def _region_from_file(code: str, spec: Any, defaults: tuple[StorageSettings, Key
     if unknown:
         raise ImproperlyConfigured(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     storage_defaults, key_defaults = defaults
-    storage = _section(spec, "storage", {"backend", "bucket_pattern", "endpoint_url", "require_tls"}, where)
+    allowed = {"backend", "bucket_pattern", "endpoint_url", "require_tls", "sse_kms_key"}
+    storage = _section(spec, "storage", allowed, where)
+    sse_kms_key = storage.get("sse_kms_key")
+    if sse_kms_key is not None and (not isinstance(sse_kms_key, str) or f":{code}:" not in sse_kms_key):
+        raise ImproperlyConfigured(f"{where}.storage.sse_kms_key must be the ARN of a KMS key in {code}")
     keys = _section(spec, "keys", {"provider", "endpoint_url"}, where)
     return Region(
         code=code,
@@ -163,6 +171,7 @@ def _region_from_file(code: str, spec: Any, defaults: tuple[StorageSettings, Key
             ),
             endpoint_url=storage.get("endpoint_url", storage_defaults.endpoint_url),
             require_tls=_flag(storage.get("require_tls", storage_defaults.require_tls), f"{where}.storage.require_tls"),
+            sse_kms_key=sse_kms_key,
         ),
         keys=KeySettings(
             provider=_choice(keys.get("provider", key_defaults.provider), KEY_PROVIDERS, f"{where}.keys.provider"),

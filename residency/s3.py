@@ -136,6 +136,15 @@ def bucket_create(region: Region, bucket: str, *, firm: str) -> bool:
     return created
 
 
+def _encryption(region: Region) -> dict[str, Any]:
+    """SSE-KMS with the region's key when one is configured (terraform/ makes it), else SSE-S3."""
+    key = region.storage.sse_kms_key
+    if key is None:
+        return {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+    default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
+    return {"Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}]}
+
+
 def _lock_down(region: Region, bucket: str, *, firm: str) -> None:
     s3 = client(region)
     with _translated(f"configure bucket {bucket}", region):
@@ -149,12 +158,7 @@ def _lock_down(region: Region, bucket: str, *, firm: str) -> None:
             },
         )
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_encryption(
-            Bucket=bucket,
-            ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
-        )
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=_encryption(region))
         if region.storage.require_tls:
             s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only_policy(bucket)))
         s3.put_bucket_lifecycle_configuration(

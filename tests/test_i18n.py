@@ -49,7 +49,7 @@ CLIENT_TEMPLATES = [
         ROOT / "core" / "templates" / name
         for name in (
             *("base.html", "400.html", "403.html", "404.html", "500.html"),
-            *("suspended.html", "invitation_email.txt"),
+            *("suspended.html", "invitation_email.txt", "upload_too_large.html"),
         )
     ),
     *sorted((ROOT / "core" / "templates" / "registration").glob("*.html")),

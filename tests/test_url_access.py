@@ -53,7 +53,7 @@ URLCONF = "core.urls"
 
 # Anyone may open these: signing in and out, choosing a password from an emailed link, probes,
 # switching the language (which changes only the caller's own preference).
-PUBLIC = frozenset({"login", "logout", "set_password", "healthz", "readyz", "portal:language_set"})
+PUBLIC = frozenset({"login", "logout", "set_password", "healthz", "readyz", "portal:language_set", "upload_too_large"})
 
 # Any signed-in user of the firm may open these; each shows the user only their own things
 # (their account, their two-factor set-up, the matters the accessor gives them).

@@ -12,13 +12,15 @@ group has its own module and calls the services of the packages below it.
     portico residency report                                          tenants.cli.residency
     portico audit verify|export|check-export|anchor|prune             tenants.cli.audit
     portico ledger verify                                             tenants.cli.ledger
+    portico doctor                                                    tenants.cli.doctor
+    portico backup | restore                                          tenants.cli.backup
     portico up                                                        tenants.cli.up
     portico manage …                                                  tenants.cli.manage
 """
 
 from __future__ import annotations
 
-from tenants.cli import audit, erasure, keys, ledger, manage, offboarding, residency, tenants, up
+from tenants.cli import audit, backup, doctor, erasure, keys, ledger, manage, offboarding, residency, tenants, up
 from tenants.cli.base import main, tenants_group
 
 for command in (
@@ -38,6 +40,9 @@ for command in (
 main.add_command(residency.residency)
 main.add_command(audit.audit)
 main.add_command(ledger.ledger)
+main.add_command(doctor.doctor)
+main.add_command(backup.backup)
+main.add_command(backup.restore)
 main.add_command(up.up)
 main.add_command(manage.manage)
 

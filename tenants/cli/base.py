@@ -31,7 +31,8 @@ def with_django(func: F) -> F:
     """Load Django first, and turn every error into one line on stderr and an exit code.
 
     An unexpected error (database down, email server refusing) exits 1 with its
-    first line; PORTICO_DEBUG_CLI=1 lets the traceback through instead.
+    first line, scrubbed of personal data, and goes to Sentry when SENTRY_DSN is set
+    (scrubbed there too, ``core.sentry``); PORTICO_DEBUG_CLI=1 lets the traceback through instead.
     """
 
     @wraps(func)
@@ -55,9 +56,20 @@ def with_django(func: F) -> F:
         except Exception as exc:
             if os.environ.get("PORTICO_DEBUG_CLI"):
                 raise
-            fail(f"{first_line(exc)} (PORTICO_DEBUG_CLI=1 shows the traceback)")
+            _report(exc)
+            from core.scrubbing import scrub_text
+
+            fail(f"{scrub_text(first_line(exc))} (PORTICO_DEBUG_CLI=1 shows the traceback)")
 
     return wrapper  # type: ignore[return-value]
+
+
+def _report(exc: BaseException) -> None:
+    """Send an unexpected error to Sentry (a no-op without SENTRY_DSN), before the process exits."""
+    import sentry_sdk
+
+    sentry_sdk.capture_exception(exc)
+    sentry_sdk.flush(timeout=5)
 
 
 def emit_json(data: Any) -> None:

@@ -1,0 +1,1 @@
+"""Operating a deployment: `portico doctor` (``doctor``) and backups that restore (``backup``, ``restore``)."""
