@@ -8,7 +8,7 @@ Django is pointed at a database that does not exist until
 ``tests.support.database`` gives the process its own copy of the run's template,
 ``test_<name>_<worker>`` (``main`` without xdist, ``gw0``, ``gw1``… with it).
 
-Each xdist worker also gets its own local storage directory (set with its
+Each xdist worker also gets its own Redis database and its own local storage directory (set with its
 database: the firms of every worker's database have the same slugs, so their
 files would otherwise share paths); the master key and secret key stay shared,
 since the template's keys are wrapped under them.
@@ -40,3 +40,12 @@ if not os.environ.get("PORTICO_TEST_DATABASE_BASE"):
     # Until tests.support.database names this process's own copy, Django points at a database
     # that does not exist: nothing can reach the configured one.
     os.environ["DATABASE_URL"] = urlunsplit(_configured._replace(path="/test_portico_not_prepared"))
+
+# An xdist worker (its id is in the environment before plugins load) gets its own Redis database:
+# its Celery workers must not take another worker's tasks, and the cache keys of its firms (the
+# same slugs in every worker's database) must not meet another worker's.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and os.environ.get("REDIS_URL"):
+    _redis = urlsplit(os.environ["REDIS_URL"])
+    _base = int(_redis.path.lstrip("/") or 0)
+    os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{(_base + 1 + int(_worker[2:])) % 16}"))
