@@ -116,6 +116,19 @@ def _back_to_english() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist, a module whose tests share a module-scoped fixture (a pgbouncer, an nginx, a worker) runs
+    on one worker, so the fixture starts once; tests may also name a group themselves (``xdist_group``)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = info.name2fixturedefs.values() if info is not None else []
+        if any(definition.scope == "module" for found in definitions for definition in found):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The run's last process (the xdist controller, or the only one) drops the template."""
     if os.environ.get("PYTEST_XDIST_WORKER"):

@@ -49,3 +49,14 @@ if _worker.startswith("gw") and os.environ.get("REDIS_URL"):
     _redis = urlsplit(os.environ["REDIS_URL"])
     _base = int(_redis.path.lstrip("/") or 0)
     os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{(_base + 1 + int(_worker[2:])) % 16}"))
+
+
+def pytest_xdist_auto_num_workers(config: object) -> int:
+    """``-n auto``: one worker more than the machine has cores (many tests wait on a server or a browser).
+
+    ``PORTICO_TEST_WORKERS`` overrides it; ``-n 0`` runs everything in one process.
+    """
+    configured = os.environ.get("PORTICO_TEST_WORKERS", "")
+    if configured.isdigit():
+        return int(configured)
+    return max(2, (os.cpu_count() or 1) + 1)
