@@ -1,85 +1,82 @@
-"""Session fixtures: two firms and outsiders, created once by cloning the template.
+"""Session fixtures: the run's database (copied from a template built once), the two firms and the cast.
 
-Like Healthchecks' alice/bob/charlie: ``firm_a`` (acme) and ``firm_b`` (globex)
-each have an admin; ``charlie`` is a signed-in user of firm A with no role, and
-an anonymous client is the plain outsider. Tests reach a firm's site through a
-Django test client whose Host header is the firm's domain.
+The pieces live in ``tests/support/`` (one package: firms, the cast, real
+servers, helpers); this file wires them into pytest. ``firm_a`` (acme) and
+``firm_b`` (globex) each have an admin; ``cast`` is firm A's people and matters
+(``tests.support.cast``); ``charlie`` is signed in to firm A with no role, and
+an anonymous client is the plain outsider.
+
+The cast and the firms are committed in the template; each test runs in
+pytest-django's transaction and leaves them as it found them. Tests that must
+commit (concurrency, a real worker) make firms of their own and remove them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from django.test import Client
+from django.conf import settings
+from django.utils import translation
 
 from core.models import User
-from core.roles import Role
 from tenants.db import tenant_connection
-from tenants.models import Tenant
-
-PASSWORD = "correct horse battery staple"
-
-
-@dataclass
-class Firm:
-    tenant: Tenant
-    host: str
-    admin: User
-
-    def client(self, user: User | None = None) -> Client:
-        client = Client(HTTP_HOST=self.host)
-        if user is not None:
-            with self.tenant:
-                client.force_login(user)
-        return client
+from tests.support.cast import books, cast, cast_create  # noqa: F401 - fixtures
+from tests.support.clamd import clamd_configured, clamd_socket  # noqa: F401 - fixtures
+from tests.support.database import database_discard, database_prepare
+from tests.support.firms import FIRM_A, FIRM_B, Firm, firm_load, firm_onboard
+from tests.support.residency import (  # noqa: F401 - fixtures
+    acme,
+    aws,
+    endpoints,
+    globex,
+    new_firm,
+    outage_proxy,
+    provisioned,
+    storage_dir,
+)
+from tests.support.servers import moto_server  # noqa: F401 - fixtures
 
 
-def _onboard(slug: str, name: str, region: str, admin_email: str) -> Firm:
-    from tenants.services import tenant_create
+def _build_template() -> None:
+    """What every test run starts from: all schemas migrated, both firms onboarded, the cast created."""
+    from tenants.migrate import migrate_all
 
-    result = tenant_create(slug=slug, name=name, region=region, admin_email=admin_email)
-    with result.tenant:
-        admin = User.objects.get(email=admin_email)
-        admin.set_password(PASSWORD)
-        admin.save()
-    return Firm(tenant=result.tenant, host=f"{slug}.localhost", admin=admin)
+    migrate_all()
+    firm_onboard(FIRM_A)
+    firm_onboard(FIRM_B)
+    with firm_load(FIRM_A).tenant:
+        cast_create()
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
-    from tenants.migrate import migrate_all
-
+def django_db_setup(django_db_blocker: Any) -> Iterator[dict[str, Firm]]:
+    """This process's own database, copied from the run's template (``tests.support.database``)."""
     with django_db_blocker.unblock():
-        migrate_all()
-        firms = {
-            "acme": _onboard("acme", "Acme Immigration LLP", "eu-central-1", "alice@acme.test"),
-            "globex": _onboard("globex", "Globex Visa Partners", "us-east-1", "bob@globex.test"),
-        }
-        from core.services import user_create
-
-        with firms["acme"].tenant:
-            user_create(email="charlie@acme.test", role=Role.CLIENT, password=PASSWORD)
-            User.objects.get(email="charlie@acme.test").groups.clear()
+        database_prepare(_build_template)
+        firms = {"acme": firm_load(FIRM_A), "globex": firm_load(FIRM_B)}
         # Checked now, as each web process does before a firm's first request (tenants.schema_check),
         # so that tests pinning a page's query count do not count the check.
         from tenants.schema_check import schema_verified
 
         for firm in firms.values():
             assert schema_verified(firm.tenant.schema_name) == []
-    return firms
+    yield firms
+    with django_db_blocker.unblock():
+        database_discard()
 
 
 @pytest.fixture
-def firm_a(django_db_setup, db) -> Firm:  # type: ignore[no-untyped-def]
+def firm_a(django_db_setup: dict[str, Firm], db: None) -> Firm:
     return django_db_setup["acme"]
 
 
 @pytest.fixture
-def firm_b(django_db_setup, db) -> Firm:  # type: ignore[no-untyped-def]
+def firm_b(django_db_setup: dict[str, Firm], db: None) -> Firm:
     return django_db_setup["globex"]
 
 
@@ -110,3 +107,32 @@ def _back_to_public() -> Iterator[None]:
     """A request through the test client leaves the connection in the firm's schema."""
     yield
     tenant_connection().set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _back_to_english() -> Iterator[None]:
+    """A Spanish page rendered in a test leaves its language active in the thread; the next test starts afresh."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist, a module whose tests share a module-scoped fixture (a pgbouncer, an nginx, a worker) runs
+    on one worker, so the fixture starts once; tests may also name a group themselves (``xdist_group``)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = info.name2fixturedefs.values() if info is not None else []
+        if any(definition.scope == "module" for found in definitions for definition in found):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's last process (the xdist controller, or the only one) drops the template."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    from tests.support.database import template_discard
+
+    template_discard()

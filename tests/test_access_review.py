@@ -17,9 +17,7 @@ from core.models import Grant, Matter, User
 from core.services import firm_settings_update
 
 if TYPE_CHECKING:
-    from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+    from tests.support.cast import Cast
 
 
 def _csv(response: Any) -> list[dict[str, str]]:
@@ -47,6 +45,8 @@ def test_csv_lists_each_users_matters_and_why(cast: Cast) -> None:
         "2025-0001": "role: partner",
         "2025-0002": "role: partner",
         "2025-0003": "role: partner",
+        "2026-0101": "role: partner",
+        "2026-0202": "role: partner",
     }
     assert _rows_for(rows, "oscar@acme.test") == {"": ""}  # expired grant: listed, reaching nothing
     assert _rows_for(rows, "anna@acme.test") == {"": ""}
@@ -69,7 +69,7 @@ def test_csv_export_is_audited(cast: Cast) -> None:
 
 
 def test_page_shows_reasons_roles_and_last_sign_in(cast: Cast) -> None:
-    from tests.conftest import PASSWORD
+    from tests.support.firms import PASSWORD
 
     signed_in = cast.firm.client()
     signed_in.post("/accounts/login/", {"username": "carol@acme.test", "password": PASSWORD})
@@ -78,7 +78,7 @@ def test_page_shows_reasons_roles_and_last_sign_in(cast: Cast) -> None:
 
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Every matter (3) — role: firm admin" in text
+    assert "Every matter (5) — role: firm admin" in text
     assert "2025-0001 · Carol Diaz marriage petition — client of the matter" in text
     assert "grant: co-counsel at hearing (until" in text
     with cast.firm.tenant:
@@ -104,7 +104,8 @@ def test_review_agrees_with_the_accessor_for_every_user(cast: Cast, attorneys_se
         accessor = {u.pk: set(matters_for_user(u).values_list("pk", flat=True)) for u in User.objects.all()}
 
     assert review == accessor
-    assert review[cast.anna.pk] == ({cast.m1.pk, cast.m2.pk, cast.m3.pk} if attorneys_see_all else set())
+    every_matter = {m.pk for m in (cast.m1, cast.m2, cast.m3, cast.lucia_matter, cast.dora_matter)}
+    assert review[cast.anna.pk] == (every_matter if attorneys_see_all else set())
 
 
 def test_review_query_count_does_not_grow_with_users_and_matters(cast: Cast) -> None:

@@ -10,10 +10,8 @@ from django.http import Http404
 from billing.access import credit_refund_for_user, invoice_for_user, matter_for_billing
 from billing.money import Money
 from core.access import is_client_of, is_party_to, matters_for_user, may_change_matter, object_id
-from tests.billing_support import issued
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.billing import issued
+from tests.support.cast import Cast
 
 MALFORMED = ["abc", "", " ", "1e3", "-1", "1.0", "0x10", "\uff11\uff12", "99999999999999999999999", "None", "[1]"]
 

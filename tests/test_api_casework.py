@@ -8,18 +8,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import Document, Matter, User
 from residency.models import StoredObject
-from tests.casework_support import png_bytes, requirement
-from tests.conftest import PASSWORD, Firm
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+from tests.support.casework import png_bytes, requirement
+from tests.support.cast import Cast
+from tests.support.firms import PASSWORD, Firm
 
 PAYLOAD: dict[str, Any] = {
     "intakeId": "CMS-2025-7781",
     "client": {
         "firstName": "Lucía",
         "lastName": "Fernández Ruiz",
-        "email": "lucia@example.test",
+        "email": "lucia.fernandez@example.test",
         "phone": "+1 305 555 0100",
         "preferredLanguage": "es",
     },
@@ -179,7 +177,7 @@ def test_the_import_endpoint_refuses_outsiders_clients_and_other_firms_sessions(
     assert (anonymous.status_code, client.status_code, cross.status_code) == (403, 403, 403)
     with cast.firm.tenant:
         assert not Matter.objects.filter(intake_id=PAYLOAD["intakeId"]).exists()
-        assert not User.objects.filter(email="lucia@example.test").exists()
+        assert not User.objects.filter(email="lucia.fernandez@example.test").exists()
 
 
 def test_another_firms_admin_exports_nothing_of_this_firm(cast: Cast, firm_b: Firm) -> None:

@@ -7,10 +7,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from tests.fixtures_access import Cast
+from tests.support.cast import Cast
 from tests.test_url_access import all_routes, path_of
-
-pytest_plugins = ["tests.fixtures_access"]
 
 
 def _error(response: Any) -> dict[str, Any]:

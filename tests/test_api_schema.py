@@ -7,10 +7,8 @@ import re
 import yaml
 from drf_spectacular.validation import validate_schema
 
-from tests.conftest import Firm
+from tests.support.firms import Firm
 from tests.test_url_access import all_routes
-
-pytest_plugins = ["tests.fixtures_access"]
 
 
 def _schema(firm: Firm) -> dict[str, object]:

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from core.audit.models import AuditEntry
 from core.models import User
-from tests.conftest import PASSWORD, Firm
+from tests.support.firms import PASSWORD, Firm
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) PorticoTest/1.0"
 

@@ -24,7 +24,7 @@ from core.audit.services import audit_record
 from kms import signing
 from tenants.cli.audit import audit
 from tenants.models import AuditAnchor
-from tests.conftest import Firm
+from tests.support.firms import Firm
 
 
 @pytest.fixture(autouse=True)

@@ -23,12 +23,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core.audit.models import AuditEntry
 from core.auth.middleware import LAST_SEEN_KEY, SIGNED_IN_KEY
 from core.models import FirmSettings, User
-from tests.conftest import PASSWORD, Firm
+from tests.support.firms import PASSWORD, Firm
 
 if TYPE_CHECKING:
-    from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+    from tests.support.cast import Cast
 
 
 class Clock:

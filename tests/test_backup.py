@@ -31,7 +31,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from tenants.cli import main
-from tests.database_url import database_params, subprocess_database_url
+from tests.support.database import database_params, subprocess_database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -77,8 +77,8 @@ def _populate(tenant: Any) -> None:
     from core.roles import Role
     from core.services import user_create
     from tenants.models import AuditAnchor
-    from tests.billing_support import issued
-    from tests.casework_support import answer_i130, png_bytes, requirement
+    from tests.support.billing import issued
+    from tests.support.casework import answer_i130, png_bytes, requirement
 
     with tenant:
         admin = User.objects.get(email="admin@bravo.test")

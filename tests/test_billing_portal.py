@@ -15,12 +15,10 @@ from billing.money import Money
 from billing.trust.models import TrustSettings
 from billing.trust.services import trust_deposit
 from core.models import User
-from tests.billing_support import draft, issued
-from tests.conftest import Firm
-from tests.fixtures_access import Cast
+from tests.support.billing import draft, issued
+from tests.support.cast import Cast
+from tests.support.firms import Firm
 from tests.test_invoice_pdf import pdf_text
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
 
 
 @pytest.fixture(autouse=True)

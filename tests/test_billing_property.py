@@ -44,9 +44,7 @@ from billing.trust.services import InsufficientTrustFunds, trust_deposit, trust_
 from core.models import Matter, User
 from core.roles import Role
 from core.services import user_create
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.cast import Cast
 
 Kind = Account.Kind
 AMOUNTS = st.integers(min_value=1, max_value=3_000_00)

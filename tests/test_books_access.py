@@ -30,9 +30,7 @@ from billing.reconciliation.models import BankStatement, StatementLine
 from billing.trust.models import TrustRequest
 from billing.trust.requests import trust_disbursement_request
 from billing.trust.services import trust_deposit
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.cast import Cast
 
 MALFORMED: list[Any] = ["12abc", "-1", "1e3", " 1", "", None, True, 1.0, 10**30, "٣", [1], {"id": 1}]
 

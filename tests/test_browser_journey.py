@@ -44,9 +44,9 @@ from core.services import user_create, user_invite
 from kms import signing
 from tenants.db import tenant_connection
 from tenants.models import Tenant
-from tests import upload_samples
-from tests.conftest import PASSWORD
-from tests.servers import free_port
+from tests.support import uploads as upload_samples
+from tests.support.firms import PASSWORD
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.slow
 

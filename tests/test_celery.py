@@ -26,8 +26,8 @@ from core.models import User
 from core.tasks import send_invitation
 from tenants.dev.up import Child, stop_children, worker_command
 from tenants.models import Tenant
-from tests.conftest import Firm
-from tests.database_url import subprocess_database_url
+from tests.support.database import subprocess_database_url
+from tests.support.firms import Firm
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def worker(django_db_setup: dict[str, Firm], tmp_path_factory: pytest.TempPathFa
         **os.environ,
         "DATABASE_URL": subprocess_database_url(),
         "PORTICO_ENV": "test",
-        "DJANGO_SETTINGS_MODULE": "tests.celery_worker_settings",  # the test settings, mail written to files
+        "DJANGO_SETTINGS_MODULE": "tests.support.celery_worker_settings",  # the test settings, mail written to files
         "PORTICO_VAR_DIR": str(var_dir),
         "PORTICO_PUBLIC_PORT": PUBLIC_PORT,
         "PYTHONUNBUFFERED": "1",

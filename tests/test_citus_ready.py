@@ -20,11 +20,9 @@ from django.db import connection
 from django.test import Client
 
 from tenants.models import Tenant
-from tests.conftest import PASSWORD, Firm
-from tests.fixtures_access import Cast
+from tests.support.cast import Cast
+from tests.support.firms import PASSWORD, Firm
 from tests.test_url_access import _victim_ids, all_routes, path_of
-
-pytest_plugins = ["tests.fixtures_access"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Control-plane tables tenant code may reach from a firm's schema: small, read-mostly, and to be

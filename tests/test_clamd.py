@@ -1,4 +1,4 @@
-"""The virus scan against a real ClamAV daemon (Debian's clamd) started for the session (tests/fixtures_portal.py).
+"""The virus scan against a real ClamAV daemon (Debian's clamd) started for the session (tests/support/clamd.py).
 
 The daemon's database is written by the fixture: the EICAR test signature and
 one matching a PNG that passes every other check, so "refused by the scanner"
@@ -11,9 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.uploads import UploadRejected, clamd, validate_upload
-from tests import upload_samples
-
-pytest_plugins = ["tests.fixtures_portal"]
+from tests.support import uploads as upload_samples
 
 
 def test_clamd_reports_the_eicar_test_file_by_its_signature_name(clamd_socket: str) -> None:

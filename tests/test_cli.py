@@ -30,8 +30,8 @@ from core.roles import Role
 from residency.regions import DEFAULT_REGIONS
 from tenants.cli import main
 from tenants.models import Domain, Tenant
-from tests.conftest import Firm
-from tests.database_url import subprocess_database_url
+from tests.support.database import subprocess_database_url
+from tests.support.firms import Firm
 
 NEW_FIRM = ["--name", "Initech Immigration", "--region", "ca-central-1", "--admin-email", "ana@initech.test"]
 
@@ -361,7 +361,16 @@ def test_list_says_so_when_there_are_no_firms(db: Any) -> None:
     assert json.loads(portico("tenants", "list", "--json").stdout) == []
 
 
+def _people(firm: Firm) -> tuple[int, int]:
+    """How many users the firm has, and how many of them are staff (the cast's, counted in its schema)."""
+    with firm.tenant:
+        return User.objects.count(), User.objects.filter(is_staff=True).count()
+
+
 def test_show_prints_one_firm(firm_a: Firm) -> None:
+    users, staff = _people(firm_a)
+    assert (users, staff) == (16, 9)  # alice and the cast (tests/support/cast.py); 9 of them staff
+
     result = portico("tenants", "show", "acme")
 
     assert result.exit_code == 0, result.output
@@ -376,20 +385,22 @@ def test_show_prints_one_firm(firm_a: Firm) -> None:
         "schema": "acme",
         "domains": "['acme.localhost']",
         "status changed": "None",
-        "users": "2",
-        "staff users": "1",
+        "users": str(users),
+        "staff users": str(staff),
         "migrations pending": "0",
     }
 
 
 def test_show_json_counts_the_firms_users_and_pending_migrations(firm_a: Firm) -> None:
+    users, staff = _people(firm_a)
+
     result = portico("tenants", "show", "acme", "--json")
 
     assert result.exit_code == 0, result.output
     detail = json.loads(result.stdout)
     assert detail["schema"] == "acme"
     assert detail["domains"] == ["acme.localhost"]
-    assert (detail["users"], detail["staff_users"], detail["migrations_pending"]) == (2, 1, 0)
+    assert (detail["users"], detail["staff_users"], detail["migrations_pending"]) == (users, staff, 0)
     assert detail["url"] == "http://acme.localhost:8000/"
 
 

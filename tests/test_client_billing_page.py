@@ -37,7 +37,7 @@ from core.services import user_create
 from kms import signing
 from tenants.db import tenant_connection
 from tenants.models import Tenant
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 SLUG = "billphone"
 ENGLISH_ON_THE_SPANISH_PAGE = ["Wire", "Check", "Cash", "Issued", "Paid", "Balance due", "Download PDF"]

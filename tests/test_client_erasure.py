@@ -28,12 +28,11 @@ from residency.models import StoredObject
 from residency.storage import client_files
 from tenants.lifecycle.erasure import client_erase, client_erasure_plan
 from tenants.models import Tenant
-from tests.billing_support import draft
-from tests.casework_support import answer_i130, upload
-from tests.conftest import Firm
-from tests.fixtures_portal import Case, build_case
+from tests.support.billing import draft
+from tests.support.casework import answer_i130, upload
+from tests.support.cast import Cast
+from tests.support.firms import Firm
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
 pytestmark = pytest.mark.usefixtures("storage_dir")
 
 LUCIA_A_NUMBER = "A123456789"
@@ -46,7 +45,7 @@ Capture = Callable[..., Any]
 class Erasable:
     """Lucía's case with everything an erasure touches; Dora, another client of the firm, must keep hers."""
 
-    case: Case
+    cast: Cast
     tenant: Tenant
     lucia_files: list[str]
     dora_file: str
@@ -54,7 +53,7 @@ class Erasable:
 
     @property
     def lucia(self) -> User:
-        return self.case.lucia
+        return self.cast.lucia
 
 
 def _profile(user: User, a_number: str) -> None:
@@ -68,29 +67,32 @@ def _profile(user: User, a_number: str) -> None:
 
 
 @pytest.fixture
-def erasable(acme: Tenant, firm_a: Firm) -> Iterator[Erasable]:
-    case = build_case(firm_a)
+def erasable(acme: Tenant, firm_a: Firm, cast: Cast) -> Iterator[Erasable]:
     with acme:
-        _profile(case.lucia, LUCIA_A_NUMBER)
-        _profile(case.dora, DORA_A_NUMBER)
-        answer_i130(case.matter, case.lucia)
-        first = upload(case.matter, "passport", case.lucia)
-        second = upload(case.matter, "passport", case.lucia)  # a second version: both files must go
-        message_send(matter=case.matter, sender=case.lucia, body="Mi pasaporte caduca en mayo.")
-        message_send(matter=case.matter, sender=case.ana, body="Gracias, Lucía: lo renovamos primero.")
-        code = checklist_for(case.dora_matter)[0].requirement.code
-        dora_document = upload(case.dora_matter, code, case.dora)
-        message_send(matter=case.dora_matter, sender=case.dora, body="Hello from Dora")
+        _profile(cast.lucia, LUCIA_A_NUMBER)
+        _profile(cast.dora, DORA_A_NUMBER)
+        answer_i130(cast.lucia_matter, cast.lucia)
+        first = upload(cast.lucia_matter, "passport", cast.lucia)
+        second = upload(cast.lucia_matter, "passport", cast.lucia)  # a second version: both files must go
+        message_send(matter=cast.lucia_matter, sender=cast.lucia, body="Mi pasaporte caduca en mayo.")
+        message_send(matter=cast.lucia_matter, sender=cast.ana, body="Gracias, Lucía: lo renovamos primero.")
+        code = checklist_for(cast.dora_matter)[0].requirement.code
+        dora_document = upload(cast.dora_matter, code, cast.dora)
+        message_send(matter=cast.dora_matter, sender=cast.dora, body="Hello from Dora")
         # Her invoice is paid from her trust deposit: trust back at zero, the books hold both.
-        invoice = draft(case.matter, firm_a.admin, "CONS-FLAT")
+        invoice = draft(cast.lucia_matter, firm_a.admin, "CONS-FLAT")
         trust_deposit(
-            client=case.lucia, matter=case.matter, amount=Money(invoice.total_minor), method="cash", by=firm_a.admin
+            client=cast.lucia,
+            matter=cast.lucia_matter,
+            amount=Money(invoice.total_minor),
+            method="cash",
+            by=firm_a.admin,
         )
         invoice_issue(invoice=invoice, by=firm_a.admin)
         invoice.refresh_from_db()
         assert invoice.status == Invoice.Status.PAID
         yield Erasable(
-            case=case,
+            cast=cast,
             tenant=acme,
             lucia_files=[first.storage_name, second.storage_name],
             dora_file=dora_document.storage_name,
@@ -116,7 +118,7 @@ def assert_lucia_intact(erasable: Erasable) -> None:
         profile = ClientProfile.objects.get(user=lucia)
         assert (profile.a_number, profile.date_of_birth) == (LUCIA_A_NUMBER, datetime.date(1990, 5, 17))
         assert ClientProfile.objects.filter(a_number_hash=LUCIA_A_NUMBER).exists()
-        matter = Matter.objects.get(pk=erasable.case.matter.pk)
+        matter = Matter.objects.get(pk=erasable.cast.lucia_matter.pk)
         assert matter.intake_answers
         assert matter.title == "Gómez spousal petition"
         assert Document.objects.filter(matter=matter).count() == 2
@@ -159,7 +161,7 @@ def test_an_erasure_shreds_the_clients_files_and_blanks_their_identity(
         )
         assert (profile.a_number_hash, profile.passport_number_hash) == (None, None)
         assert not ClientProfile.objects.filter(a_number_hash=LUCIA_A_NUMBER).exists()
-        matter = Matter.objects.get(pk=erasable.case.matter.pk)
+        matter = Matter.objects.get(pk=erasable.cast.lucia_matter.pk)
         assert (matter.intake_answers, matter.title, matter.reference) == ({}, ERASED, "2026-0101")
         assert not Document.objects.filter(matter=matter).exists()
         assert set(Message.objects.filter(matter=matter).values_list("body", flat=True)) == {ERASED}
@@ -174,7 +176,7 @@ def test_another_client_of_the_firm_keeps_everything(
     erase(erasable, django_capture_on_commit_callbacks)
 
     with erasable.tenant:
-        dora = User.objects.get(pk=erasable.case.dora.pk)
+        dora = User.objects.get(pk=erasable.cast.dora.pk)
         assert (dora.email, dora.is_active) == ("dora@example.test", True)
         profile = ClientProfile.objects.get(a_number_hash=DORA_A_NUMBER)
         assert (profile.user_id, profile.a_number, profile.date_of_birth) == (
@@ -183,8 +185,8 @@ def test_another_client_of_the_firm_keeps_everything(
             datetime.date(1990, 5, 17),
         )
         assert client_files.open(erasable.dora_file).read().startswith(b"%PDF")
-        assert Message.objects.get(matter=erasable.case.dora_matter).body == "Hello from Dora"
-        assert Matter.objects.get(pk=erasable.case.dora_matter.pk).title == "Díaz naturalisation"
+        assert Message.objects.get(matter=erasable.cast.dora_matter).body == "Hello from Dora"
+        assert Matter.objects.get(pk=erasable.cast.dora_matter.pk).title == "Díaz naturalisation"
 
 
 def test_the_clients_invoices_trust_ledger_and_audit_log_are_kept(
@@ -285,10 +287,10 @@ def test_a_client_with_money_in_trust_is_refused_naming_the_balance(
     with erasable.tenant:
         trust_deposit(
             client=erasable.lucia,
-            matter=erasable.case.matter,
+            matter=erasable.cast.lucia_matter,
             amount=Money(1234_56),
             method="cash",
-            by=erasable.case.ana,
+            by=erasable.cast.ana,
         )
     message = (
         r"^lucia@example.test of acme has money held by the firm "
@@ -302,7 +304,7 @@ def test_a_client_with_money_in_trust_is_refused_naming_the_balance(
 
 
 def portico(*args: str) -> Any:
-    from tests.residency_support import portico
+    from tests.support.residency import portico
 
     return portico(*args)
 

@@ -16,10 +16,8 @@ from billing.ledger.selectors import unbalanced_entries
 from billing.money import Money
 from billing.trust.models import TrustSettings
 from core.audit.models import AuditEntry
-from tests.billing_support import firm_balance, issued, receivable
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.billing import firm_balance, issued, receivable
+from tests.support.cast import Cast
 
 Kind = Account.Kind
 

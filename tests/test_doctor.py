@@ -15,7 +15,7 @@ from django.test import override_settings
 from kms.fieldkeys import field_keys_forget
 from kms.models import FieldKey
 from tenants.cli import main
-from tests.conftest import Firm
+from tests.support.firms import Firm
 
 
 def doctor(*args: str) -> Result:

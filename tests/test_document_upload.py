@@ -10,52 +10,50 @@ from django.test import Client
 
 from core.audit.models import AuditEntry
 from core.models import Document
-from tests import upload_samples
-from tests.casework_support import png_bytes, requirement
-from tests.fixtures_portal import Case
-
-pytest_plugins = ["tests.fixtures_portal"]
+from tests.support import uploads as upload_samples
+from tests.support.casework import png_bytes, requirement
+from tests.support.cast import Cast
 
 
-def _line_key(case: Case, code: str) -> str:
-    with case.firm.tenant:
-        return f"{requirement(case.matter, code).pk}-1"
+def _line_key(cast: Cast, code: str) -> str:
+    with cast.firm.tenant:
+        return f"{requirement(cast.lucia_matter, code).pk}-1"
 
 
-def _by_portal(case: Case, client: Client, name: str, data: bytes) -> int:
-    url = f"/portal/matters/{case.matter.pk}/upload/?item={_line_key(case, 'passport')}"
+def _by_portal(cast: Cast, client: Client, name: str, data: bytes) -> int:
+    url = f"/portal/matters/{cast.lucia_matter.pk}/upload/?item={_line_key(cast, 'passport')}"
     return client.post(url, {"file": SimpleUploadedFile(name, data), "document_type": "Passport"}).status_code
 
 
-def _by_api(case: Case, client: Client, name: str, data: bytes) -> int:
-    with case.firm.tenant:
-        passport = requirement(case.matter, "passport").pk
-    url = f"/api/v1/matters/{case.matter.pk}/documents"
+def _by_api(cast: Cast, client: Client, name: str, data: bytes) -> int:
+    with cast.firm.tenant:
+        passport = requirement(cast.lucia_matter, "passport").pk
+    url = f"/api/v1/matters/{cast.lucia_matter.pk}/documents"
     return client.post(url, {"requirement_id": passport, "file": SimpleUploadedFile(name, data)}).status_code
 
 
-def test_a_refused_upload_is_audited_the_same_way_through_the_portal_and_the_api(case: Case) -> None:
-    lucia = case.client_of(case.lucia)
+def test_a_refused_upload_is_audited_the_same_way_through_the_portal_and_the_api(cast: Cast) -> None:
+    lucia = cast.client_of(cast.lucia)
     encrypted = upload_samples.encrypted_pdf()
 
-    answers = [_by_portal(case, lucia, "pasaporte.pdf", encrypted), _by_api(case, lucia, "pasaporte.pdf", encrypted)]
+    answers = [_by_portal(cast, lucia, "pasaporte.pdf", encrypted), _by_api(cast, lucia, "pasaporte.pdf", encrypted)]
 
     assert answers == [400, 400]
-    with case.firm.tenant:
+    with cast.firm.tenant:
         refusals = AuditEntry.objects.filter(action="document.upload_refused").order_by("sequence")
         assert [json.loads(entry.data) for entry in refusals] == [
             {"requirement": "passport", "slot": 1, "reason": "pdf_encrypted"}
         ] * 2
-        assert {entry.actor_id for entry in refusals} == {case.lucia.pk}
-        assert not Document.objects.filter(matter=case.matter).exists()
+        assert {entry.actor_id for entry in refusals} == {cast.lucia.pk}
+        assert not Document.objects.filter(matter=cast.lucia_matter).exists()
 
 
-def test_the_api_refuses_in_the_uploaders_language(case: Case) -> None:
-    with case.firm.tenant:
-        passport = requirement(case.matter, "passport").pk
+def test_the_api_refuses_in_the_uploaders_language(cast: Cast) -> None:
+    with cast.firm.tenant:
+        passport = requirement(cast.lucia_matter, "passport").pk
 
-    response = case.client_of(case.lucia).post(
-        f"/api/v1/matters/{case.matter.pk}/documents",
+    response = cast.client_of(cast.lucia).post(
+        f"/api/v1/matters/{cast.lucia_matter.pk}/documents",
         {"requirement_id": passport, "file": SimpleUploadedFile("p.pdf", upload_samples.encrypted_pdf())},
     )
 
@@ -66,16 +64,16 @@ def test_the_api_refuses_in_the_uploaders_language(case: Case) -> None:
     ]
 
 
-def test_an_accepted_upload_stores_the_same_metadata_through_the_portal_and_the_api(case: Case) -> None:
-    lucia = case.client_of(case.lucia)
+def test_an_accepted_upload_stores_the_same_metadata_through_the_portal_and_the_api(cast: Cast) -> None:
+    lucia = cast.client_of(cast.lucia)
 
-    answers = [_by_portal(case, lucia, "a.png", png_bytes()), _by_api(case, lucia, "b.png", png_bytes("red"))]
+    answers = [_by_portal(cast, lucia, "a.png", png_bytes()), _by_api(cast, lucia, "b.png", png_bytes("red"))]
 
     assert answers == [302, 201]
-    with case.firm.tenant:
-        stored = Document.objects.filter(matter=case.matter).order_by("version")
+    with cast.firm.tenant:
+        stored = Document.objects.filter(matter=cast.lucia_matter).order_by("version")
         assert [(d.version, d.language, d.page_count, d.uploaded_by_id) for d in stored] == [
-            (1, "es", 1, case.lucia.pk),
-            (2, "es", 1, case.lucia.pk),
+            (1, "es", 1, cast.lucia.pk),
+            (2, "es", 1, cast.lucia.pk),
         ]
         assert AuditEntry.objects.filter(action="document.uploaded").count() == 2

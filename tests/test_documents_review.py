@@ -16,10 +16,8 @@ from core.models import Document, Matter, MatterEvent, Notification
 from core.models.casework import ReasonCode
 from core.signals import matter_stage_completed
 from residency.storage import client_files
-from tests.casework_support import answer_i130, png_bytes, upload, upload_all_required
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+from tests.support.casework import answer_i130, png_bytes, upload, upload_all_required
+from tests.support.cast import Cast
 
 
 def _line(matter: Matter, code: str, slot: int = 1):  # type: ignore[no-untyped-def]

@@ -8,10 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.conftest import Firm
-from tests.fixtures_portal import Case
-
-pytest_plugins = ["tests.fixtures_portal"]
+from tests.support.cast import Cast
+from tests.support.firms import Firm
 
 DJANGO_DEBUG_PAGES = (b"DEBUG = True", b"Page not found at", b"Traceback", b"Server Error (500)", b"technical")
 
@@ -29,8 +27,8 @@ def _page(response: Any) -> str:
     return str(response.content.decode())
 
 
-def test_another_clients_matter_is_the_firms_404_page_in_spanish(case: Case, debug: bool) -> None:
-    response = case.client_of(case.lucia).get(f"/portal/matters/{case.dora_matter.pk}/")
+def test_another_clients_matter_is_the_firms_404_page_in_spanish(cast: Cast, debug: bool) -> None:
+    response = cast.client_of(cast.lucia).get(f"/portal/matters/{cast.dora_matter.pk}/")
 
     assert response.status_code == 404
     html = _page(response)
@@ -55,8 +53,8 @@ def test_a_path_missing_its_slash_is_still_redirected(firm_a: Firm, debug: bool)
     assert (response.status_code, response["Location"]) == (301, "/portal/matters/")
 
 
-def test_a_staff_page_is_the_firms_403_page_for_a_client(case: Case, debug: bool) -> None:
-    response = case.client_of(case.lucia).get("/staff/matters/")
+def test_a_staff_page_is_the_firms_403_page_for_a_client(cast: Cast, debug: bool) -> None:
+    response = cast.client_of(cast.lucia).get("/staff/matters/")
 
     assert response.status_code == 403
     html = _page(response)
@@ -65,16 +63,16 @@ def test_a_staff_page_is_the_firms_403_page_for_a_client(case: Case, debug: bool
 
 
 def test_a_fault_is_the_firms_500_page_in_the_clients_language(
-    case: Case, debug: bool, monkeypatch: pytest.MonkeyPatch
+    cast: Cast, debug: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a fault injected by the test")  # a real fault cannot be provoked on demand
 
     monkeypatch.setattr("portal.views.client.checklist_sections", broken)
-    lucia = case.client_of(case.lucia)
+    lucia = cast.client_of(cast.lucia)
     lucia.raise_request_exception = False
 
-    response = lucia.get(f"/portal/matters/{case.matter.pk}/")
+    response = lucia.get(f"/portal/matters/{cast.lucia_matter.pk}/")
 
     assert response.status_code == 500
     html = _page(response)
@@ -84,7 +82,7 @@ def test_a_fault_is_the_firms_500_page_in_the_clients_language(
 
 
 def test_a_500_page_that_cannot_render_falls_back_to_a_plain_bilingual_page(
-    case: Case, monkeypatch: pytest.MonkeyPatch, settings: Any
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     settings.DEBUG = True
 
@@ -93,20 +91,20 @@ def test_a_500_page_that_cannot_render_falls_back_to_a_plain_bilingual_page(
 
     monkeypatch.setattr("portal.views.client.checklist_sections", broken)
     monkeypatch.setattr("core.error_pages.render_to_string", broken)
-    lucia = case.client_of(case.lucia)
+    lucia = cast.client_of(cast.lucia)
     lucia.raise_request_exception = False
 
-    response = lucia.get(f"/portal/matters/{case.matter.pk}/")
+    response = lucia.get(f"/portal/matters/{cast.lucia_matter.pk}/")
 
     assert response.status_code == 500
     assert "Algo salió mal" in _page(response)
 
 
-def test_api_faults_answer_in_the_api_error_shape(case: Case, debug: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_faults_answer_in_the_api_error_shape(cast: Cast, debug: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("fault injected by the test")
 
-    lucia = case.client_of(case.lucia)
+    lucia = cast.client_of(cast.lucia)
     lucia.raise_request_exception = False
     unknown = lucia.get("/api/v1/no-such-thing")
     monkeypatch.setattr("api.views.matters_for_user", broken)

@@ -31,9 +31,9 @@ from django.test import Client, override_settings
 from core.logging import JsonFormatter, RequestContextFilter
 from core.sentry import sentry_init
 from tests import personal_data
-from tests.conftest import Firm
-from tests.database_url import subprocess_database_url
 from tests.sentry_capture import CaptureTransport, SentryIngest, sentry_ingest
+from tests.support.database import subprocess_database_url
+from tests.support.firms import Firm
 
 __all__ = ["sentry_ingest"]
 
@@ -121,7 +121,7 @@ def test_an_error_in_a_celery_task_reaches_sentry_without_personal_data(
         **os.environ,
         "DATABASE_URL": subprocess_database_url(),
         "PORTICO_ENV": "test",
-        "DJANGO_SETTINGS_MODULE": "tests.error_worker_settings",
+        "DJANGO_SETTINGS_MODULE": "tests.support.error_worker_settings",
         "PORTICO_VAR_DIR": str(tmp_path),
         "PORTICO_LOG_FORMAT": "json",
         "SENTRY_DSN": sentry_ingest.dsn,

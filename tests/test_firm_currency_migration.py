@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from tenants.db import tenant_connection
-from tests.conftest import Firm
+from tests.support.firms import Firm
 
 BEFORE = [("billing", "0009_closed_month"), ("core", "0006_firm_currency")]
 AFTER = [("billing", "0010_firm_currency_from_trust_settings")]

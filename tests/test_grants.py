@@ -17,12 +17,10 @@ from core.models import Grant, User
 from core.roles import Role
 from core.services import user_create
 from core.tasks import revoke_expired_grants, revoke_expired_grants_in_every_firm
-from tests.conftest import Firm
+from tests.support.firms import Firm
 
 if TYPE_CHECKING:
-    from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+    from tests.support.cast import Cast
 
 
 def _last(action: str) -> AuditEntry:

@@ -21,9 +21,7 @@ from billing.money import Money
 from billing.trust.requests import trust_disbursement_approve, trust_disbursement_request, trust_refund_request
 from billing.trust.services import trust_apply_to_invoice, trust_deposit
 from core.models import Matter, User
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.cast import Cast
 
 Kind = Account.Kind
 HLEDGER = shutil.which("hledger") or "/usr/bin/hledger"

@@ -29,17 +29,15 @@ from core.documents import document_review
 from core.messages import message_send
 from core.models import Document, Matter, User
 from core.services import set_password_link, user_invite
-from tests import upload_samples
+from tests.support import uploads as upload_samples
 
 if TYPE_CHECKING:
-    from tests.fixtures_portal import Case
-
-pytest_plugins = ["tests.fixtures_portal"]
+    from tests.support.cast import Cast
 
 
-def checklist_of(case: Case) -> list[ChecklistLine]:
+def checklist_of(cast: Cast) -> list[ChecklistLine]:
     """The checklist as it is now (answers saved through the portal are not on the fixture's instance)."""
-    return checklist_for(Matter.objects.get(pk=case.matter.pk))
+    return checklist_for(Matter.objects.get(pk=cast.lucia_matter.pk))
 
 
 ROOT = Path(settings.BASE_DIR)
@@ -157,10 +155,10 @@ def test_placeholders_survive_translation() -> None:
 # --- What a Spanish-speaking client sees -------------------------------------------------------
 
 
-def _prepare_every_state(case: Case) -> None:
+def _prepare_every_state(cast: Cast) -> None:
     """Intake done with the prior-marriage branch; documents received, accepted and rejected; a message each way."""
-    lucia = case.client_of(case.lucia)
-    url = f"/portal/matters/{case.matter.pk}/intake/"
+    lucia = cast.client_of(cast.lucia)
+    url = f"/portal/matters/{cast.lucia_matter.pk}/intake/"
     for key, value in [
         ("petitioner_status", "citizen"),
         ("marriage_date", "2021-06-12"),
@@ -169,19 +167,19 @@ def _prepare_every_state(case: Case) -> None:
         ("beneficiary_in_us", "yes"),
     ]:
         lucia.post(url, {"question": key, "answer": value})
-    with case.firm.tenant:
-        keys = {line.requirement.code: line.key for line in checklist_of(case)}
+    with cast.firm.tenant:
+        keys = {line.requirement.code: line.key for line in checklist_of(cast)}
     for code in ("passport", "marriage_certificate", "petitioner_status_proof"):
         lucia.post(
-            f"/portal/matters/{case.matter.pk}/upload/?item={keys[code]}",
+            f"/portal/matters/{cast.lucia_matter.pk}/upload/?item={keys[code]}",
             {"file": _file(upload_samples.photo(), f"{code}.jpg")},
         )
-    with case.firm.tenant:
-        documents = {d.requirement.code: d for d in Document.objects.filter(matter=case.matter)}  # type: ignore[union-attr]
-        document_review(document=documents["passport"], by=case.paco, decision="reject", reason_code="blurry_image")
-        document_review(document=documents["marriage_certificate"], by=case.paco, decision="accept")
-        message_send(matter=case.matter, sender=case.paco, body="Hola Lucía")
-        message_send(matter=case.matter, sender=case.lucia, body="Gracias")
+    with cast.firm.tenant:
+        documents = {d.requirement.code: d for d in Document.objects.filter(matter=cast.lucia_matter)}  # type: ignore[union-attr]
+        document_review(document=documents["passport"], by=cast.paco, decision="reject", reason_code="blurry_image")
+        document_review(document=documents["marriage_certificate"], by=cast.paco, decision="accept")
+        message_send(matter=cast.lucia_matter, sender=cast.paco, body="Hola Lucía")
+        message_send(matter=cast.lucia_matter, sender=cast.lucia, body="Gracias")
 
 
 def _file(data: bytes, name: str) -> object:
@@ -190,10 +188,10 @@ def _file(data: bytes, name: str) -> object:
     return SimpleUploadedFile(name, data)
 
 
-def _client_pages(case: Case) -> dict[str, str]:
-    with case.firm.tenant:
-        keys = {line.requirement.code: line.key for line in checklist_of(case)}
-    base = f"/portal/matters/{case.matter.pk}"
+def _client_pages(cast: Cast) -> dict[str, str]:
+    with cast.firm.tenant:
+        keys = {line.requirement.code: line.key for line in checklist_of(cast)}
+    base = f"/portal/matters/{cast.lucia_matter.pk}"
     return {
         "cases": "/portal/matters/",
         "checklist": f"{base}/",
@@ -206,14 +204,14 @@ def _client_pages(case: Case) -> dict[str, str]:
     }
 
 
-def test_a_spanish_speaking_client_sees_no_english_sentence_on_any_portal_page(case: Case) -> None:
-    _prepare_every_state(case)
-    lucia = case.client_of(case.lucia)
+def test_a_spanish_speaking_client_sees_no_english_sentence_on_any_portal_page(cast: Cast) -> None:
+    _prepare_every_state(cast)
+    lucia = cast.client_of(cast.lucia)
     sentences = english_sentences()
     assert len(sentences) > 60
 
     leaks = {}
-    for name, url in _client_pages(case).items():
+    for name, url in _client_pages(cast).items():
         response = lucia.get(url)
         assert response.status_code == 200, name
         html = response.content.decode()
@@ -221,28 +219,30 @@ def test_a_spanish_speaking_client_sees_no_english_sentence_on_any_portal_page(c
         if found := [sentence for sentence in sentences if sentence in html]:
             leaks[name] = found
     # Errors too: a refused upload and an empty message.
-    with case.firm.tenant:
-        key = next(line.key for line in checklist_of(case) if line.requirement.code == "prior_marriage_ended")
-    refused = lucia.post(f"/portal/matters/{case.matter.pk}/upload/?item={key}", {"file": _file(b"MZ..", "a.pdf")})
-    empty = lucia.post(f"/portal/matters/{case.matter.pk}/messages/", {"body": " "})
+    with cast.firm.tenant:
+        key = next(line.key for line in checklist_of(cast) if line.requirement.code == "prior_marriage_ended")
+    refused = lucia.post(
+        f"/portal/matters/{cast.lucia_matter.pk}/upload/?item={key}", {"file": _file(b"MZ..", "a.pdf")}
+    )
+    empty = lucia.post(f"/portal/matters/{cast.lucia_matter.pk}/messages/", {"body": " "})
     for name, response in (("refused upload", refused), ("empty message", empty)):
         assert response.status_code == 400
         if found := [sentence for sentence in sentences if sentence in response.content.decode()]:
             leaks[name] = found
 
     assert leaks == {}
-    checklist = lucia.get(f"/portal/matters/{case.matter.pk}/").content.decode()
+    checklist = lucia.get(f"/portal/matters/{cast.lucia_matter.pk}/").content.decode()
     assert "La imagen está borrosa" in checklist  # the firm's reason, in her language
     assert "Pasaporte" in checklist  # the firm's data (requirement names) in Spanish too
 
 
-def test_sign_in_and_set_password_pages_are_in_spanish_before_sign_in(case: Case) -> None:
-    anonymous = case.firm.client()
+def test_sign_in_and_set_password_pages_are_in_spanish_before_sign_in(cast: Cast) -> None:
+    anonymous = cast.firm.client()
     sentences = english_sentences()
 
     login = anonymous.get("/accounts/login/?lang=es").content.decode()
-    with case.firm.tenant:
-        link = set_password_link(user=case.lucia)
+    with cast.firm.tenant:
+        link = set_password_link(user=cast.lucia)
     set_password = anonymous.get(link.split("localhost:8000")[-1].split("localhost")[-1], follow=True).content.decode()
 
     assert "Iniciar sesión" in login
@@ -250,43 +250,43 @@ def test_sign_in_and_set_password_pages_are_in_spanish_before_sign_in(case: Case
     assert [s for s in sentences if s in login or s in set_password] == []
 
 
-def test_the_invitation_and_the_rejection_emails_are_in_the_clients_language(case: Case) -> None:
-    with case.firm.tenant:
-        user_invite(user=case.lucia)
+def test_the_invitation_and_the_rejection_emails_are_in_the_clients_language(cast: Cast) -> None:
+    with cast.firm.tenant:
+        user_invite(user=cast.lucia)
         invitation = mail.outbox[-1]
     assert invitation.subject == "Su invitación a Acme Immigration LLP en Portico"
     assert "Le invitaron a Acme Immigration LLP en Portico." in invitation.body
     assert "lang=es" in invitation.body
 
-    _prepare_every_state(case)
+    _prepare_every_state(cast)
     rejection = next(m for m in mail.outbox if m.to == ["lucia@example.test"] and "de nuevo" in m.subject)
     assert "Motivo: La imagen está borrosa." in rejection.body
     assert [s for s in english_sentences() if s in rejection.body or s in invitation.body] == []
 
 
-def test_switching_language_saves_the_preference_and_later_pages_follow_it(case: Case) -> None:
-    dora = case.client_of(case.dora)
+def test_switching_language_saves_the_preference_and_later_pages_follow_it(cast: Cast) -> None:
+    dora = cast.client_of(cast.dora)
     assert '<html lang="en">' in dora.get("/portal/matters/").content.decode()
 
     response = dora.post("/portal/language/", {"language": "es", "next": "/portal/matters/"})
 
     assert response.status_code == 302
     assert response["Location"] == "/portal/matters/"
-    with case.firm.tenant:
-        assert User.objects.get(pk=case.dora.pk).preferred_language == "es"
-    on_another_device = case.client_of(case.dora)
+    with cast.firm.tenant:
+        assert User.objects.get(pk=cast.dora.pk).preferred_language == "es"
+    on_another_device = cast.client_of(cast.dora)
     assert "Mis casos" in on_another_device.get("/portal/matters/").content.decode()
 
 
-def test_the_language_switch_refuses_to_redirect_off_site(case: Case) -> None:
-    response = case.client_of(case.dora).post("/portal/language/", {"language": "es", "next": "https://evil.test/"})
+def test_the_language_switch_refuses_to_redirect_off_site(cast: Cast) -> None:
+    response = cast.client_of(cast.dora).post("/portal/language/", {"language": "es", "next": "https://evil.test/"})
 
     assert response["Location"] == "/"
 
 
 @pytest.mark.parametrize("language", ["xx", ""])
-def test_an_unknown_language_changes_nothing(case: Case, language: str) -> None:
-    case.client_of(case.dora).post("/portal/language/", {"language": language})
+def test_an_unknown_language_changes_nothing(cast: Cast, language: str) -> None:
+    cast.client_of(cast.dora).post("/portal/language/", {"language": language})
 
-    with case.firm.tenant:
-        assert User.objects.get(pk=case.dora.pk).preferred_language == "en"
+    with cast.firm.tenant:
+        assert User.objects.get(pk=cast.dora.pk).preferred_language == "en"

@@ -9,10 +9,8 @@ from django.utils import translation
 from core.conditions import ConditionError, condition_check, condition_holds
 from core.intake import intake_is_complete, intake_questions_for, intake_save_answers
 from core.models import Matter, MatterEvent
-from tests.casework_support import answer_i130
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+from tests.support.casework import answer_i130
+from tests.support.cast import Cast
 
 
 def _keys(matter: Matter) -> list[str]:

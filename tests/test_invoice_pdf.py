@@ -12,10 +12,8 @@ from billing.invoices.pdf import invoice_pdf, invoice_pdf_filename
 from billing.invoices.services import invoice_add_time, invoice_issue
 from billing.trust.models import TrustSettings
 from core.models import User
-from tests.billing_support import draft, template
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.billing import draft, template
+from tests.support.cast import Cast
 
 
 def pdf_text(pdf: bytes) -> str:

@@ -11,11 +11,9 @@ from billing.invoices.automatic import recurring_invoices_draft
 from billing.invoices.models import Invoice, RecurringPlan
 from billing.invoices.tasks import draft_recurring_invoices, draft_recurring_invoices_in_every_firm
 from core.signals import matter_stage_completed
-from tests.billing_support import template
-from tests.conftest import Firm
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.billing import template
+from tests.support.cast import Cast
+from tests.support.firms import Firm
 
 
 def test_completing_the_filed_stage_drafts_an_invoice_queued_for_partner_review(books: Cast) -> None:

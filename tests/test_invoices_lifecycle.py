@@ -24,10 +24,8 @@ from billing.money import Money
 from billing.trust.models import TrustSettings
 from billing.trust.services import trust_deposit
 from core.audit.models import AuditEntry
-from tests.billing_support import draft, firm_balance, issued, receivable, template
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.billing import draft, firm_balance, issued, receivable, template
+from tests.support.cast import Cast
 
 Kind = Account.Kind
 

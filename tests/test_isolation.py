@@ -10,7 +10,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from core.models import User
-from tests.conftest import PASSWORD, Firm
+from tests.support.firms import PASSWORD, Firm
 
 
 def _dave(firm: Firm) -> User:

@@ -15,8 +15,6 @@ from kms.models import KeyClass, KeyEncryptionKey
 from kms.providers import KekRef, provider_for
 from tenants.models import Tenant
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
-
 
 def encrypt(tenant: Tenant, name: str, plaintext: bytes, key_class: str = "client") -> tuple[files.FileKey, bytes]:
     key = files.file_key_new(tenant=tenant, key_class=key_class, name=name)

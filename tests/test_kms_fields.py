@@ -16,8 +16,6 @@ from tenants.current import NoFirmSelected
 from tenants.models import Tenant
 from tests.kms_demo.models import ClientIdentity
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
-
 MARIA = {
     "full_name": "Maria Lopez",
     "a_number": "A123456789",

@@ -20,8 +20,6 @@ from tenants.lifecycle.rotation import firm_rewrap, firm_rotate_keys
 from tenants.models import Tenant
 from tests.kms_demo.models import ClientIdentity
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
-
 
 def ciphertext_on_disk(tenant: Tenant, name: str) -> bytes:
     return (Path(settings.PORTICO_STORAGE_DIR) / tenant.region / tenant.slug / name).read_bytes()
@@ -124,7 +122,7 @@ def test_rotation_with_aws_kms_creates_a_new_key_in_the_region_and_moves_the_ali
 
 @pytest.mark.usefixtures("storage_dir")
 def test_the_rotate_keys_verb_shows_progress_and_a_summary(acme: Tenant) -> None:
-    from tests.residency_support import portico
+    from tests.support.residency import portico
 
     with acme:
         for number in range(3):
@@ -143,7 +141,7 @@ def test_the_rotate_keys_verb_shows_progress_and_a_summary(acme: Tenant) -> None
 
 
 def test_rotating_an_unknown_firm_is_a_one_line_error(db: None) -> None:
-    from tests.residency_support import portico
+    from tests.support.residency import portico
 
     result = portico("tenants", "rotate-keys", "nobody")
 

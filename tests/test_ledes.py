@@ -10,10 +10,8 @@ from billing.exports.ledes import FIELDS, invoice_ledes
 from billing.fees.services import time_entry_record
 from billing.invoices.services import invoice_add_time, invoice_issue
 from billing.trust.models import TrustSettings
-from tests.billing_support import draft, template
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.billing import draft, template
+from tests.support.cast import Cast
 
 HEADER = (
     "INVOICE_DATE|INVOICE_NUMBER|CLIENT_ID|LAW_FIRM_MATTER_ID|INVOICE_TOTAL|BILLING_START_DATE|BILLING_END_DATE|"

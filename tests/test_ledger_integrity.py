@@ -28,9 +28,7 @@ from billing.money import Money
 from billing.trust.requests import trust_disbursement_request, trust_request_approve
 from billing.trust.services import InsufficientTrustFunds, trust_deposit
 from tenants.cli import main
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.cast import Cast
 
 Kind = Account.Kind
 

@@ -13,9 +13,7 @@ from billing.money import Money
 from billing.trust.models import TrustRequest
 from billing.trust.requests import trust_disbursement_request
 from billing.trust.services import trust_deposit
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.cast import Cast
 
 
 def _fund_carol(books: Cast) -> None:

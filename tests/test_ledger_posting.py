@@ -13,9 +13,7 @@ from billing.ledger.selectors import balance, net_debit, unbalanced_entries
 from billing.ledger.services import Line, UnbalancedEntry, journal_post, journal_reverse
 from billing.money import Money
 from core.audit.models import AuditEntry
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.cast import Cast
 
 Kind = Account.Kind
 

@@ -18,7 +18,7 @@ from django.test import Client
 from core.models import User
 from core.roles import Role
 from core.services import user_create
-from tests.conftest import PASSWORD, Firm
+from tests.support.firms import PASSWORD, Firm
 
 WRONG = "wrong password 123"
 OFFICE = "203.0.113.7"  # one firm's office, or a phone network's shared address

@@ -16,9 +16,7 @@ from core.models import FirmSettings, Matter, User
 from core.services import firm_settings_update
 
 if TYPE_CHECKING:
-    from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+    from tests.support.cast import Cast
 
 
 def _visible(cast: Cast) -> dict[str, list[str]]:
@@ -29,7 +27,7 @@ def _visible(cast: Cast) -> dict[str, list[str]]:
         }
 
 
-ALL = ["2025-0001", "2025-0002", "2025-0003"]
+ALL = ["2025-0001", "2025-0002", "2025-0003", "2026-0101", "2026-0202"]
 
 
 def test_each_role_sees_exactly_its_matters(cast: Cast) -> None:
@@ -45,6 +43,11 @@ def test_each_role_sees_exactly_its_matters(cast: Cast) -> None:
         "dan": ["2025-0002", "2025-0003"],
         "olga": ["2025-0001"],
         "oscar": [],  # his grant expired a minute ago; the sweep has not run, he still holds the permission
+        "lucia": ["2026-0101"],
+        "dora": ["2026-0202"],
+        "paco": ["2026-0101"],
+        "ana": ["2026-0101"],
+        "charlie": [],  # signed in to the firm, with no role
     }
 
 

@@ -7,11 +7,9 @@ import pytest
 from core.audit.models import AuditEntry
 from core.checklist import checklist_for
 from core.models import DocumentRequirement, IntakeQuestion, Matter, MatterType
-from tests.casework_support import answer_i130
-from tests.conftest import Firm
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+from tests.support.casework import answer_i130
+from tests.support.cast import Cast
+from tests.support.firms import Firm
 
 DEFAULT_CODES = {"I-130", "I-485", "H-1B", "N-400", "I-589", "consultation"}
 

@@ -22,9 +22,7 @@ from django.utils import timezone
 from billing.ledger.models import JournalEntry
 from billing.reconciliation.models import BankStatement, StatementLine
 from billing.trust.models import TrustDeposit, TrustRequest
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.cast import Cast
 
 DEPOSITS = "/api/v1/ledger/trust/deposits"
 

@@ -7,52 +7,50 @@ from django.core import mail
 
 from core.messages import message_send
 from core.services import user_invite
-from tests.casework_support import upload
-from tests.fixtures_portal import Case
-
-pytest_plugins = ["tests.fixtures_portal"]
+from tests.support.casework import upload
+from tests.support.cast import Cast
 
 SENDER = "Acme Immigration LLP via Portico <no-reply@localhost>"
 SITE = "http://acme.localhost:8000"
 
 
-def test_a_paralegal_is_told_of_an_upload_with_a_link_to_the_matter_on_the_firms_site(case: Case) -> None:
-    with case.firm.tenant:
+def test_a_paralegal_is_told_of_an_upload_with_a_link_to_the_matter_on_the_firms_site(cast: Cast) -> None:
+    with cast.firm.tenant:
         mail.outbox.clear()
-        upload(case.matter, "passport", case.lucia)
+        upload(cast.lucia_matter, "passport", cast.lucia)
 
     [email] = mail.outbox
     assert email.from_email == SENDER
-    assert f"{SITE}/staff/matters/{case.matter.pk}/" in email.body.split()
+    assert f"{SITE}/staff/matters/{cast.lucia_matter.pk}/" in email.body.split()
 
 
-def test_a_client_is_told_of_a_message_in_spanish_with_a_link_to_her_case(case: Case) -> None:
-    with case.firm.tenant:
+def test_a_client_is_told_of_a_message_in_spanish_with_a_link_to_her_case(cast: Cast) -> None:
+    with cast.firm.tenant:
         mail.outbox.clear()
-        message_send(matter=case.matter, sender=case.paco, body="Necesitamos su acta de matrimonio.")
+        message_send(matter=cast.lucia_matter, sender=cast.paco, body="Necesitamos su acta de matrimonio.")
 
     [email] = mail.outbox
     assert email.from_email == SENDER
     assert email.to == ["lucia@example.test"]
-    assert f"{SITE}/portal/matters/{case.matter.pk}/" in email.body.split()
+    assert f"{SITE}/portal/matters/{cast.lucia_matter.pk}/" in email.body.split()
     assert "Su equipo legal" in email.body
 
 
-def test_the_invitation_comes_from_the_firm_too(case: Case) -> None:
-    with case.firm.tenant:
+def test_the_invitation_comes_from_the_firm_too(cast: Cast) -> None:
+    with cast.firm.tenant:
         mail.outbox.clear()
-        user_invite(user=case.dora)
+        user_invite(user=cast.dora)
 
     [email] = mail.outbox
     assert email.from_email == SENDER
 
 
-def test_a_firm_name_with_commas_and_accents_is_quoted_in_the_sender(case: Case) -> None:
+def test_a_firm_name_with_commas_and_accents_is_quoted_in_the_sender(cast: Cast) -> None:
     from email.utils import parseaddr
 
     from core.mail import firm_sender
 
-    tenant = case.firm.tenant
+    tenant = cast.firm.tenant
     real_name = tenant.name
     try:
         tenant.name = "Martínez, Ruiz & Asociados"  # in memory only: the session's firm keeps its name
@@ -64,16 +62,16 @@ def test_a_firm_name_with_commas_and_accents_is_quoted_in_the_sender(case: Case)
     assert parseaddr(sender) == ("Martínez, Ruiz & Asociados via Portico", "no-reply@localhost")
 
 
-def test_an_accented_firm_name_reaches_the_from_header_intact(case: Case) -> None:
+def test_an_accented_firm_name_reaches_the_from_header_intact(cast: Cast) -> None:
     from email import message_from_bytes, policy
 
-    tenant = case.firm.tenant
+    tenant = cast.firm.tenant
     real_name = tenant.name
     try:
         tenant.name = "Martínez, Ruiz & Asociados"
         with tenant:
             mail.outbox.clear()
-            user_invite(user=case.dora)
+            user_invite(user=cast.dora)
     finally:
         tenant.name = real_name
 

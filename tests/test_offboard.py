@@ -28,7 +28,6 @@ from residency.storage import client_files, retained_files
 from tenants.models import Domain, Tenant
 from tests.kms_demo.models import ClientIdentity
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
 pytestmark = pytest.mark.usefixtures("storage_dir")
 
 PASSPORT = b"%PDF passport of Maria Lopez " * 500
@@ -36,7 +35,7 @@ LEDGER = b"date,client,amount\n2025-01-02,Maria Lopez,150000\n"
 
 
 def portico(*args: str) -> Any:
-    from tests.residency_support import portico
+    from tests.support.residency import portico
 
     return portico(*args)
 

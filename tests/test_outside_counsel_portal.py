@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.models import Message
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+from tests.support.cast import Cast
 
 THREAD_PROMISE = "only you and the firm can read it"
 

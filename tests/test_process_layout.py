@@ -22,7 +22,7 @@ import yaml
 from django.conf import settings
 
 from core.celery import app
-from tests.database_url import subprocess_database_url
+from tests.support.database import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"

@@ -18,8 +18,8 @@ import pytest
 from django.test import RequestFactory, override_settings
 
 from core.proxy import ForwardedHeadersMiddleware
-from tests.conftest import Firm
-from tests.database_url import subprocess_database_url
+from tests.support.database import subprocess_database_url
+from tests.support.firms import Firm
 
 SETUP = "import django; django.setup(); print('started')"
 

@@ -139,16 +139,16 @@ def test_no_view_looks_a_protected_model_up_directly(name: str) -> None:
 
 
 SNEAKY = """
-from core.models import Matter as Case
+from core.models import Matter as Cast
 from core import models as core_models
 from django.shortcuts import get_object_or_404
 
 def view(request, matter_id, document_id):
     from billing.invoices.models import Invoice
-    Case.objects.get(pk=matter_id)
+    Cast.objects.get(pk=matter_id)
     core_models.Document._default_manager.filter(pk=document_id)
     Invoice.objects.filter(pk=1).first()
-    return get_object_or_404(Case, pk=matter_id)
+    return get_object_or_404(Cast, pk=matter_id)
 """
 
 SCOPED = """
@@ -167,10 +167,10 @@ def test_the_rule_flags_a_lookup_however_the_model_is_imported() -> None:
     found = direct_lookups(SNEAKY, {}, protected_models())
 
     assert found == [
-        "line 8: Case.objects",
+        "line 8: Cast.objects",
         "line 9: core_models.Document._default_manager",
         "line 10: Invoice.objects",
-        "line 11: get_object_or_404(Case, …)",
+        "line 11: get_object_or_404(Cast, …)",
     ]
 
 

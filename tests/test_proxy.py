@@ -34,9 +34,9 @@ from core.models import User
 from core.roles import Role
 from core.services import user_create
 from tenants.models import Domain, Tenant
-from tests.conftest import PASSWORD, Firm
-from tests.database_url import database_params
-from tests.infra_servers import Certificate, Gunicorn, Nginx, gunicorn, nginx, pgbouncer, wildcard_certificate
+from tests.support.database import database_params
+from tests.support.firms import PASSWORD, Firm
+from tests.support.infra_servers import Certificate, Gunicorn, Nginx, gunicorn, nginx, pgbouncer, wildcard_certificate
 
 # django_db for every test: the module fixtures need the test database (pytest-django sets it up only
 # when a selected test asks for it).

@@ -23,9 +23,7 @@ from billing.reconciliation.statements import CsvMapping, StatementError, parse_
 from billing.trust.requests import trust_disbursement_approve, trust_disbursement_request
 from billing.trust.services import trust_deposit
 from core.audit.models import AuditEntry
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.cast import Cast
 
 OFX = Path(__file__).parent / "statements" / "trust_january.ofx"
 DEBIT_CREDIT = CsvMapping(

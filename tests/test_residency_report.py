@@ -13,12 +13,11 @@ from django.core.files.base import ContentFile
 from residency.storage import client_files
 from tenants.models import Tenant
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
 pytestmark = pytest.mark.usefixtures("storage_dir")
 
 
 def portico(*args: str) -> Any:
-    from tests.residency_support import portico
+    from tests.support.residency import portico
 
     return portico(*args)
 

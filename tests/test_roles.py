@@ -14,12 +14,10 @@ from core.matters import matter_assign
 from core.models import User
 from core.roles import ROLE_PERMISSIONS, Role, ensure_default_roles, roles_of
 from core.services import user_set_roles
-from tests.conftest import Firm
+from tests.support.firms import Firm
 
 if TYPE_CHECKING:
-    from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+    from tests.support.cast import Cast
 
 
 def _group_permissions(role: Role) -> set[str]:
@@ -57,6 +55,11 @@ def test_role_matrix_gives_firm_wide_powers_only_to_admins_and_partners(cast: Ca
         "dan": [],
         "olga": [],
         "oscar": [],
+        "lucia": [],
+        "dora": [],
+        "paco": [],
+        "ana": [],
+        "charlie": [],
     }
 
 

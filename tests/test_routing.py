@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.conftest import Firm
+from tests.support.firms import Firm
 
 FIRM_NAMES = (b"Acme Immigration LLP", b"Globex Visa Partners")
 

@@ -18,7 +18,7 @@ from django.db import connection
 
 from tenants.cli import main
 from tenants.schema_check import forget_verified, remember_verified, schema_problems
-from tests.conftest import Firm
+from tests.support.firms import Firm
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, models
 from django.test.utils import isolate_apps
 
-from tests.conftest import Firm
+from tests.support.firms import Firm
 
 # Apps whose tables legitimately exist in public and in every firm's schema.
 IN_BOTH_SILOS = frozenset({"django.contrib.contenttypes"})

@@ -1,4 +1,4 @@
-from tests.conftest import PASSWORD, Firm
+from tests.support.firms import PASSWORD, Firm
 
 
 def test_firm_admin_signs_in_on_their_firms_subdomain(firm_a: Firm) -> None:

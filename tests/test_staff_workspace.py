@@ -9,10 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from core.audit.models import AuditEntry
 from core.matters import matter_create
 from core.models import Document, Matter, Message
-from tests.casework_support import answer_i130, upload
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+from tests.support.casework import answer_i130, upload
+from tests.support.cast import Cast
 
 
 def _queries_for_list(cast: Cast) -> int:
@@ -153,7 +151,7 @@ def test_opening_a_matter_for_a_new_client_invites_her_in_her_language(cast: Cas
     response = cast.firm.client(cast.alice).post(
         "/staff/matters/new/",
         {
-            "email": "Lucia@Example.test",
+            "email": "Lucia.Fernandez@Example.test",
             "full_name": "Lucía Fernández",
             "language": "es",
             "matter_type": i130.pk,
@@ -165,13 +163,13 @@ def test_opening_a_matter_for_a_new_client_invites_her_in_her_language(cast: Cas
 
     assert response.status_code == 302
     with cast.firm.tenant:
-        matter = Matter.objects.select_related("client", "stage").get(client__email="lucia@example.test")
+        matter = Matter.objects.select_related("client", "stage").get(client__email="lucia.fernandez@example.test")
         assert matter.client.invited_at is not None
         assert matter.stage is not None
         assert matter.stage.code == "intake"
         assert User.objects.get(pk=cast.pete.pk).has_perm("core.change_matter", matter)
     [invitation] = mail.outbox
-    assert invitation.to == ["lucia@example.test"]
+    assert invitation.to == ["lucia.fernandez@example.test"]
     assert "/accounts/set-password/" in invitation.body
     assert matter.reference in cast.firm.client(cast.pete).get("/staff/matters/").content.decode()
 

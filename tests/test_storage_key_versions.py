@@ -24,8 +24,6 @@ from residency.storage import client_files
 from tenants.lifecycle.rotation import firm_rotate_keys
 from tenants.models import Tenant
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
-
 pytestmark = pytest.mark.usefixtures("storage_dir")
 
 

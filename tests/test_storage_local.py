@@ -21,8 +21,6 @@ from residency.storage import FirmStorage, client_files, retained_files
 from tenants.current import NoFirmSelected
 from tenants.models import Tenant
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
-
 pytestmark = pytest.mark.usefixtures("storage_dir")
 
 PASSPORT = b"%PDF-1.7 passport of Maria Lopez, P123456789 " * 1000

@@ -28,9 +28,7 @@ from residency.storage import client_files, storage_atomic
 from tenants.models import Tenant
 
 if TYPE_CHECKING:
-    from tests.servers import MotoServer
-
-pytest_plugins = ["tests.servers", "tests.residency_support"]
+    from tests.support.servers import MotoServer
 
 SCAN = b"%PDF-1.7 marriage certificate of Ana and Luis " * 500
 GRACE = timedelta(hours=1)

@@ -21,11 +21,10 @@ from residency.storage import FirmStorage, client_files
 from tenants.models import Tenant
 
 if TYPE_CHECKING:
-    from tests.residency_support import OutageProxy
-    from tests.servers import MotoServer
+    from tests.support.residency import OutageProxy
+    from tests.support.servers import MotoServer
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
-TLS_REGION = "ca-central-1"  # buckets get the TLS-only policy (see tests/residency_support.py)
+TLS_REGION = "ca-central-1"  # buckets get the TLS-only policy (see tests/support/residency.py)
 FILES_REGION = "ap-southeast-2"  # files move through moto's plain HTTP
 
 SCAN = b"%PDF-1.7 I-94 record of Maria Lopez " * 4000

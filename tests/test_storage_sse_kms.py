@@ -25,15 +25,13 @@ from residency.storage import client_files
 from tenants.models import Tenant
 
 if TYPE_CHECKING:
-    from tests.servers import MotoServer
+    from tests.support.servers import MotoServer
 
-pytest_plugins = ["tests.servers", "tests.residency_support"]
-FILES_REGION = "ap-southeast-2"  # no TLS-only policy: moto speaks plain HTTP (tests/residency_support.py)
+FILES_REGION = "ap-southeast-2"  # no TLS-only policy: moto speaks plain HTTP (tests/support/residency.py)
 
 
 def write_regions_file(path: Path, *, s3_endpoint: str) -> Path:
-    # Imported here: tests.residency_support is a plugin of this module (pytest_plugins), loaded by pytest.
-    from tests.residency_support import write_regions_file as write
+    from tests.support.residency import write_regions_file as write
 
     return write(path, s3_endpoint=s3_endpoint)
 

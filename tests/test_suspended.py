@@ -19,8 +19,8 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Tenant
 from tenants.services import tenant_set_status
-from tests.conftest import PASSWORD, Firm
-from tests.database_url import subprocess_database_url
+from tests.support.database import subprocess_database_url
+from tests.support.firms import PASSWORD, Firm
 
 
 @pytest.fixture

@@ -23,9 +23,7 @@ from billing.trust.requests import (
 from billing.trust.services import InsufficientTrustFunds, trust_apply_to_invoice, trust_deposit, trust_deposit_clear
 from core.audit.models import AuditEntry
 from core.models import Matter, User
-from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access", "tests.ledger_support"]
+from tests.support.cast import Cast
 
 Kind = Account.Kind
 

@@ -171,7 +171,9 @@ class Browser:
         if form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=60
+        )  # generous: the machine may be busy with other tests
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()

@@ -1,6 +1,6 @@
 """Hostile uploads that used to be stored, and bounded work per upload (issue 18 item 5).
 
-Against the session's real clamd (tests/fixtures_portal.py), whose size limit
+Against the session's real clamd (tests/support/clamd.py), whose size limit
 is set low so "larger than the scanner's limit" is cheap to make. Each refusal
 is checked in the words the client reads, in English and in Spanish.
 """
@@ -21,12 +21,11 @@ from core.checklist import checklist_for
 from core.models import Document
 from core.uploads import UploadRejected, clamd, pdfs, validate_upload
 from residency.models import StoredObject
-from tests import upload_samples
+from tests.support import uploads as upload_samples
+from tests.support.clamd import CLAMD_SCAN_LIMIT
 
 if TYPE_CHECKING:
-    from tests.fixtures_portal import Case
-
-pytest_plugins = ["tests.fixtures_portal"]
+    from tests.support.cast import Cast
 
 
 def refusal(data: bytes, *, language: str = "en", name: str = "passport.pdf") -> UploadRejected:
@@ -100,8 +99,6 @@ def test_eicar_inside_a_pdf_is_found_by_the_scanner(clamd_configured: str) -> No
 
 
 def test_eicar_inside_a_pdf_larger_than_the_scanners_limit_is_refused_as_not_scanned(clamd_configured: str) -> None:
-    from tests.fixtures_portal import CLAMD_SCAN_LIMIT  # (a plugin of this module: imported once pytest has it)
-
     data = upload_samples.pdf_with_eicar(size=CLAMD_SCAN_LIMIT + 512 * 1024)
     assert CLAMD_SCAN_LIMIT < len(data) < 20 * 1024 * 1024  # under Portico's own limit, over the scanner's
 
@@ -211,20 +208,20 @@ def test_a_scan_takes_no_longer_than_the_timeout_even_when_the_daemon_trickles(t
 
 
 def test_a_client_sending_a_polyglot_through_the_portal_reads_why_in_spanish_and_nothing_is_stored(
-    case: Case, clamd_configured: str
+    cast: Cast, clamd_configured: str
 ) -> None:
-    with case.firm.tenant:
+    with cast.firm.tenant:
         objects_before = StoredObject.objects.count()
-        item = next(line.key for line in checklist_for(case.matter) if line.requirement.code == "passport")
+        item = next(line.key for line in checklist_for(cast.lucia_matter) if line.requirement.code == "passport")
 
-    response = case.client_of(case.lucia).post(
-        f"/portal/matters/{case.matter.pk}/upload/?item={item}",
+    response = cast.client_of(cast.lucia).post(
+        f"/portal/matters/{cast.lucia_matter.pk}/upload/?item={item}",
         {"file": SimpleUploadedFile("pasaporte.pdf", upload_samples.pdf_zip_polyglot())},
     )
 
     assert response.status_code == 400
     assert "Este PDF tiene otro archivo escondido" in response.content.decode()
-    with case.firm.tenant:
+    with cast.firm.tenant:
         assert StoredObject.objects.count() == objects_before
-        assert not Document.objects.filter(matter=case.matter).exists()
+        assert not Document.objects.filter(matter=cast.lucia_matter).exists()
         assert AuditEntry.objects.get(action="document.upload_refused").data_dict["reason"] == "pdf_hidden_file"

@@ -40,13 +40,11 @@ from residency.regions import get_region
 from residency.storage import client_files, storage_atomic
 from tenants.db import tenant_connection
 from tenants.models import Tenant
-from tests import upload_samples
-from tests.conftest import PASSWORD
-
-pytest_plugins = ["tests.servers", "tests.residency_support"]
+from tests.support import uploads as upload_samples
+from tests.support.firms import PASSWORD
 
 LOCAL_REGION = "eu-central-1"
-FILES_REGION = "ap-southeast-2"  # on S3 (moto) once the ``aws`` fixture is active: tests/residency_support.py
+FILES_REGION = "ap-southeast-2"  # on S3 (moto) once the ``aws`` fixture is active: tests/support/residency.py
 
 
 @dataclass
@@ -79,7 +77,7 @@ def _remove(tenant: Tenant) -> None:
 
 
 def _firm_with_a_client_and_a_matter(region: str) -> Upload:
-    from tests.residency_support import onboard  # (a plugin of this module: imported once pytest has it)
+    from tests.support.residency import onboard  # (a plugin of this module: imported once pytest has it)
 
     tenant = onboard(region, prefix="kill")
     with tenant:

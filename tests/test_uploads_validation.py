@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from core.uploads import UploadRejected, validate_upload
-from tests import upload_samples
+from tests.support import uploads as upload_samples
 
 
 def upload(data: bytes, name: str = "file.bin") -> SimpleUploadedFile:

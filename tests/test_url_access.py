@@ -42,14 +42,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from core.models import Document, Grant, Matter, MatterType, User
-from tests.conftest import PASSWORD, Firm
+from tests.support.firms import PASSWORD, Firm
 
 if TYPE_CHECKING:
     from django.http import HttpResponse
 
-    from tests.fixtures_access import Cast
-
-pytest_plugins = ["tests.fixtures_access"]
+    from tests.support.cast import Cast
 
 URLCONF = "core.urls"
 
@@ -132,7 +130,7 @@ def _casework_victims(cast: Cast) -> dict[str, int]:
     """Carol's passport on M1, and a matter type of firm A's own with a question, requirement and stage."""
     if not hasattr(cast, "casework_ids"):
         from core.models import DocumentRequirement, IntakeQuestion, WorkflowStage
-        from tests.casework_support import upload
+        from tests.support.casework import upload
 
         with cast.firm.tenant:
             document = upload(cast.m1, "passport", cast.carol)

@@ -1,4 +1,4 @@
-"""Helpers for the invoice tests: drafting and issuing an invoice on the access cast's matters."""
+"""Helpers for the invoice and ledger tests: drafting and issuing an invoice on the cast's matters, balances."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Fixtures for the client portal and upload tests: a Spanish-speaking client's I-130 case, a real ClamAV daemon.
-
-``case`` (firm A, made through the real services inside the test's
-transaction): Lucía, a client who prefers Spanish, with an I-130 matter; Paco,
-the paralegal assigned to it; Ana, its attorney; and Dora, the client of
-another matter, who must see nothing of Lucía's.
+"""A real ClamAV daemon for the upload tests.
 
 ``clamd_socket`` starts Debian's ``/usr/sbin/clamd`` once per session with a
 signature database written here (no download, works offline): ClamAV's own
@@ -23,18 +18,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from django.test import Client
 
-from core.matters import matter_create
-from core.models import Matter, User
-from core.roles import Role
-from core.services import user_create
 from core.uploads import clamd
-from tests import upload_samples
-from tests.conftest import PASSWORD, Firm
+from tests.support import uploads as upload_samples
 
 CLAMD = "/usr/sbin/clamd"
 CLAMD_SCAN_LIMIT = 4 * 1024 * 1024  # MaxFileSize and MaxScanSize of the test daemon (production: README)
@@ -104,46 +92,3 @@ def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def clamd_configured(clamd_socket: str, settings: object) -> str:
     settings.PORTICO_CLAMD_SOCKET = clamd_socket  # type: ignore[attr-defined]
     return clamd_socket
-
-
-@dataclass
-class Case:
-    firm: Firm
-    lucia: User
-    paco: User
-    ana: User
-    dora: User
-    matter: Matter
-    dora_matter: Matter
-
-    def client_of(self, user: User) -> Client:
-        return self.firm.client(user)
-
-
-def build_case(firm: Firm, *, reference: str = "2026-0101") -> Case:
-    with firm.tenant:
-        alice = User.objects.get(email="alice@acme.test")
-        lucia = user_create(
-            email="lucia@example.test", role=Role.CLIENT, full_name="Lucía Gómez", password=PASSWORD, language="es"
-        )
-        dora = user_create(email="dora@example.test", role=Role.CLIENT, full_name="Dora Díaz", password=PASSWORD)
-        paco = user_create(email="paco@acme.test", role=Role.PARALEGAL, full_name="Paco Ruiz", password=PASSWORD)
-        ana = user_create(email="ana@acme.test", role=Role.ATTORNEY, full_name="Ana Lee", password=PASSWORD)
-        matter = matter_create(
-            reference=reference,
-            title="Gómez spousal petition",
-            matter_type="I-130",
-            client=lucia,
-            responsible_attorney=ana,
-            assigned_paralegal=paco,
-            by=alice,
-        )
-        dora_matter = matter_create(
-            reference="2026-0202", title="Díaz naturalisation", matter_type="N-400", client=dora, by=alice
-        )
-    return Case(firm=firm, lucia=lucia, paco=paco, ana=ana, dora=dora, matter=matter, dora_matter=dora_matter)
-
-
-@pytest.fixture
-def case(firm_a: Firm) -> Case:
-    return build_case(firm_a)

@@ -1,4 +1,4 @@
-"""Fixtures for the kms/residency tests: ``pytest_plugins = ["tests.servers", "tests.residency_support"]``.
+"""Fixtures for the kms/residency tests (wired in by tests/conftest.py).
 
 - ``provisioned`` / ``acme`` / ``globex``: conftest's firms (acme in eu-central-1,
   globex in us-east-1) with their keys and local storage, provisioned once if
@@ -31,8 +31,8 @@ from click.testing import CliRunner, Result
 from residency import regions
 from residency.provisioning import firm_is_provisioned, firm_provision
 from tenants.models import Tenant
-from tests.conftest import Firm
-from tests.servers import MotoServer, free_port
+from tests.support.firms import Firm
+from tests.support.servers import MotoServer, free_port
 
 AWS_REGIONS = ("ca-central-1", "ap-southeast-2")
 TLS_REGION, FILES_REGION = AWS_REGIONS

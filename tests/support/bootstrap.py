@@ -1,0 +1,62 @@
+"""pytest plugin, loaded before Django (``-p tests.support.bootstrap``): the run's PostgreSQL and its databases.
+
+With DATABASE_URL set (CI points it at 127.0.0.1:5432) that server is used;
+otherwise the embedded PostgreSQL 18 is started under ``var/test/pg`` so that
+the suite runs on a machine that has nothing but Python. Either way the tests
+never touch the database DATABASE_URL names: before Django reads its settings,
+Django is pointed at a database that does not exist until
+``tests.support.database`` gives the process its own copy of the run's template,
+``test_<name>_<worker>`` (``main`` without xdist, ``gw0``, ``gw1``… with it).
+
+Each xdist worker also gets its own Redis database and its own local storage directory (set with its
+database: the firms of every worker's database have the same slugs, so their
+files would otherwise share paths); the master key and secret key stay shared,
+since the template's keys are wrapped under them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings_test")
+os.environ.setdefault("PORTICO_ENV", "test")
+
+if not os.environ.get("DATABASE_URL"):
+    os.environ.setdefault("PORTICO_VAR_DIR", str(ROOT / "var" / "test"))
+    from tenants.dev.embedded_db import ensure_database_url
+
+    ensure_database_url()
+
+# xdist workers inherit the controller's environment, where this has already run.
+if not os.environ.get("PORTICO_TEST_DATABASE_BASE"):
+    _configured = urlsplit(os.environ["DATABASE_URL"])
+    os.environ["PORTICO_TEST_DATABASE_BASE"] = _configured.path.lstrip("/") or "portico"
+    # Databases are created and dropped from the server's maintenance database, which always exists.
+    os.environ["PORTICO_TEST_ADMIN_URL"] = urlunsplit(_configured._replace(path="/postgres"))
+    # Until tests.support.database names this process's own copy, Django points at a database
+    # that does not exist: nothing can reach the configured one.
+    os.environ["DATABASE_URL"] = urlunsplit(_configured._replace(path="/test_portico_not_prepared"))
+
+# An xdist worker (its id is in the environment before plugins load) gets its own Redis database:
+# its Celery workers must not take another worker's tasks, and the cache keys of its firms (the
+# same slugs in every worker's database) must not meet another worker's.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and os.environ.get("REDIS_URL"):
+    _redis = urlsplit(os.environ["REDIS_URL"])
+    _base = int(_redis.path.lstrip("/") or 0)
+    os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{(_base + 1 + int(_worker[2:])) % 16}"))
+
+
+def pytest_xdist_auto_num_workers(config: object) -> int:
+    """``-n auto``: one worker more than the machine has cores (many tests wait on a server or a browser).
+
+    ``PORTICO_TEST_WORKERS`` overrides it; ``-n 0`` runs everything in one process.
+    """
+    configured = os.environ.get("PORTICO_TEST_WORKERS", "")
+    if configured.isdigit():
+        return int(configured)
+    return max(2, (os.cpu_count() or 1) + 1)
