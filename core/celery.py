@@ -60,7 +60,7 @@ class PorticoTask(TenantTask):
     subtask = signature
 
 
-class PorticoCelery(CeleryApp):
+class PorticoCelery(CeleryApp[PorticoTask]):
     task_cls = "core.celery:PorticoTask"
 
 

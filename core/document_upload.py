@@ -40,7 +40,7 @@ def document_upload(
     requirement: DocumentRequirement,
     slot: int,
     uploaded_by: User,
-    file: UploadedFile,
+    file: UploadedFile[bytes],
     metadata: dict[str, Any] | None = None,
     language: str | None = None,
     request: HttpRequest | None = None,

@@ -81,7 +81,7 @@ def audit_record(
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     if actor is not None and not actor.is_authenticated:  # AnonymousUser
-        actor = None
+        actor = None  # type: ignore[unreachable]
     entry = AuditEntry(
         tenant=current_schema(),
         action=action,

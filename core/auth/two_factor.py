@@ -40,7 +40,7 @@ def confirmed_device(user: User) -> TOTPDevice | None:
 
 
 def has_two_factor(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())  # django-otp is untyped
 
 
 def two_factor_required(user: User) -> bool:
