@@ -36,9 +36,8 @@ def invoice_apply_trust(*, invoice: Invoice, by: User | None) -> Payment | None:
     amount = min(cleared_funds(account=trust, on=today).minor, invoice.balance_due_minor)
     if amount <= 0:
         return None
-    # InvoiceLike declares ``pk: object`` as a settable attribute, which an int field cannot match.
     entry = trust_apply_to_invoice(
-        invoice_like=invoice,  # type: ignore[arg-type]
+        invoice_like=invoice,
         amount=Money(amount, invoice.currency),
         by=by,
         occurred_on=today,
