@@ -24,6 +24,7 @@ from api.serializers import GrantCreateSerializer, GrantExpirySerializer, GrantS
 from core import grants
 from core.access import grant_for_matter, matter_for_user, matters_for_user, person_by_email
 from core.access_review import access_review
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Grant, Matter
 from core.roles import MANAGE_GRANTS, VIEW_ACCESS_REVIEW
@@ -129,7 +130,7 @@ class AccessReview(APIView):
         as_of = timezone.now()
         rows = access_review(at=as_of)
         audit_record(
-            "access_review.exported",
+            AuditAction.ACCESS_REVIEW_EXPORTED,
             actor=user,
             request=request._request,
             data={"format": "json", "users": len(rows), "as_of": as_of.isoformat()},

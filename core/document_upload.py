@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from django.utils import translation
 
 from core.access import is_client_of, may_change_matter
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.documents import document_submit
 from core.models import Document, DocumentRequirement, Matter, User
@@ -52,7 +53,7 @@ def document_upload(
         safe = validate_upload(file, requirement=requirement, language=language)
     except UploadRejected as refusal:
         audit_record(
-            "document.upload_refused",
+            AuditAction.DOCUMENT_UPLOAD_REFUSED,
             actor=uploaded_by,
             target=matter,
             request=request,

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.access import Person, documents_for_user, is_client_of, may_change_matter
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.checklist import checklist_for
 from core.models import Document, DocumentRequirement, Matter, MatterEvent, User
@@ -144,7 +145,7 @@ def document_submit(
         at=document.uploaded_at,
         data=data,
     )
-    audit_record("document.uploaded", actor=uploaded_by, target=document, request=request, data=data)
+    audit_record(AuditAction.DOCUMENT_UPLOADED, actor=uploaded_by, target=document, request=request, data=data)
     paralegal = matter.assigned_paralegal
     if paralegal is not None and paralegal.pk != uploaded_by.pk:
         notify(
@@ -213,7 +214,7 @@ def document_review(
     MatterEvent.objects.create(
         matter=matter, kind=f"document.{document.status}", actor=by, document=document, at=now, data=data
     )
-    audit_record("document.reviewed", actor=by, target=document, request=request, data=data)
+    audit_record(AuditAction.DOCUMENT_REVIEWED, actor=by, target=document, request=request, data=data)
     if decision == "reject":
         _tell_client_of_rejection(document=document, matter=matter)
     else:
@@ -253,7 +254,7 @@ def document_download_name(document: Document) -> str:
 
 def document_open(*, document: Document, user: User, request: HttpRequest | None) -> FileResponse:
     audit_record(
-        "document.downloaded",
+        AuditAction.DOCUMENT_DOWNLOADED,
         actor=user,
         target=document,
         request=request,

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.matters import matter_permissions_sync
 from core.models import Grant, Matter, User
@@ -89,7 +90,11 @@ def grant_create(
     grant = Grant.objects.create(matter=matter, grantee=grantee, granted_by=by, reason=reason, expires_at=expires_at)
     added = matter_permissions_sync(matter=matter, user=grantee, at=now).added
     audit_record(
-        "grant.created", actor=by, target=grant, request=request, data=_data(grant, reason=reason, permissions=added)
+        AuditAction.GRANT_CREATED,
+        actor=by,
+        target=grant,
+        request=request,
+        data=_data(grant, reason=reason, permissions=added),
     )
     return grant
 
@@ -109,7 +114,7 @@ def grant_change_expiry(
     grant.expires_at = expires_at
     grant.save(update_fields=["expires_at"])
     audit_record(
-        "grant.changed",
+        AuditAction.GRANT_CHANGED,
         actor=by,
         target=grant,
         request=request,
@@ -126,13 +131,15 @@ def grant_revoke(*, grant: Grant, by: User, request: HttpRequest | None = None, 
     if grant.revoked_at is not None:
         raise ValidationError("This grant was already revoked.")
     removed = _close(grant, at=now, by=by)
-    audit_record("grant.revoked", actor=by, target=grant, request=request, data=_data(grant, permissions=removed))
+    audit_record(
+        AuditAction.GRANT_REVOKED, actor=by, target=grant, request=request, data=_data(grant, permissions=removed)
+    )
     return grant
 
 
 def _expire(grant: Grant, *, at: datetime) -> None:
     removed = _close(grant, at=at, by=None)
-    audit_record("grant.expired", target=grant, data=_data(grant, permissions=removed))
+    audit_record(AuditAction.GRANT_EXPIRED, target=grant, data=_data(grant, permissions=removed))
 
 
 def grants_revoke_expired(*, at: datetime | None = None) -> int:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.access import is_client_of, may_change_matter
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.conditions import condition_holds
 from core.models import IntakeQuestion, Matter, MatterEvent, User
@@ -160,7 +161,7 @@ def intake_save_answers(
         MatterEvent.objects.create(matter=matter, kind="intake.completed", actor=by, at=now)
     matter.save(update_fields=fields)
     audit_record(
-        "intake.saved",
+        AuditAction.INTAKE_SAVED,
         actor=by,
         target=matter,
         request=request,

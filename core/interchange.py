@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.matters import ATTORNEY_ROLES, matter_create, matter_type_by_code, next_reference
 from core.models import ClientProfile, Document, Matter, User
@@ -137,7 +138,7 @@ def intake_import(*, payload: dict[str, Any], by: User, request: HttpRequest | N
     matter.save(update_fields=["intake_id", "filing_category", "priority", "updated"])
     skipped = len(payload.get("documents") or [])
     audit_record(
-        "intake.imported",
+        AuditAction.INTAKE_IMPORTED,
         actor=by,
         target=matter,
         request=request,

@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.http import Http404, HttpRequest
 
 from core.access import Person, object_id
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import DocumentRequirement, IntakeQuestion, MatterType, User, WorkflowStage
 from core.roles import MANAGE_MATTER_TYPES
@@ -51,7 +52,7 @@ def matter_type_item_save(*, item: models.Model, by: User, request: HttpRequest 
     item.save()
     matter_type = item if isinstance(item, MatterType) else item.matter_type  # type: ignore[attr-defined]
     audit_record(
-        "matter_type.changed",
+        AuditAction.MATTER_TYPE_CHANGED,
         actor=by,
         target=item,
         request=request,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_user_perms, remove_perm
 
 from core.access import live_grants
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, MatterType, User, WorkflowStage
 from core.roles import ADD_MATTER, CHANGE_MATTER, STAFF_ROLES, Role, roles_of
@@ -67,11 +68,19 @@ def record_permission_change(
     base = {"user": change.user.email, "matter": matter.reference, "via": via}
     if change.added:
         audit_record(
-            "permission.granted", actor=by, target=matter, request=request, data={**base, "permissions": change.added}
+            AuditAction.PERMISSION_GRANTED,
+            actor=by,
+            target=matter,
+            request=request,
+            data={**base, "permissions": change.added},
         )
     if change.removed:
         audit_record(
-            "permission.revoked", actor=by, target=matter, request=request, data={**base, "permissions": change.removed}
+            AuditAction.PERMISSION_REVOKED,
+            actor=by,
+            target=matter,
+            request=request,
+            data={**base, "permissions": change.removed},
         )
 
 
@@ -121,7 +130,7 @@ def matter_create(
         responsible_attorney=responsible_attorney,
         assigned_paralegal=assigned_paralegal,
     )
-    audit_record("matter.created", actor=by, target=matter, request=request, data={"reference": reference})
+    audit_record(AuditAction.MATTER_CREATED, actor=by, target=matter, request=request, data={"reference": reference})
     people = [(client, "client"), (responsible_attorney, "assignment"), (assigned_paralegal, "assignment")]
     for user, via in people:
         if user is not None:
@@ -150,7 +159,7 @@ def matter_assign(
     matter.assigned_paralegal = assigned_paralegal
     matter.save(update_fields=["responsible_attorney", "assigned_paralegal", "updated"])
     audit_record(
-        "matter.assigned",
+        AuditAction.MATTER_ASSIGNED,
         actor=by,
         target=matter,
         request=request,
@@ -210,7 +219,9 @@ def client_matter_open(
     )
     if invite and not client.has_usable_password():
         user_invite(user=client)
-        audit_record("client.invited", actor=by, target=client, request=request, data={"matter": matter.reference})
+        audit_record(
+            AuditAction.CLIENT_INVITED, actor=by, target=client, request=request, data={"matter": matter.reference}
+        )
     return matter
 
 

@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from core.access import is_party_to
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, MatterEvent, Message, User
 from core.notifications import notify
@@ -42,7 +43,9 @@ def message_send(*, matter: Matter, sender: User, body: str, request: HttpReques
         raise ValidationError(_("Keep the message under %(max)s characters.") % {"max": MAX_LENGTH})
     message = Message.objects.create(matter=matter, sender=sender, body=body)
     MatterEvent.objects.create(matter=matter, kind="message.sent", actor=sender, at=message.created)
-    audit_record("message.sent", actor=sender, target=message, request=request, data={"matter": matter.reference})
+    audit_record(
+        AuditAction.MESSAGE_SENT, actor=sender, target=message, request=request, data={"matter": matter.reference}
+    )
     if sender.pk == matter.client_id:
         staff = matter.assigned_paralegal or matter.responsible_attorney
         if staff is not None:

@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.mail import firm_base_url, firm_sender
 from core.models import FirmSettings, User
@@ -56,7 +57,7 @@ def user_invite(*, user: User) -> str:
     send_mail(subject, body, firm_sender(), [user.email])
     # KPI (SPEC §8): time to intake starts at the invitation.
     User.objects.filter(pk=user.pk).update(invited_at=timezone.now())
-    audit_record("user.invited", target=user, data={"email": user.email})
+    audit_record(AuditAction.USER_INVITED, target=user, data={"email": user.email})
     return link
 
 
@@ -72,12 +73,20 @@ def user_set_roles(*, user: User, roles: set[Role], by: User, request: HttpReque
     for role in sorted(roles - current):
         user.groups.add(groups[role])
         audit_record(
-            "role.assigned", actor=by, target=user, request=request, data={"user": user.email, "role": role.value}
+            AuditAction.ROLE_ASSIGNED,
+            actor=by,
+            target=user,
+            request=request,
+            data={"user": user.email, "role": role.value},
         )
     for role in sorted(current - roles):
         user.groups.remove(groups[role])
         audit_record(
-            "role.removed", actor=by, target=user, request=request, data={"user": user.email, "role": role.value}
+            AuditAction.ROLE_REMOVED,
+            actor=by,
+            target=user,
+            request=request,
+            data={"user": user.email, "role": role.value},
         )
     is_staff = bool(roles & STAFF_ROLES)
     if user.is_staff != is_staff:
@@ -101,5 +110,5 @@ def firm_settings_update(*, by: User, request: HttpRequest | None = None, **chan
             setattr(settings_row, name, value)
     if changed:
         settings_row.save()
-        audit_record("settings.changed", actor=by, target=settings_row, request=request, data=changed)
+        audit_record(AuditAction.SETTINGS_CHANGED, actor=by, target=settings_row, request=request, data=changed)
     return settings_row

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from core.access import may_change_matter
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, MatterEvent, User, WorkflowStage
 from core.signals import matter_stage_completed
@@ -54,7 +55,7 @@ def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None, request:
             matter=locked, kind="stage.completed", actor=by, at=now, data={"stage": current.code}
         )
     MatterEvent.objects.create(matter=locked, kind="stage.entered", actor=by, at=now, data={"stage": target.code})
-    audit_record("matter.stage_changed", actor=by, target=locked, request=request, data=data)
+    audit_record(AuditAction.MATTER_STAGE_CHANGED, actor=by, target=locked, request=request, data=data)
     if current is not None:
         matter_stage_completed.send(sender=Matter, matter=locked, stage=current, by=by)
     matter.stage = target

@@ -77,6 +77,7 @@ def sweep_orphans(self: PorticoTask) -> int:
     """Delete the current firm's stored objects that have no row and are past the grace period; audit it."""
     from datetime import timedelta
 
+    from core.audit.actions import AuditAction
     from core.audit.services import audit_record
     from residency.errors import ResidencyError
     from residency.orphans import orphans_sweep
@@ -89,7 +90,7 @@ def sweep_orphans(self: PorticoTask) -> int:
         raise self.retry(exc=exc) from exc
     if sweep.deleted:
         audit_record(
-            "storage.orphans_deleted",
+            AuditAction.STORAGE_ORPHANS_DELETED,
             data={
                 "count": len(sweep.deleted),
                 "bytes": sweep.deleted_bytes,

@@ -15,6 +15,7 @@ import io
 from django.http import HttpRequest
 from PIL import Image, ImageDraw
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Document, User
 from residency.storage import client_files
@@ -50,5 +51,5 @@ def document_thumbnail(*, document: Document, user: User, request: HttpRequest |
     preview = _image_preview(document) if document.is_image else _page_icon(document)
     buffer = io.BytesIO()
     preview.save(buffer, format="JPEG", quality=80)
-    audit_record("document.viewed", actor=user, target=document, request=request, data={"as": "thumbnail"})
+    audit_record(AuditAction.DOCUMENT_VIEWED, actor=user, target=document, request=request, data={"as": "thumbnail"})
     return buffer.getvalue()

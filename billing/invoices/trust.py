@@ -11,6 +11,7 @@ from billing.locks import money_transaction
 from billing.money import Money
 from billing.trust.selectors import cleared_funds
 from billing.trust.services import trust_apply_to_invoice
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import User
 
@@ -56,7 +57,7 @@ def invoice_apply_trust(*, invoice: Invoice, by: User | None) -> Payment | None:
     settle(invoice)
     invoice.save()
     audit_record(
-        "invoice.payment",
+        AuditAction.INVOICE_PAYMENT,
         actor=by,
         target=invoice,
         data={"method": Payment.Method.TRUST, "amount_minor": amount, "payment": payment.pk},

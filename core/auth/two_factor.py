@@ -21,6 +21,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import FirmSettings, User
 from core.roles import MANAGE_ROLES
@@ -88,7 +89,9 @@ def enrolment_confirm(*, device: TOTPDevice, code: str, request: HttpRequest) ->
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     django_otp.login(request, device)
-    audit_record("otp.enabled", actor=device.user, target=device.user, request=request, data={"method": "totp"})
+    audit_record(
+        AuditAction.OTP_ENABLED, actor=device.user, target=device.user, request=request, data={"method": "totp"}
+    )
     return True
 
 
@@ -112,7 +115,7 @@ def disable(*, user: User, code: str, request: HttpRequest) -> None:
     if not device.verify_token(code.strip()):
         raise ValidationError("That code is not right. Enter the current code from your authenticator app.")
     TOTPDevice.objects.filter(user=user).delete()
-    audit_record("otp.disabled", actor=user, target=user, request=request, data={"method": "totp"})
+    audit_record(AuditAction.OTP_DISABLED, actor=user, target=user, request=request, data={"method": "totp"})
 
 
 @transaction.atomic
@@ -122,4 +125,4 @@ def reset(*, user: User, by: User, request: HttpRequest | None = None) -> None:
         raise PermissionDenied("Only a firm admin may reset two-factor authentication.")
     deleted, _ = TOTPDevice.objects.filter(user=user).delete()
     if deleted:
-        audit_record("otp.reset", actor=by, target=user, request=request, data={"user": user.email})
+        audit_record(AuditAction.OTP_RESET, actor=by, target=user, request=request, data={"user": user.email})
