@@ -97,7 +97,6 @@ class MatterOpen(APIView):
             assigned_paralegal=staff(data["assigned_paralegal"], "assigned_paralegal"),
             invite=data["invite"],
             by=signed_in_user(request),
-            request=request._request,
         )
         return Response(MatterSerializer(matter).data, status=status.HTTP_201_CREATED)
 
@@ -163,7 +162,6 @@ class MatterIntake(OneMatterView):
             matter=self.matter,
             answers=body.validated_data["answers"],
             by=signed_in_user(request),
-            request=request._request,
         )
         if result.errors:
             raise ValidationError({f"answers.{key}": [message] for key, message in result.errors.items()})
@@ -196,7 +194,6 @@ class MatterDocuments(OneMatterView):
                 uploaded_by=signed_in_user(request),
                 file=data["file"],
                 metadata={key: data.get(key) for key in ("document_type", "document_date", "signer")},
-                request=request._request,
             )
         except UploadRejected as refused:
             raise ValidationError({"file": [refused.message]}) from None
@@ -222,7 +219,7 @@ class DocumentDownload(OneDocumentView):
         responses={(200, "application/octet-stream"): OpenApiResponse(description="The file, as an attachment")}
     )
     def get(self, request: Request, document_id: int) -> FileResponse:
-        return document_open(document=self.document, user=signed_in_user(request), request=request._request)
+        return document_open(document=self.document, user=signed_in_user(request))
 
 
 class DocumentReview(OneDocumentView):
@@ -239,7 +236,6 @@ class DocumentReview(OneDocumentView):
             decision=data["decision"],
             reason_code=data.get("reason_code"),
             note=data.get("note", ""),
-            request=request._request,
         )
         return Response(s.DocumentSerializer(document).data)
 
@@ -266,7 +262,6 @@ class MatterMessages(OneMatterView):
             matter=self.matter,
             sender=signed_in_user(request),
             body=body.validated_data["body"],
-            request=request._request,
         )
         return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
@@ -282,9 +277,7 @@ class MatterStage(OneMatterView):
             target = WorkflowStage.objects.filter(matter_type_id=self.matter.matter_type_id, code=code).first()
             if target is None:
                 raise ValidationError({"stage": ["No such stage for this matter type."]})
-        matter = matter_advance_stage(
-            matter=self.matter, by=signed_in_user(request), to=target, request=request._request
-        )
+        matter = matter_advance_stage(matter=self.matter, by=signed_in_user(request), to=target)
         return Response(MatterSerializer(matter).data)
 
 
@@ -303,7 +296,7 @@ class IntakeImport(APIView):
     def post(self, request: Request) -> Response:
         body = s.IntakeInterchangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = intake_import(payload=request.data, by=signed_in_user(request), request=request._request)
+        result = intake_import(payload=request.data, by=signed_in_user(request))
         exported = intake_export(result.matter)
         headers = {"X-Documents-Skipped": str(result.documents_skipped)}
         return Response(exported, status=status.HTTP_201_CREATED, headers=headers)

@@ -89,7 +89,6 @@ class MatterGrants(ManagedMatterView):
             expires_at=body.validated_data["expires_at"],
             reason=body.validated_data["reason"],
             by=signed_in_user(request),
-            request=request._request,
         )
         return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
@@ -110,14 +109,13 @@ class GrantExpiry(OneGrantView):
             grant=self.grant,
             expires_at=body.validated_data["expires_at"],
             by=signed_in_user(request),
-            request=request._request,
         )
         return Response(GrantSerializer(grant).data)
 
 
 class GrantRevoke(OneGrantView):
     def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
-        grant = grants.grant_revoke(grant=self.grant, by=signed_in_user(request), request=request._request)
+        grant = grants.grant_revoke(grant=self.grant, by=signed_in_user(request))
         return Response(GrantSerializer(grant).data)
 
 
@@ -132,7 +130,6 @@ class AccessReview(APIView):
         audit_record(
             AuditAction.ACCESS_REVIEW_EXPORTED,
             actor=user,
-            request=request._request,
             data={"format": "json", "users": len(rows), "as_of": as_of.isoformat()},
         )
         return Response(

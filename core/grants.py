@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from core.audit.actions import AuditAction
@@ -71,7 +70,6 @@ def grant_create(
     expires_at: datetime,
     reason: str,
     by: User,
-    request: HttpRequest | None = None,
     at: datetime | None = None,
 ) -> Grant:
     """Let ``grantee`` see ``matter`` until ``expires_at``."""
@@ -93,16 +91,13 @@ def grant_create(
         AuditAction.GRANT_CREATED,
         actor=by,
         target=grant,
-        request=request,
         data=_data(grant, reason=reason, permissions=added),
     )
     return grant
 
 
 @transaction.atomic
-def grant_change_expiry(
-    *, grant: Grant, expires_at: datetime, by: User, request: HttpRequest | None = None, at: datetime | None = None
-) -> Grant:
+def grant_change_expiry(*, grant: Grant, expires_at: datetime, by: User, at: datetime | None = None) -> Grant:
     """Extend (or shorten) a live grant."""
     now = at or timezone.now()
     _check_manager(by)
@@ -117,23 +112,20 @@ def grant_change_expiry(
         AuditAction.GRANT_CHANGED,
         actor=by,
         target=grant,
-        request=request,
         data=_data(grant, previous_expires_at=before.isoformat()),
     )
     return grant
 
 
 @transaction.atomic
-def grant_revoke(*, grant: Grant, by: User, request: HttpRequest | None = None, at: datetime | None = None) -> Grant:
+def grant_revoke(*, grant: Grant, by: User, at: datetime | None = None) -> Grant:
     now = at or timezone.now()
     _check_manager(by)
     grant = Grant.objects.select_for_update().select_related("grantee", "matter").get(pk=grant.pk)
     if grant.revoked_at is not None:
         raise ValidationError("This grant was already revoked.")
     removed = _close(grant, at=now, by=by)
-    audit_record(
-        AuditAction.GRANT_REVOKED, actor=by, target=grant, request=request, data=_data(grant, permissions=removed)
-    )
+    audit_record(AuditAction.GRANT_REVOKED, actor=by, target=grant, data=_data(grant, permissions=removed))
     return grant
 
 

@@ -7,7 +7,6 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -62,7 +61,7 @@ def user_invite(*, user: User) -> str:
 
 
 @transaction.atomic
-def user_set_roles(*, user: User, roles: set[Role], by: User, request: HttpRequest | None = None) -> User:
+def user_set_roles(*, user: User, roles: set[Role], by: User) -> User:
     """Give ``user`` exactly ``roles``; each role added or removed is audited."""
     if not by.has_perm(MANAGE_ROLES):
         raise PermissionDenied("Only a firm admin may change roles.")
@@ -76,7 +75,6 @@ def user_set_roles(*, user: User, roles: set[Role], by: User, request: HttpReque
             AuditAction.ROLE_ASSIGNED,
             actor=by,
             target=user,
-            request=request,
             data={"user": user.email, "role": role.value},
         )
     for role in sorted(current - roles):
@@ -85,7 +83,6 @@ def user_set_roles(*, user: User, roles: set[Role], by: User, request: HttpReque
             AuditAction.ROLE_REMOVED,
             actor=by,
             target=user,
-            request=request,
             data={"user": user.email, "role": role.value},
         )
     is_staff = bool(roles & STAFF_ROLES)
@@ -96,7 +93,7 @@ def user_set_roles(*, user: User, roles: set[Role], by: User, request: HttpReque
 
 
 @transaction.atomic
-def firm_settings_update(*, by: User, request: HttpRequest | None = None, **changes: bool) -> FirmSettings:
+def firm_settings_update(*, by: User, **changes: bool) -> FirmSettings:
     """Change the firm's settings; the old and new value of each changed one are audited."""
     if not by.has_perm(MANAGE_FIRM_SETTINGS):
         raise PermissionDenied("Only a firm admin may change the firm's settings.")
@@ -110,5 +107,5 @@ def firm_settings_update(*, by: User, request: HttpRequest | None = None, **chan
             setattr(settings_row, name, value)
     if changed:
         settings_row.save()
-        audit_record(AuditAction.SETTINGS_CHANGED, actor=by, target=settings_row, request=request, data=changed)
+        audit_record(AuditAction.SETTINGS_CHANGED, actor=by, target=settings_row, data=changed)
     return settings_row

@@ -95,6 +95,7 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "core.middleware.AuditOriginMiddleware",  # before anything that may record an audit entry
     "core.middleware.TenantMiddleware",
     "core.middleware.TenantStatusMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -80,7 +80,6 @@ def language_set(request: HttpRequest) -> HttpResponse:
             AuditAction.USER_LANGUAGE_CHANGED,
             actor=user,
             target=user,
-            request=request,
             data={"from": before, "to": language},
         )
     _remember(response, language)

@@ -156,7 +156,7 @@ def test_a_download_is_an_attachment_with_a_server_chosen_name_and_is_audited(ca
         document.original_filename = '../../etc/passwd".html'
         document.save()
 
-        response = document_open(document=document_for_user(cast.pete, document.pk), user=cast.pete, request=None)
+        response = document_open(document=document_for_user(cast.pete, document.pk), user=cast.pete)
 
         assert response["Content-Disposition"] == 'attachment; filename="2025-0001-passport-1-v1.png"'
         assert b"".join(response.streaming_content) == png_bytes()  # type: ignore[arg-type]

@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING
 import psycopg
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from psycopg import sql
 
 from core.audit.actions import AuditAction
 from core.audit.chain import canonical_data, hash_of
+from core.audit.context import current_origin
 from core.audit.models import AuditEntry
-from core.audit.request import client_ip, user_agent
 from tenants.db import current_schema
 
 if TYPE_CHECKING:
@@ -66,22 +65,19 @@ def audit_record(
     *,
     actor: User | None = None,
     target: models.Model | None = None,
-    request: HttpRequest | None = None,
     data: Mapping[str, object] | None = None,
 ) -> AuditEntry:
     """Record ``action`` (one of ``core.audit.actions.AuditAction``) in the current firm's log.
 
-    ``actor`` defaults to the request's signed-in user. ``target`` is kept as its
-    model label, primary key and a short label. ``data`` is JSON-serialisable
-    context; values under secret-looking keys (password, token, otp...) are
-    replaced by ``[redacted]``. IP address and user agent come from ``request``.
+    ``actor`` is who did it (None: the system, a scheduled job, the CLI). ``target``
+    is kept as its model label, primary key and a short label. ``data`` is
+    JSON-serialisable context; values under secret-looking keys (password, token,
+    otp...) are replaced by ``[redacted]``. IP address and user agent are those of
+    the request being served (``core.audit.context``), empty outside one.
     """
     if not isinstance(action, AuditAction):  # mypy refuses a plain string; so does the log
         raise TypeError(f"audit action {action!r} is not an AuditAction (core/audit/actions.py)")
-    if actor is None and request is not None:
-        actor = getattr(request, "user", None)
-    if actor is not None and not actor.is_authenticated:  # AnonymousUser
-        actor = None  # type: ignore[unreachable]
+    origin = current_origin()
     entry = AuditEntry(
         tenant=current_schema(),
         action=action,
@@ -90,8 +86,8 @@ def audit_record(
         target_type=target._meta.label_lower if target is not None else "",
         target_id=_clean(str(target.pk), 64) if target is not None else "",
         target_label=_label(target),
-        ip=client_ip(request) if request is not None else "",
-        user_agent=_clean(user_agent(request), 512) if request is not None else "",
+        ip=origin.ip,
+        user_agent=_clean(origin.user_agent, 512),
         data=canonical_data(_redact(dict(data or {}))),
     )
     if entry.tenant == "public":

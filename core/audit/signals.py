@@ -21,7 +21,7 @@ def _in_a_firm() -> bool:
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def record_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if _in_a_firm():
-        audit_record(AuditAction.AUTH_LOGIN, actor=user, target=user, request=request)
+        audit_record(AuditAction.AUTH_LOGIN, actor=user, target=user)
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
@@ -31,10 +31,10 @@ def record_login_failure(
     """Django has already masked the password in ``credentials``; only the attempted email is kept."""
     if _in_a_firm():
         attempted = credentials.get("username") or credentials.get("email") or ""
-        audit_record(AuditAction.AUTH_LOGIN_FAILED, request=request, data={"email": str(attempted)[:254]})
+        audit_record(AuditAction.AUTH_LOGIN_FAILED, data={"email": str(attempted)[:254]})
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
 def record_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if user is not None and _in_a_firm():
-        audit_record(AuditAction.AUTH_LOGOUT, actor=user, target=user, request=request)
+        audit_record(AuditAction.AUTH_LOGOUT, actor=user, target=user)

@@ -99,7 +99,6 @@ def access_review_csv(request: HttpRequest) -> HttpResponseBase:
     audit_record(
         AuditAction.ACCESS_REVIEW_EXPORTED,
         actor=user,
-        request=request,
         data={"format": "csv", "users": len(rows), "as_of": as_of.isoformat()},
     )
     writer = csv.writer(_Echo())
