@@ -166,16 +166,6 @@ def invoice_add_time(*, invoice: Invoice, through: date | None = None) -> list[I
 
 
 @money_transaction
-def invoice_remove_line(*, line: InvoiceLine) -> None:
-    invoice = _locked(line.invoice)
-    _require_draft(invoice)
-    TimeEntry.objects.filter(invoice_line=line).update(invoice_line=None)
-    invoice.total_minor -= line.amount_minor
-    invoice.save(update_fields=["total_minor"])
-    line.delete()
-
-
-@money_transaction
 def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None = None) -> Invoice:
     """Give the draft the firm's next invoice number and post it: Dr receivable, Cr revenue per billing code.
 

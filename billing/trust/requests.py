@@ -180,10 +180,6 @@ def trust_request_approve(*, request: TrustRequest, by: User) -> TrustRequest:
     return request
 
 
-trust_disbursement_approve = trust_request_approve
-trust_refund_approve = trust_request_approve
-
-
 @money_transaction
 def trust_request_reject(*, request: TrustRequest, by: User, reason: str) -> TrustRequest:
     request = TrustRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
