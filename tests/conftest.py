@@ -74,12 +74,12 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 
 
 @pytest.fixture
-def firm_a(django_db_setup, db) -> Firm:  # type: ignore[no-untyped-def]
+def firm_a(django_db_setup: dict[str, Firm], db: None) -> Firm:
     return django_db_setup["acme"]
 
 
 @pytest.fixture
-def firm_b(django_db_setup, db) -> Firm:  # type: ignore[no-untyped-def]
+def firm_b(django_db_setup: dict[str, Firm], db: None) -> Firm:
     return django_db_setup["globex"]
 
 

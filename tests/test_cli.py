@@ -484,7 +484,7 @@ def test_migrate_json_names_the_schema_it_brought_up_to_date(firm_a: Firm, firm_
 def public_only_leaf_migration() -> tuple[str, str]:
     from django.db.migrations.loader import MigrationLoader
 
-    leaves = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("tenants")
+    leaves: list[tuple[str, str]] = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("tenants")
     assert len(leaves) == 1
     return leaves[0]
 
