@@ -72,10 +72,10 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if language not in SUPPORTED:
         return response
     user = request.user
-    if user.is_authenticated and user.preferred_language != language:  # type: ignore[union-attr]
-        before = user.preferred_language  # type: ignore[union-attr]
-        user.preferred_language = language  # type: ignore[union-attr]
-        user.save(update_fields=["preferred_language"])  # type: ignore[union-attr]
+    if user.is_authenticated and user.preferred_language != language:
+        before = user.preferred_language
+        user.preferred_language = language
+        user.save(update_fields=["preferred_language"])
         audit_record(
             AuditAction.USER_LANGUAGE_CHANGED,
             actor=user,

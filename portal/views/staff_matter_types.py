@@ -70,7 +70,7 @@ def _edit_part(request: HttpRequest, type_id: int, part: str, item_id: int | Non
     user = require_staff(request, permission=MANAGE_MATTER_TYPES)
     if refused := wrong_method(request, "GET", "POST"):
         return refused
-    form = form_class(request.POST or None, instance=item, matter_type=matter_type)  # type: ignore[call-arg]
+    form = form_class(request.POST or None, instance=item, matter_type=matter_type)
     if request.method == "POST" and form.is_valid():
         matter_type_item_save(item=form.instance, by=user)
         flash.success(request, f"The {label} is saved.")
