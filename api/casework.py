@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import casework_serializers as s
+from api.body import json_object
 from api.errors import ErrorSerializer
 from api.permissions import ObjectView, StaffPermission, signed_in_user, staff_user
 from api.serializers import MatterSerializer
@@ -132,7 +133,8 @@ class MatterCase(OneMatterView):
 class MatterChecklist(OneMatterView):
     @extend_schema(responses=s.ChecklistLineSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
-        return Response(s.ChecklistLineSerializer(checklist_for(self.matter), many=True).data)
+        lines = checklist_for(self.matter)  # drf-stubs type a plain Serializer's instance without many=True's list
+        return Response(s.ChecklistLineSerializer(lines, many=True).data)  # type: ignore[arg-type]
 
 
 class IntakeState(serializers.Serializer[Any]):
@@ -296,7 +298,7 @@ class IntakeImport(APIView):
     def post(self, request: Request) -> Response:
         body = s.IntakeInterchangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = intake_import(payload=request.data, by=signed_in_user(request))
+        result = intake_import(payload=dict(json_object(request)), by=signed_in_user(request))
         exported = intake_export(result.matter)
         headers = {"X-Documents-Skipped": str(result.documents_skipped)}
         return Response(exported, status=status.HTTP_201_CREATED, headers=headers)

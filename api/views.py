@@ -34,7 +34,7 @@ MATTER_RELATIONS = ("client", "responsible_attorney", "assigned_paralegal", "mat
 
 @api_view(["GET"])
 def me(request: Request) -> Response:
-    user = request.user
+    user = signed_in_user(request)
     return Response(
         {
             "email": user.email,
@@ -124,7 +124,7 @@ class AccessReview(APIView):
     required_permission = VIEW_ACCESS_REVIEW
 
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = signed_in_user(request)
         as_of = timezone.now()
         rows = access_review(at=as_of)
         audit_record(
