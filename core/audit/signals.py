@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -12,6 +12,9 @@ from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from tenants.db import current_schema
 
+if TYPE_CHECKING:
+    from core.models import User
+
 
 def _in_a_firm() -> bool:
     # The public schema has no users and no log (auth is a tenant app).
@@ -19,7 +22,7 @@ def _in_a_firm() -> bool:
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
-def record_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def record_login(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     if _in_a_firm():
         audit_record(AuditAction.AUTH_LOGIN, actor=user, target=user)
 
@@ -35,6 +38,6 @@ def record_login_failure(
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
-def record_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def record_logout(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
     if user is not None and _in_a_firm():
         audit_record(AuditAction.AUTH_LOGOUT, actor=user, target=user)
