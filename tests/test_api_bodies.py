@@ -6,6 +6,8 @@ fields with ``.get`` and answered such a body with a 500.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from billing.credit_notes.services import credit_note_request
@@ -13,14 +15,17 @@ from billing.money import Money
 from tests.billing_support import issued
 from tests.fixtures_access import Cast
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
+
 pytest_plugins = ["tests.fixtures_access"]
 
 NOT_AN_OBJECT = [[], ["matter_id", 1], '"matter_id"', "7"]  # a str is sent as the raw JSON text
 
 
-def _refused_as_a_parse_error(response: object) -> None:
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    assert response.json() == {  # type: ignore[attr-defined]
+def _refused_as_a_parse_error(response: TestResponse) -> None:
+    assert response.status_code == 400
+    assert response.json() == {
         "error": {"code": "parse_error", "message": "The request body must be a JSON object.", "fields": {}}
     }
 

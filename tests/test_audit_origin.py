@@ -15,6 +15,7 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.utils import timezone
+from pytest_django import Settings
 
 from billing.invoices.models import RecurringPlan
 from billing.invoices.tasks import draft_recurring_invoices
@@ -32,9 +33,9 @@ BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Safari/604.1"
 
 
 def test_a_deposit_recorded_on_a_staff_page_records_the_address_behind_the_proxy_and_the_user_agent(
-    books: Cast, settings: object
+    books: Cast, settings: Settings
 ) -> None:
-    settings.PORTICO_AUDIT_TRUSTED_PROXIES = ["10.0.0.0/8"]  # type: ignore[attr-defined]
+    settings.PORTICO_AUDIT_TRUSTED_PROXIES = ["10.0.0.0/8"]
     response = books.firm.client(books.bill).post(
         "/staff/billing/trust/deposit/",
         {"matter": books.m1.pk, **DEPOSIT},
