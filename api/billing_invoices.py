@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.body import json_object
 from api.money_fields import MinorUnitsField, money_in
 from api.permissions import ObjectView, staff_user
 from billing.access import (
@@ -113,7 +114,7 @@ class InvoiceList(APIView):
 
     def post(self, request: Request) -> Response:
         user = staff_user(request, MANAGE_INVOICES)
-        matter = matter_for_billing(user, request.data.get("matter_id"))
+        matter = matter_for_billing(user, json_object(request).get("matter_id"))
         invoice = invoices.invoice_create(matter=matter, by=user)
         return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
 
@@ -191,7 +192,7 @@ class CreditNoteDecide(ObjectView):
     def post(self, request: Request, credit_note_id: int) -> Response:
         user = staff_user(request, APPROVE_ADJUSTMENT)
         note = credit_notes.credit_note_decide(
-            note=self.note, approve=request.data.get("decision") == "approve", by=user
+            note=self.note, approve=json_object(request).get("decision") == "approve", by=user
         )
         return Response(CreditNoteSerializer(note).data)
 

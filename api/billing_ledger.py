@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.body import json_object
 from api.errors import refused_response
 from api.money_fields import CurrencyField, MinorUnitsField, money_in
 from api.permissions import staff_user
@@ -240,12 +241,11 @@ class TrustApprovals(LedgerView):
 
     def post(self, request: Request) -> Response:
         user = _staff_with(request, APPROVE_TRUST)
-        trust_request = trust_request_for_user(user, request.data.get("request"))
+        body = json_object(request)
+        trust_request = trust_request_for_user(user, body.get("request"))
         try:
-            if request.data.get("reject"):
-                decided = trust_request_reject(
-                    request=trust_request, by=user, reason=str(request.data.get("reason", ""))
-                )
+            if body.get("reject"):
+                decided = trust_request_reject(request=trust_request, by=user, reason=str(body.get("reason", "")))
             else:
                 decided = trust_request_approve(request=trust_request, by=user)
         except ValidationError as exc:

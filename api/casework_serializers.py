@@ -61,9 +61,9 @@ class ChecklistLineSerializer(serializers.Serializer[ChecklistLine]):
     requirement_id = serializers.IntegerField(source="requirement.pk")
     code = serializers.CharField(source="requirement.code")
     slot = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # as api.errors.ErrorDetailSerializer.fields
     responsible = serializers.CharField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # as api.errors.ErrorDetailSerializer.fields
     due_date = serializers.DateField()
     status = serializers.ChoiceField(choices=["missing", "received", "accepted", "rejected"])
     reason_code = serializers.CharField()
@@ -100,10 +100,10 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
 
 class IntakeQuestionSerializer(serializers.Serializer[Any]):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # as api.errors.ErrorDetailSerializer.fields
     help = serializers.CharField()
     kind = serializers.CharField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # as api.errors.ErrorDetailSerializer.fields
     choices = serializers.SerializerMethodField()
 
     def get_choices(self, question: Any) -> list[dict[str, str]]:

@@ -28,7 +28,8 @@ INVALID = "Some fields are not valid; see fields."
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    # Named like Serializer.fields; DRF's metaclass moves a declared field out of the attribute's way.
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
 
 
 class ErrorSerializer(serializers.Serializer[Any]):

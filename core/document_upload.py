@@ -1,7 +1,7 @@
 """Uploading a document against one checklist item: the one use case behind the portal's page and the API.
 
 ``document_upload(*, matter, requirement, slot, uploaded_by, file, metadata=None,
-language=None, request=None) -> Document``, in this order:
+language=None) -> Document``, in this order:
 
 1. who: the matter's client or someone who may change the matter
    (``PermissionDenied`` otherwise), decided before the file is read;
@@ -22,10 +22,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest
 from django.utils import translation
 
 from core.access import is_client_of, may_change_matter
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.documents import document_submit
 from core.models import Document, DocumentRequirement, Matter, User
@@ -40,10 +40,9 @@ def document_upload(
     requirement: DocumentRequirement,
     slot: int,
     uploaded_by: User,
-    file: UploadedFile,
+    file: UploadedFile[bytes],
     metadata: dict[str, Any] | None = None,
     language: str | None = None,
-    request: HttpRequest | None = None,
 ) -> Document:
     if not (is_client_of(uploaded_by, matter) or may_change_matter(uploaded_by, matter)):
         raise PermissionDenied("Only the client and the firm upload documents to a matter.")
@@ -52,10 +51,9 @@ def document_upload(
         safe = validate_upload(file, requirement=requirement, language=language)
     except UploadRejected as refusal:
         audit_record(
-            "document.upload_refused",
+            AuditAction.DOCUMENT_UPLOAD_REFUSED,
             actor=uploaded_by,
             target=matter,
-            request=request,
             data={"requirement": requirement.code, "slot": slot, "reason": refusal.code},
         )
         raise
@@ -68,5 +66,4 @@ def document_upload(
         content_type=safe.content_type,
         metadata={**(metadata or {}), "page_count": safe.page_count, "language": language},
         slot=slot,
-        request=request,
     )

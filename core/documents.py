@@ -5,17 +5,17 @@ missing or on a matter the user cannot reach). Interfaces (used by the client
 portal, the staff workspace and the API):
 
 * ``document_submit(*, matter, requirement, uploaded_by, content, filename,
-  content_type, metadata, slot=1, request=None) -> Document`` — ``content`` is
+  content_type, metadata, slot=1) -> Document`` — ``content`` is
   a file already made safe by ``core.uploads``; it is stored encrypted through
   ``residency.storage.client_files``. A new version each time (history kept);
   the checklist item becomes "received"; the assigned paralegal is notified;
   audited ``document.uploaded``. ``metadata``: document_type, document_date,
   signer, page_count, language (all optional).
-* ``document_review(*, document, by, decision, reason_code=None, note="",
-  request=None) -> Document`` — "accept" or "reject" with a reason from
+* ``document_review(*, document, by, decision, reason_code=None, note="")
+  -> Document`` — "accept" or "reject" with a reason from
   ``ReasonCode``; the client is told in their language; audited
   ``document.reviewed``.
-* ``document_open(*, document, user, request) -> FileResponse`` — always an
+* ``document_open(*, document, user) -> FileResponse`` — always an
   attachment with a server-chosen filename; audited ``document.downloaded``.
 * ``documents_for_review(user)`` — received documents on matters the user may change.
 """
@@ -30,11 +30,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Max, QuerySet
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.access import Person, documents_for_user, is_client_of, may_change_matter
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.checklist import checklist_for
 from core.models import Document, DocumentRequirement, Matter, MatterEvent, User
@@ -101,7 +102,6 @@ def document_submit(
     content_type: str,
     metadata: dict[str, Any] | None = None,
     slot: int = 1,
-    request: HttpRequest | None = None,
 ) -> Document:
     if not (is_client_of(uploaded_by, matter) or may_change_matter(uploaded_by, matter)):
         raise PermissionDenied("You may not upload documents to this matter.")
@@ -144,7 +144,7 @@ def document_submit(
         at=document.uploaded_at,
         data=data,
     )
-    audit_record("document.uploaded", actor=uploaded_by, target=document, request=request, data=data)
+    audit_record(AuditAction.DOCUMENT_UPLOADED, actor=uploaded_by, target=document, data=data)
     paralegal = matter.assigned_paralegal
     if paralegal is not None and paralegal.pk != uploaded_by.pk:
         notify(
@@ -161,7 +161,7 @@ def document_submit(
     return document
 
 
-def _record_completeness(*, matter: Matter, by: User, request: HttpRequest | None) -> None:
+def _record_completeness(*, matter: Matter, by: User) -> None:
     lines = [line for line in checklist_for(matter) if line.required]
     if matter.documents_completed_at is not None or not all(line.status == "accepted" for line in lines):
         return
@@ -176,7 +176,7 @@ def _record_completeness(*, matter: Matter, by: User, request: HttpRequest | Non
     )
     from core.stages import stage_complete_if_current
 
-    stage_complete_if_current(matter=matter, code="documents", by=by, request=request)
+    stage_complete_if_current(matter=matter, code="documents", by=by)
 
 
 @transaction.atomic
@@ -187,7 +187,6 @@ def document_review(
     decision: Decision,
     reason_code: str | None = None,
     note: str = "",
-    request: HttpRequest | None = None,
 ) -> Document:
     matter = document.matter
     if not by.is_staff or not may_change_matter(by, matter):
@@ -213,11 +212,11 @@ def document_review(
     MatterEvent.objects.create(
         matter=matter, kind=f"document.{document.status}", actor=by, document=document, at=now, data=data
     )
-    audit_record("document.reviewed", actor=by, target=document, request=request, data=data)
+    audit_record(AuditAction.DOCUMENT_REVIEWED, actor=by, target=document, data=data)
     if decision == "reject":
         _tell_client_of_rejection(document=document, matter=matter)
     else:
-        _record_completeness(matter=matter, by=by, request=request)
+        _record_completeness(matter=matter, by=by)
     return document
 
 
@@ -251,12 +250,11 @@ def document_download_name(document: Document) -> str:
     return f"{document.matter.reference}-{code}-{document.slot}-v{document.version}{extension}"
 
 
-def document_open(*, document: Document, user: User, request: HttpRequest | None) -> FileResponse:
+def document_open(*, document: Document, user: User) -> FileResponse:
     audit_record(
-        "document.downloaded",
+        AuditAction.DOCUMENT_DOWNLOADED,
         actor=user,
         target=document,
-        request=request,
         data={"matter": document.matter.reference, "version": document.version},
     )
     response = FileResponse(

@@ -42,6 +42,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import ClientProfile, Document, Matter, Message, Notification, User
 from core.roles import Role
@@ -158,7 +159,7 @@ def personal_data_erase(*, tenant: Tenant, client: User, kept: dict[str, int], a
     _erase_rows(client, Matter.objects.filter(client=client))
     _erase_user(client)
     report.erased = True
-    audit_record("client.erase", target=client, data={**_counts(report), "by": actor_label})
+    audit_record(AuditAction.CLIENT_ERASE, target=client, data={**_counts(report), "by": actor_label})
     transaction.on_commit(lambda: _delete_files(tenant, names, report))
     return report
 

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.matters import matter_permissions_sync
 from core.models import Grant, Matter, User
@@ -70,7 +70,6 @@ def grant_create(
     expires_at: datetime,
     reason: str,
     by: User,
-    request: HttpRequest | None = None,
     at: datetime | None = None,
 ) -> Grant:
     """Let ``grantee`` see ``matter`` until ``expires_at``."""
@@ -89,15 +88,16 @@ def grant_create(
     grant = Grant.objects.create(matter=matter, grantee=grantee, granted_by=by, reason=reason, expires_at=expires_at)
     added = matter_permissions_sync(matter=matter, user=grantee, at=now).added
     audit_record(
-        "grant.created", actor=by, target=grant, request=request, data=_data(grant, reason=reason, permissions=added)
+        AuditAction.GRANT_CREATED,
+        actor=by,
+        target=grant,
+        data=_data(grant, reason=reason, permissions=added),
     )
     return grant
 
 
 @transaction.atomic
-def grant_change_expiry(
-    *, grant: Grant, expires_at: datetime, by: User, request: HttpRequest | None = None, at: datetime | None = None
-) -> Grant:
+def grant_change_expiry(*, grant: Grant, expires_at: datetime, by: User, at: datetime | None = None) -> Grant:
     """Extend (or shorten) a live grant."""
     now = at or timezone.now()
     _check_manager(by)
@@ -109,30 +109,29 @@ def grant_change_expiry(
     grant.expires_at = expires_at
     grant.save(update_fields=["expires_at"])
     audit_record(
-        "grant.changed",
+        AuditAction.GRANT_CHANGED,
         actor=by,
         target=grant,
-        request=request,
         data=_data(grant, previous_expires_at=before.isoformat()),
     )
     return grant
 
 
 @transaction.atomic
-def grant_revoke(*, grant: Grant, by: User, request: HttpRequest | None = None, at: datetime | None = None) -> Grant:
+def grant_revoke(*, grant: Grant, by: User, at: datetime | None = None) -> Grant:
     now = at or timezone.now()
     _check_manager(by)
     grant = Grant.objects.select_for_update().select_related("grantee", "matter").get(pk=grant.pk)
     if grant.revoked_at is not None:
         raise ValidationError("This grant was already revoked.")
     removed = _close(grant, at=now, by=by)
-    audit_record("grant.revoked", actor=by, target=grant, request=request, data=_data(grant, permissions=removed))
+    audit_record(AuditAction.GRANT_REVOKED, actor=by, target=grant, data=_data(grant, permissions=removed))
     return grant
 
 
 def _expire(grant: Grant, *, at: datetime) -> None:
     removed = _close(grant, at=at, by=None)
-    audit_record("grant.expired", target=grant, data=_data(grant, permissions=removed))
+    audit_record(AuditAction.GRANT_EXPIRED, target=grant, data=_data(grant, permissions=removed))
 
 
 def grants_revoke_expired(*, at: datetime | None = None) -> int:

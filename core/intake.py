@@ -5,7 +5,7 @@ Interfaces (used by the client portal and the API):
 * ``intake_questions_for(matter) -> list[IntakeQuestion]`` — the questions that
   apply given the answers so far, in order (``question.label``, ``.help``,
   ``.kind``, ``.choice_options()`` are in the active language).
-* ``intake_save_answers(*, matter, answers, by, request=None) -> IntakeResult`` —
+* ``intake_save_answers(*, matter, answers, by) -> IntakeResult`` —
   validates and saves what was sent (partial progress is fine), answers that no
   longer apply are dropped; ``result.errors`` maps question key to a message in
   the active language. Stamps ``intake_started_at`` / ``intake_completed_at``.
@@ -21,11 +21,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.access import is_client_of, may_change_matter
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.conditions import condition_holds
 from core.models import IntakeQuestion, Matter, MatterEvent, User
@@ -117,9 +117,7 @@ def intake_is_complete(matter: Matter) -> bool:
 
 
 @transaction.atomic
-def intake_save_answers(
-    *, matter: Matter, answers: dict[str, object], by: User, request: HttpRequest | None = None
-) -> IntakeResult:
+def intake_save_answers(*, matter: Matter, answers: dict[str, object], by: User) -> IntakeResult:
     if not (is_client_of(by, matter) or may_change_matter(by, matter)):
         raise PermissionDenied("You may not answer this matter's intake.")
     given = matter
@@ -160,16 +158,15 @@ def intake_save_answers(
         MatterEvent.objects.create(matter=matter, kind="intake.completed", actor=by, at=now)
     matter.save(update_fields=fields)
     audit_record(
-        "intake.saved",
+        AuditAction.INTAKE_SAVED,
         actor=by,
         target=matter,
-        request=request,
         data={"questions": sorted(result.saved), "errors": sorted(result.errors), "complete": result.complete},
     )
     if "intake_completed_at" in fields:
         from core.stages import stage_complete_if_current
 
-        stage_complete_if_current(matter=matter, code="intake", by=by, request=request)
+        stage_complete_if_current(matter=matter, code="intake", by=by)
     for name in ("intake_answers", "intake_started_at", "intake_completed_at", "stage_id", "updated"):
         setattr(given, name, getattr(matter, name))  # the caller's instance sees what was saved
     result.questions = relevant

@@ -10,7 +10,7 @@ Interfaces:
 
 * ``intake_export(matter) -> dict`` — the matter in that shape (payments stay
   empty until billing records them against matters).
-* ``intake_import(*, payload, by, request=None) -> ImportResult`` — creates (or
+* ``intake_import(*, payload, by) -> ImportResult`` — creates (or
   finds, by email) the client and opens the matter. Documents arrive without
   their files, so they are not recreated; the result says how many were
   skipped. An ``intakeId`` already imported is refused.
@@ -23,8 +23,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.matters import ATTORNEY_ROLES, matter_create, matter_type_by_code, next_reference
 from core.models import ClientProfile, Document, Matter, User
@@ -106,7 +106,7 @@ def _client(data: dict[str, Any]) -> tuple[User, bool]:
 
 
 @transaction.atomic
-def intake_import(*, payload: dict[str, Any], by: User, request: HttpRequest | None = None) -> ImportResult:
+def intake_import(*, payload: dict[str, Any], by: User) -> ImportResult:
     if not by.is_staff or not by.has_perm(ADD_MATTER):
         raise PermissionDenied("You may not open matters.")
     if not isinstance(payload, dict):
@@ -129,7 +129,6 @@ def intake_import(*, payload: dict[str, Any], by: User, request: HttpRequest | N
         client=client,
         responsible_attorney=attorney,
         by=by,
-        request=request,
     )
     matter.intake_id = intake_id
     matter.filing_category = str(matter_data.get("filingCategory") or "")[:64]
@@ -137,10 +136,9 @@ def intake_import(*, payload: dict[str, Any], by: User, request: HttpRequest | N
     matter.save(update_fields=["intake_id", "filing_category", "priority", "updated"])
     skipped = len(payload.get("documents") or [])
     audit_record(
-        "intake.imported",
+        AuditAction.INTAKE_IMPORTED,
         actor=by,
         target=matter,
-        request=request,
         data={"intake_id": intake_id, "client_created": created, "documents_skipped": skipped},
     )
     return ImportResult(matter=matter, client_created=created, documents_skipped=skipped)

@@ -9,16 +9,14 @@ Interfaces:
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Count, Q, QuerySet
 
-from core.access import matters_for_user
+from core.access import Person, matters_for_user
 from core.models import Document, Matter
 
 
 def matters_search(
-    user: Any, *, text: str = "", matter_type: str = "", stage: str = "", status: str = "", mine: bool = False
+    user: Person, *, text: str = "", matter_type: str = "", stage: str = "", status: str = "", mine: bool = False
 ) -> QuerySet[Matter]:
     found = matters_for_user(user)
     text = text.strip()

@@ -6,7 +6,7 @@ Interfaces:
   may manage matter types (``core.manage_matter_types``) and the type exists.
 * ``matter_type_part(matter_type, model, item_id)`` — a question, requirement
   or stage of that type; 404 otherwise.
-* ``matter_type_item_save(*, item, by, request=None)`` — saves a type or one of
+* ``matter_type_item_save(*, item, by)`` — saves a type or one of
   its parts (already validated by its form) and audits ``matter_type.changed``.
 """
 
@@ -16,9 +16,10 @@ from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404
 
 from core.access import Person, object_id
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import DocumentRequirement, IntakeQuestion, MatterType, User, WorkflowStage
 from core.roles import MANAGE_MATTER_TYPES
@@ -44,17 +45,16 @@ def matter_type_part(matter_type: MatterType, model: type[Part], item_id: object
 
 
 @transaction.atomic
-def matter_type_item_save(*, item: models.Model, by: User, request: HttpRequest | None = None) -> models.Model:
+def matter_type_item_save(*, item: models.Model, by: User) -> models.Model:
     if not by.has_perm(MANAGE_MATTER_TYPES):
         raise PermissionDenied("Only a firm admin may edit matter types.")
     created = item.pk is None
     item.save()
     matter_type = item if isinstance(item, MatterType) else item.matter_type  # type: ignore[attr-defined]
     audit_record(
-        "matter_type.changed",
+        AuditAction.MATTER_TYPE_CHANGED,
         actor=by,
         target=item,
-        request=request,
         data={"matter_type": matter_type.code, "part": item._meta.model_name, "created": created},
     )
     return item

@@ -14,11 +14,11 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_user_perms, remove_perm
 
 from core.access import live_grants
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, MatterType, User, WorkflowStage
 from core.roles import ADD_MATTER, CHANGE_MATTER, STAFF_ROLES, Role, roles_of
@@ -61,17 +61,21 @@ def matter_permissions_sync(*, matter: Matter, user: User, at: datetime | None =
     return change
 
 
-def record_permission_change(
-    change: PermissionChange, *, matter: Matter, via: str, by: User | None, request: HttpRequest | None
-) -> None:
+def record_permission_change(change: PermissionChange, *, matter: Matter, via: str, by: User | None) -> None:
     base = {"user": change.user.email, "matter": matter.reference, "via": via}
     if change.added:
         audit_record(
-            "permission.granted", actor=by, target=matter, request=request, data={**base, "permissions": change.added}
+            AuditAction.PERMISSION_GRANTED,
+            actor=by,
+            target=matter,
+            data={**base, "permissions": change.added},
         )
     if change.removed:
         audit_record(
-            "permission.revoked", actor=by, target=matter, request=request, data={**base, "permissions": change.removed}
+            AuditAction.PERMISSION_REVOKED,
+            actor=by,
+            target=matter,
+            data={**base, "permissions": change.removed},
         )
 
 
@@ -104,7 +108,6 @@ def matter_create(
     by: User,
     responsible_attorney: User | None = None,
     assigned_paralegal: User | None = None,
-    request: HttpRequest | None = None,
 ) -> Matter:
     if not by.has_perm(ADD_MATTER):
         raise PermissionDenied("You may not open matters.")
@@ -121,12 +124,12 @@ def matter_create(
         responsible_attorney=responsible_attorney,
         assigned_paralegal=assigned_paralegal,
     )
-    audit_record("matter.created", actor=by, target=matter, request=request, data={"reference": reference})
+    audit_record(AuditAction.MATTER_CREATED, actor=by, target=matter, data={"reference": reference})
     people = [(client, "client"), (responsible_attorney, "assignment"), (assigned_paralegal, "assignment")]
     for user, via in people:
         if user is not None:
             change = matter_permissions_sync(matter=matter, user=user)
-            record_permission_change(change, matter=matter, via=via, by=by, request=request)
+            record_permission_change(change, matter=matter, via=via, by=by)
     return matter
 
 
@@ -137,7 +140,6 @@ def matter_assign(
     responsible_attorney: User | None,
     assigned_paralegal: User | None,
     by: User,
-    request: HttpRequest | None = None,
 ) -> Matter:
     """Change who works on a matter; the people who leave it lose its permissions, the new ones gain them."""
     if not by.has_perm(CHANGE_MATTER):
@@ -150,10 +152,9 @@ def matter_assign(
     matter.assigned_paralegal = assigned_paralegal
     matter.save(update_fields=["responsible_attorney", "assigned_paralegal", "updated"])
     audit_record(
-        "matter.assigned",
+        AuditAction.MATTER_ASSIGNED,
         actor=by,
         target=matter,
-        request=request,
         data={
             "responsible_attorney": responsible_attorney.email if responsible_attorney else None,
             "assigned_paralegal": assigned_paralegal.email if assigned_paralegal else None,
@@ -161,7 +162,7 @@ def matter_assign(
     )
     for user in sorted({u for u in before | {responsible_attorney, assigned_paralegal} if u is not None}, key=str):
         change = matter_permissions_sync(matter=matter, user=user)
-        record_permission_change(change, matter=matter, via="assignment", by=by, request=request)
+        record_permission_change(change, matter=matter, via="assignment", by=by)
     return matter
 
 
@@ -178,7 +179,6 @@ def client_matter_open(
     responsible_attorney: User | None = None,
     assigned_paralegal: User | None = None,
     invite: bool = True,
-    request: HttpRequest | None = None,
 ) -> Matter:
     """Open a matter for a client, creating the client when the email is new, and (by default) invite them.
 
@@ -206,11 +206,10 @@ def client_matter_open(
         responsible_attorney=responsible_attorney,
         assigned_paralegal=assigned_paralegal,
         by=by,
-        request=request,
     )
     if invite and not client.has_usable_password():
         user_invite(user=client)
-        audit_record("client.invited", actor=by, target=client, request=request, data={"matter": matter.reference})
+        audit_record(AuditAction.CLIENT_INVITED, actor=by, target=client, data={"matter": matter.reference})
     return matter
 
 

@@ -2,7 +2,7 @@
 
 Interfaces:
 
-* ``message_send(*, matter, sender, body, request=None) -> Message`` — the
+* ``message_send(*, matter, sender, body) -> Message`` — the
   sender must be a party to the matter (its client, or the firm's staff who
   reach it: ``core.access.is_party_to``; outside counsel only read the matter,
   never this thread); the other side is notified (the assigned
@@ -16,10 +16,10 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from core.access import is_party_to
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, MatterEvent, Message, User
 from core.notifications import notify
@@ -32,7 +32,7 @@ def messages_for(matter: Matter) -> QuerySet[Message]:
 
 
 @transaction.atomic
-def message_send(*, matter: Matter, sender: User, body: str, request: HttpRequest | None = None) -> Message:
+def message_send(*, matter: Matter, sender: User, body: str) -> Message:
     if not is_party_to(sender, matter):
         raise PermissionDenied("Only the client and the firm write in this matter's messages.")
     body = (body or "").strip()
@@ -42,7 +42,7 @@ def message_send(*, matter: Matter, sender: User, body: str, request: HttpReques
         raise ValidationError(_("Keep the message under %(max)s characters.") % {"max": MAX_LENGTH})
     message = Message.objects.create(matter=matter, sender=sender, body=body)
     MatterEvent.objects.create(matter=matter, kind="message.sent", actor=sender, at=message.created)
-    audit_record("message.sent", actor=sender, target=message, request=request, data={"matter": matter.reference})
+    audit_record(AuditAction.MESSAGE_SENT, actor=sender, target=message, data={"matter": matter.reference})
     if sender.pk == matter.client_id:
         staff = matter.assigned_paralegal or matter.responsible_attorney
         if staff is not None:

@@ -1,4 +1,4 @@
-"""Request middleware: request ids, finding the firm from the host, refusing firms that are not active."""
+"""Request middleware: request ids, the audit origin, finding the firm from the host, refusing inactive firms."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.utils import translation
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
+from core.audit.context import request_origin
 from core.errors import api_error_response, is_api_request
 from core.logging import request_id_var
 from tenants.schema_check import schema_verified
@@ -34,6 +35,21 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class AuditOriginMiddleware:
+    """Every audit entry recorded while a request is served carries its address and user agent.
+
+    The origin lives in a context variable for the request's duration only
+    (``core.audit.context``): services record it without being handed the request.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with request_origin(request):
+            return self.get_response(request)
 
 
 class TenantMiddleware(TenantMainMiddleware):

@@ -17,10 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db import router, transaction
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
 
 
 class Role(StrEnum):
@@ -113,7 +118,7 @@ def ensure_default_roles() -> dict[Role, Group]:
     return groups
 
 
-def roles_of(user: Any) -> list[Role]:
+def roles_of(user: User | AnonymousUser) -> list[Role]:
     """The user's roles, in the order of ``Role`` (uses prefetched groups when present)."""
     names = {group.name for group in user.groups.all()}
     return [role for role in Role if role.value in names]

@@ -103,7 +103,7 @@ def sentry_init(*, dsn: str, environment: str, release: str | None = None, trans
         include_local_variables=False,
         max_request_body_size="never",
         event_scrubber=EventScrubber(denylist=[*DEFAULT_DENYLIST, *SENSITIVE_KEYS], recursive=True),
-        before_send=before_send,  # type: ignore[arg-type]
-        before_breadcrumb=before_breadcrumb,  # type: ignore[arg-type]
+        before_send=before_send,  # type: ignore[arg-type]  # sentry types the event as its Event TypedDict
+        before_breadcrumb=before_breadcrumb,
         traces_sample_rate=0.0,
     )

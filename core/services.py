@@ -7,13 +7,13 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.mail import firm_base_url, firm_sender
 from core.models import FirmSettings, User
@@ -56,12 +56,12 @@ def user_invite(*, user: User) -> str:
     send_mail(subject, body, firm_sender(), [user.email])
     # KPI (SPEC §8): time to intake starts at the invitation.
     User.objects.filter(pk=user.pk).update(invited_at=timezone.now())
-    audit_record("user.invited", target=user, data={"email": user.email})
+    audit_record(AuditAction.USER_INVITED, target=user, data={"email": user.email})
     return link
 
 
 @transaction.atomic
-def user_set_roles(*, user: User, roles: set[Role], by: User, request: HttpRequest | None = None) -> User:
+def user_set_roles(*, user: User, roles: set[Role], by: User) -> User:
     """Give ``user`` exactly ``roles``; each role added or removed is audited."""
     if not by.has_perm(MANAGE_ROLES):
         raise PermissionDenied("Only a firm admin may change roles.")
@@ -72,12 +72,18 @@ def user_set_roles(*, user: User, roles: set[Role], by: User, request: HttpReque
     for role in sorted(roles - current):
         user.groups.add(groups[role])
         audit_record(
-            "role.assigned", actor=by, target=user, request=request, data={"user": user.email, "role": role.value}
+            AuditAction.ROLE_ASSIGNED,
+            actor=by,
+            target=user,
+            data={"user": user.email, "role": role.value},
         )
     for role in sorted(current - roles):
         user.groups.remove(groups[role])
         audit_record(
-            "role.removed", actor=by, target=user, request=request, data={"user": user.email, "role": role.value}
+            AuditAction.ROLE_REMOVED,
+            actor=by,
+            target=user,
+            data={"user": user.email, "role": role.value},
         )
     is_staff = bool(roles & STAFF_ROLES)
     if user.is_staff != is_staff:
@@ -87,7 +93,7 @@ def user_set_roles(*, user: User, roles: set[Role], by: User, request: HttpReque
 
 
 @transaction.atomic
-def firm_settings_update(*, by: User, request: HttpRequest | None = None, **changes: bool) -> FirmSettings:
+def firm_settings_update(*, by: User, **changes: bool) -> FirmSettings:
     """Change the firm's settings; the old and new value of each changed one are audited."""
     if not by.has_perm(MANAGE_FIRM_SETTINGS):
         raise PermissionDenied("Only a firm admin may change the firm's settings.")
@@ -101,5 +107,5 @@ def firm_settings_update(*, by: User, request: HttpRequest | None = None, **chan
             setattr(settings_row, name, value)
     if changed:
         settings_row.save()
-        audit_record("settings.changed", actor=by, target=settings_row, request=request, data=changed)
+        audit_record(AuditAction.SETTINGS_CHANGED, actor=by, target=settings_row, data=changed)
     return settings_row

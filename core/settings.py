@@ -109,6 +109,7 @@ MIDDLEWARE = [
     "core.proxy.ForwardedHeadersMiddleware",  # first: X-Forwarded-* only from PORTICO_TRUSTED_PROXIES
     "core.middleware.RequestIdMiddleware",
     "core.logging.LogContextMiddleware",
+    "core.middleware.AuditOriginMiddleware",  # before anything that may record an audit entry
     "core.middleware.TenantMiddleware",
     "core.middleware.TenantStatusMiddleware",
     "django.middleware.security.SecurityMiddleware",

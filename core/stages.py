@@ -3,11 +3,11 @@
 Interfaces:
 
 * ``matter_stages(matter) -> list[WorkflowStage]``
-* ``matter_advance_stage(*, matter, by, to=None, request=None) -> Matter`` — the
+* ``matter_advance_stage(*, matter, by, to=None) -> Matter`` — the
   current stage is completed (``core.signals.matter_stage_completed`` is sent
   inside the same transaction) and the matter enters ``to`` or the next
   stage that is not optional.
-* ``stage_complete_if_current(*, matter, code, by, request=None)`` — the same,
+* ``stage_complete_if_current(*, matter, code, by)`` — the same,
   when something done elsewhere (intake, documents) completes that stage.
 """
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from core.access import may_change_matter
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, MatterEvent, User, WorkflowStage
 from core.signals import matter_stage_completed
@@ -35,7 +35,7 @@ def _next(stages: list[WorkflowStage], current: WorkflowStage | None) -> Workflo
     return next((stage for stage in after if not stage.optional), None)
 
 
-def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None, request: HttpRequest | None) -> Matter:
+def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None) -> Matter:
     stages = matter_stages(matter)
     # no_key: billing, which may run inside this transaction, inserts rows referencing the matter (billing/locks.py).
     locked = Matter.objects.select_for_update(no_key=True).get(pk=matter.pk)
@@ -54,7 +54,7 @@ def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None, request:
             matter=locked, kind="stage.completed", actor=by, at=now, data={"stage": current.code}
         )
     MatterEvent.objects.create(matter=locked, kind="stage.entered", actor=by, at=now, data={"stage": target.code})
-    audit_record("matter.stage_changed", actor=by, target=locked, request=request, data=data)
+    audit_record(AuditAction.MATTER_STAGE_CHANGED, actor=by, target=locked, data=data)
     if current is not None:
         matter_stage_completed.send(sender=Matter, matter=locked, stage=current, by=by)
     matter.stage = target
@@ -62,20 +62,16 @@ def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None, request:
 
 
 @transaction.atomic
-def matter_advance_stage(
-    *, matter: Matter, by: User, to: WorkflowStage | None = None, request: HttpRequest | None = None
-) -> Matter:
+def matter_advance_stage(*, matter: Matter, by: User, to: WorkflowStage | None = None) -> Matter:
     if not may_change_matter(by, matter):
         raise PermissionDenied("You may not change this matter's stage.")
-    return _move(matter=matter, to=to, by=by, request=request)
+    return _move(matter=matter, to=to, by=by)
 
 
 @transaction.atomic
-def stage_complete_if_current(
-    *, matter: Matter, code: str, by: User | None, request: HttpRequest | None = None
-) -> bool:
+def stage_complete_if_current(*, matter: Matter, code: str, by: User | None) -> bool:
     current = Matter.objects.filter(pk=matter.pk).values_list("stage__code", flat=True).first()
     if current != code:
         return False
-    _move(matter=matter, to=None, by=by, request=request)
+    _move(matter=matter, to=None, by=by)
     return True

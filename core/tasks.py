@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from core.celery import app
+from core.celery import PorticoTask, app
 
 
 @app.task(tenant_required=False)
@@ -21,7 +21,7 @@ def heartbeat() -> str:
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=30)
-def send_invitation(self, user_id: int) -> None:  # type: ignore[no-untyped-def]
+def send_invitation(self: PorticoTask, user_id: int) -> None:
     from core.models import User
     from core.services import user_invite
 
@@ -45,7 +45,7 @@ def revoke_expired_grants_in_every_firm() -> int:
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=60)
-def revoke_expired_grants(self) -> int:  # type: ignore[no-untyped-def]
+def revoke_expired_grants(self: PorticoTask) -> int:
     """Close the current firm's expired grants (they are already refused at every request)."""
     from django.db import DatabaseError
 
@@ -73,10 +73,11 @@ def sweep_orphans_in_every_firm() -> int:
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=300)
-def sweep_orphans(self) -> int:  # type: ignore[no-untyped-def]
+def sweep_orphans(self: PorticoTask) -> int:
     """Delete the current firm's stored objects that have no row and are past the grace period; audit it."""
     from datetime import timedelta
 
+    from core.audit.actions import AuditAction
     from core.audit.services import audit_record
     from residency.errors import ResidencyError
     from residency.orphans import orphans_sweep
@@ -89,7 +90,7 @@ def sweep_orphans(self) -> int:  # type: ignore[no-untyped-def]
         raise self.retry(exc=exc) from exc
     if sweep.deleted:
         audit_record(
-            "storage.orphans_deleted",
+            AuditAction.STORAGE_ORPHANS_DELETED,
             data={
                 "count": len(sweep.deleted),
                 "bytes": sweep.deleted_bytes,

@@ -2,7 +2,7 @@
 
 Interfaces:
 
-* ``document_thumbnail(*, document, user, request=None) -> bytes`` — a JPEG at
+* ``document_thumbnail(*, document, user) -> bytes`` — a JPEG at
   most ``SIZE`` pixels on its longer side: the image itself (read through the
   encrypted storage, decoded by Pillow under a pixel limit), or a page icon
   for a PDF. Audited as ``document.viewed`` (a thumbnail shows the document).
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import io
 
-from django.http import HttpRequest
 from PIL import Image, ImageDraw
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Document, User
 from residency.storage import client_files
@@ -46,9 +46,9 @@ def _page_icon(document: Document) -> Image.Image:
     return icon
 
 
-def document_thumbnail(*, document: Document, user: User, request: HttpRequest | None = None) -> bytes:
+def document_thumbnail(*, document: Document, user: User) -> bytes:
     preview = _image_preview(document) if document.is_image else _page_icon(document)
     buffer = io.BytesIO()
     preview.save(buffer, format="JPEG", quality=80)
-    audit_record("document.viewed", actor=user, target=document, request=request, data={"as": "thumbnail"})
+    audit_record(AuditAction.DOCUMENT_VIEWED, actor=user, target=document, data={"as": "thumbnail"})
     return buffer.getvalue()

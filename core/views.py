@@ -11,9 +11,9 @@ from django.views.decorators.http import require_GET
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_staff:  # type: ignore[union-attr]
+    if not request.user.is_staff:
         return redirect("portal:client_matters")  # clients and outside counsel start at their matters
-    roles = sorted(request.user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    roles = sorted(request.user.groups.values_list("name", flat=True))
     return render(request, "home.html", {"firm": request.tenant, "roles": roles})  # type: ignore[attr-defined]
 
 

@@ -71,7 +71,6 @@ def main(argv: list[str]) -> int:
     executable = ROOT / ".venv" / "bin" / command[0]
     os.chdir(ROOT)
     os.execve(executable, [str(executable), *command[1:], *extra], env)
-    return 0  # not reached
 
 
 if __name__ == "__main__":

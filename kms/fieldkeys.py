@@ -39,7 +39,8 @@ class FieldCipher:
     prf: prf.PrfSet
 
     def keyed_hash(self, value: bytes) -> bytes:
-        return self.prf.primary().compute(value, 32)
+        digest: bytes = self.prf.primary().compute(value, 32)  # tink is untyped
+        return digest
 
 
 def _context(tenant: Tenant, key_class: str, part: str) -> dict[str, str]:

@@ -44,10 +44,10 @@ from tenants.models import Tenant
 _SEPARATORS = re.compile(r"[\s\-./]+")
 
 
-def _refused(lookup_name: str, message: str) -> type[Lookup]:  # type: ignore[type-arg]
+def _refused(lookup_name: str, message: str) -> type[Lookup]:
     """A lookup that explains, when used, why it cannot work on this field."""
 
-    class Refused(Lookup):  # type: ignore[type-arg]
+    class Refused(Lookup):
         def get_prep_lookup(self) -> Any:
             raise FieldError(message)
 
@@ -181,7 +181,8 @@ class EncryptedDateField(EncryptedField):
         raise ValueError(f"{self.name} expects a date")
 
     def encode(self, value: Any) -> bytes:
-        return self.to_python(value).isoformat().encode()
+        day: datetime.date = self.to_python(value)
+        return day.isoformat().encode()
 
     def decode(self, plaintext: bytes) -> SensitiveDate:
         day = datetime.date.fromisoformat(plaintext.decode())

@@ -133,7 +133,8 @@ class _Encrypting:
 
     def write(self, data: bytes) -> int:
         try:
-            return self._stream.write(data)
+            written: int = self._stream.write(data)  # tink is untyped
+            return written
         except tink.TinkError as exc:
             raise self._translated(exc) from None
 

@@ -145,12 +145,14 @@ class LocalProvider:
 
     def wrap(self, kek: KekRef, plaintext: bytes, context: Context) -> bytes:
         _check_allowed()
-        return _kek_aead(kek).encrypt(plaintext, context_bytes(context))
+        wrapped: bytes = _kek_aead(kek).encrypt(plaintext, context_bytes(context))  # tink is untyped
+        return wrapped
 
     def unwrap(self, kek: KekRef, wrapped: bytes, context: Context) -> bytes:
         _check_allowed()
         try:
-            return _kek_aead(kek).decrypt(bytes(wrapped), context_bytes(context))
+            plaintext: bytes = _kek_aead(kek).decrypt(bytes(wrapped), context_bytes(context))
+            return plaintext
         except tink.TinkError:
             raise DecryptionFailed(
                 f"data key does not unwrap under {kek.key_id} for {_describe(context)}: altered, or bound elsewhere"
@@ -166,11 +168,13 @@ class MasterKeySealer:
     description = "local master key"
 
     def seal(self, plaintext: bytes, context: Context) -> bytes:
-        return master_aead().encrypt(plaintext, context_bytes(context))
+        sealed: bytes = master_aead().encrypt(plaintext, context_bytes(context))  # tink is untyped
+        return sealed
 
     def unseal(self, sealed: bytes, context: Context) -> bytes:
         try:
-            return master_aead().decrypt(bytes(sealed), context_bytes(context))
+            plaintext: bytes = master_aead().decrypt(bytes(sealed), context_bytes(context))
+            return plaintext
         except tink.TinkError:
             raise DecryptionFailed("platform secret cannot be unsealed with this master key") from None
 

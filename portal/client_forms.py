@@ -21,7 +21,7 @@ def intake_field(question: IntakeQuestion, initial: object) -> forms.Field:
     """The form field that asks ``question`` (validation proper is ``core.intake``'s; this only shapes the input)."""
     common: dict[str, Any] = {"label": question.label, "help_text": question.help, "required": False}
     if question.kind == Kind.YES_NO:
-        value = {True: "yes", False: "no"}.get(initial) if isinstance(initial, bool) else None  # type: ignore[call-overload]
+        value = {True: "yes", False: "no"}.get(initial) if isinstance(initial, bool) else None
         return forms.ChoiceField(
             choices=[("yes", _("Yes")), ("no", _("No"))], widget=forms.RadioSelect, initial=value, **common
         )

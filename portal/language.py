@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_tenants.utils import get_public_schema_name
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 
 SUPPORTED = frozenset(code for code, _name in settings.LANGUAGES)
@@ -71,12 +72,15 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if language not in SUPPORTED:
         return response
     user = request.user
-    if user.is_authenticated and user.preferred_language != language:  # type: ignore[union-attr]
-        before = user.preferred_language  # type: ignore[union-attr]
-        user.preferred_language = language  # type: ignore[union-attr]
-        user.save(update_fields=["preferred_language"])  # type: ignore[union-attr]
+    if user.is_authenticated and user.preferred_language != language:
+        before = user.preferred_language
+        user.preferred_language = language
+        user.save(update_fields=["preferred_language"])
         audit_record(
-            "user.language_changed", actor=user, target=user, request=request, data={"from": before, "to": language}
+            AuditAction.USER_LANGUAGE_CHANGED,
+            actor=user,
+            target=user,
+            data={"from": before, "to": language},
         )
     _remember(response, language)
     return response

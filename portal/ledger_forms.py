@@ -28,7 +28,7 @@ class MoneyField(forms.CharField):
         self.allow_zero = allow_zero
         super().__init__(max_length=24, **kwargs)
 
-    def clean(self, value: object) -> Money | None:  # type: ignore[override]
+    def clean(self, value: object) -> Money | None:
         text = super().clean(value)
         if not text:
             return None

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.db import connection, transaction
@@ -42,6 +42,9 @@ from residency.errors import ResidencyError
 from residency.models import StoredObject
 from residency.storage import client_files
 from tenants.models import Tenant
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead
 
 FORMAT = "portico-export/1"
 Progress = Callable[[str], None]
@@ -98,7 +101,7 @@ def _encrypted_columns(table: str) -> dict[str, EncryptedField]:
     return {}
 
 
-def _add_bytes(archive: tarfile.TarFile, name: str, data: IO[bytes], size: int) -> None:
+def _add_bytes(archive: tarfile.TarFile, name: str, data: SupportsRead[bytes], size: int) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode = size, int(time.time()), 0o600
     archive.addfile(info, data)
@@ -122,7 +125,7 @@ def _export_table(archive: tarfile.TarFile, tenant: Tenant, table: str) -> int:
                     count += 1
         size = lines.tell()
         lines.seek(0)
-        _add_bytes(archive, f"rows/{table}.jsonl", lines, size)  # type: ignore[arg-type]
+        _add_bytes(archive, f"rows/{table}.jsonl", lines, size)
     return count
 
 
@@ -144,8 +147,8 @@ def _export_files(archive: tarfile.TarFile, tenant: Tenant, report: ExportReport
     for index, record in enumerate(records, start=1):
         opened = client_files.open(record["name"])
         try:
-            hashing = _Hashing(opened)  # type: ignore[arg-type]
-            _add_bytes(archive, f"files/{record['name']}", hashing, record["size"])  # type: ignore[arg-type]
+            hashing = _Hashing(opened)
+            _add_bytes(archive, f"files/{record['name']}", hashing, record["size"])
         finally:
             opened.close()
         if hashing.digest.hexdigest() != record["sha256"]:

@@ -207,10 +207,6 @@ def reload() -> None:
     registry.cache_clear()
 
 
-def region_codes() -> list[str]:
-    return list(registry())
-
-
 def kms_endpoint(code: str) -> str | None:
     """The KMS endpoint for keys in region ``code`` (registered with ``kms.providers`` at start-up).
 

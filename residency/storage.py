@@ -166,7 +166,7 @@ class FirmStorage(Storage):
             source.close()
             raise
         opened = File(stream, name=name)
-        opened.size = record.size  # type: ignore[misc]
+        opened.size = record.size
         return opened
 
     def _decrypting(self, tenant: Tenant, record: StoredObject, source: BinaryIO) -> BinaryIO:

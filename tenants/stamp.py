@@ -301,7 +301,7 @@ class _Catalog:
         self.params: dict[str, Any] = {"namespace": namespace, "tables": []}
         self.params["tables"] = [row[0] for row in self._rows(_TABLES_SQL)]
         self.source = f'"{template}"'
-        self._qualifier = re.compile(r'(?<![\w$"])' + re.escape(quoted) + r"\.")
+        self._qualifier: re.Pattern[str] = re.compile(r'(?<![\w$"])' + re.escape(quoted) + r"\.")
         self._mention = re.compile(r"(?<![\w$])" + re.escape(template) + r"(?![\w$])")
 
     def _rows(self, query: str) -> list[tuple[Any, ...]]:

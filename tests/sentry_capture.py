@@ -66,7 +66,7 @@ class SentryIngest:
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
                 elif encoding == "br":
-                    import brotli  # type: ignore[import-not-found]
+                    import brotli  # type: ignore[import-untyped]
 
                     body = brotli.decompress(body)
                 received.append(body)

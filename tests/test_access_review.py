@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def _csv(response: Any) -> list[dict[str, str]]:
-    text = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
+    text = b"".join(response.streaming_content).decode()
     return list(csv.DictReader(io.StringIO(text)))
 
 

@@ -7,6 +7,7 @@ import re
 import yaml
 from drf_spectacular.validation import validate_schema
 
+from core.models import User
 from tests.support.firms import Firm
 from tests.test_url_access import all_routes
 
@@ -37,6 +38,6 @@ def test_the_schema_lists_every_api_endpoint(firm_a: Firm) -> None:
     assert {"/api/v1/intake/import", "/api/v1/matters/{}/documents", "/api/v1/documents/{}/download"} <= listed
 
 
-def test_clients_and_outsiders_do_not_get_the_schema(firm_a: Firm, charlie) -> None:  # type: ignore[no-untyped-def]
+def test_clients_and_outsiders_do_not_get_the_schema(firm_a: Firm, charlie: User) -> None:
     assert firm_a.client().get("/api/v1/schema/").status_code == 403
     assert firm_a.client(charlie).get("/api/v1/schema/").status_code == 403

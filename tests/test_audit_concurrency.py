@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
+from core.audit.actions import AuditAction
 from core.audit.models import AuditEntry
 from core.audit.services import audit_record
 from kms import signing
@@ -61,7 +62,7 @@ def test_fifty_concurrent_writers_keep_the_chain_valid_and_gap_free(busy_firm: T
             with schema_context("busy"):
                 barrier.wait()
                 for n in range(ENTRIES_EACH):
-                    audit_record("document.view", data={"writer": number, "n": n})
+                    audit_record(AuditAction.DOCUMENT_VIEWED, data={"writer": number, "n": n})
         except BaseException as exc:  # reported below, not lost in the thread
             errors.append(exc)
         finally:
@@ -76,7 +77,7 @@ def test_fifty_concurrent_writers_keep_the_chain_valid_and_gap_free(busy_firm: T
 
     with busy_firm:
         sequences = list(AuditEntry.objects.order_by("sequence").values_list("sequence", flat=True))
-        writers = {entry.data_dict["writer"] for entry in AuditEntry.objects.filter(action="document.view")}
+        writers = {entry.data_dict["writer"] for entry in AuditEntry.objects.filter(action=AuditAction.DOCUMENT_VIEWED)}
     assert sequences == list(range(1, start + WRITERS * ENTRIES_EACH + 1))
     assert writers == set(range(WRITERS))
     result = CliRunner().invoke(audit, ["verify", "--tenant", "busy"])

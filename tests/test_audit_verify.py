@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from django.db import connection
 from psycopg import sql
 
+from core.audit.actions import AuditAction
 from core.audit.anchors import audit_anchor
 from core.audit.chain import GENESIS, entry_hash, format_timestamp
 from core.audit.models import AuditEntry
@@ -58,7 +59,8 @@ def chain(firm_a: Firm) -> list[int]:
     """Eight entries appended to acme's log in this test's transaction; their sequence numbers."""
     with firm_a.tenant:
         entries = [
-            audit_record("document.view", actor=firm_a.admin, target=firm_a.admin, data={"page": n}) for n in range(8)
+            audit_record(AuditAction.DOCUMENT_VIEWED, actor=firm_a.admin, target=firm_a.admin, data={"page": n})
+            for n in range(8)
         ]
     return [entry.sequence for entry in entries]
 
@@ -138,7 +140,7 @@ def test_an_edited_entry_is_named(firm_a: Firm, chain: list[int]) -> None:
     assert_broken_at(verify(firm_a), chain[3], "hash mismatch", "edited")
     # Stopping midway through the log left the connection usable, and the finding stands.
     with firm_a.tenant:
-        audit_record("matter.view", actor=firm_a.admin)
+        audit_record(AuditAction.DOCUMENT_VIEWED, actor=firm_a.admin)
     assert_broken_at(verify(firm_a), chain[3], "edited")
 
 
@@ -279,7 +281,7 @@ def test_verify_of_an_unknown_firm_is_a_one_line_error(db: None) -> None:
 def test_first_entry_links_to_genesis(firm_b: Firm) -> None:
     with firm_b.tenant:
         before = AuditEntry.objects.order_by("-sequence").first()
-        entry = audit_record("settings.change", actor=firm_b.admin)
+        entry = audit_record(AuditAction.SETTINGS_CHANGED, actor=firm_b.admin)
     assert entry.prev_hash == (before.hash if before else GENESIS)
 
 
@@ -288,13 +290,16 @@ def test_python_and_postgresql_write_the_same_canonical_encoding(firm_a: Firm) -
     from django.test import RequestFactory
 
     from core.audit.chain import HASHED_COLUMNS, SQL_CANONICAL, SQL_TIMESTAMP, canonical
+    from core.audit.context import request_origin
 
     awkward = 'Zoë 🦉 "quoted" \\back\\slash\ttab\nline ~ 12:34 ' + "ü" * 300
     request = RequestFactory().get("/", REMOTE_ADDR="2001:db8::1", HTTP_USER_AGENT=awkward)
     with firm_a.tenant:
+        with request_origin(request):
+            awkward_entry = audit_record(AuditAction.DOCUMENT_VIEWED, data={"name": awkward, "n": 1.5, "none": None})
         entries = [
-            audit_record("document.view", request=request, data={"name": awkward, "n": 1.5, "none": None}),
-            audit_record("document.view", actor=firm_a.admin, target=firm_a.admin, data={}),
+            awkward_entry,
+            audit_record(AuditAction.DOCUMENT_VIEWED, actor=firm_a.admin, target=firm_a.admin, data={}),
         ]
         with connection.cursor() as cursor:
             for entry in entries:

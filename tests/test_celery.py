@@ -52,11 +52,13 @@ class Worker:
     def send_invitation(self, *, user_id: int, tenant: Tenant | None) -> str:
         """Send core.tasks.send_invitation from inside ``tenant``, or from the public schema."""
         with celery_app.connection_for_write(**self.broker_options) as broker:
+            # celery-types leaves out apply_async's ``connection`` option (it reaches the producer).
+            options: dict[str, Any] = {"queue": self.queue, "connection": broker}
             if tenant is None:
                 assert getattr(connection, "schema_name", None) == "public"
-                return send_invitation.apply_async(args=[user_id], queue=self.queue, connection=broker).id
+                return send_invitation.apply_async(args=(user_id,), **options).id
             with tenant:
-                return send_invitation.apply_async(args=[user_id], queue=self.queue, connection=broker).id
+                return send_invitation.apply_async(args=(user_id,), **options).id
 
     def wait_for_log(self, text: str) -> str:
         return _wait_for(lambda: text in self.output(), f"{text!r} in the worker's log", self.output)
@@ -103,7 +105,8 @@ def worker(django_db_setup: dict[str, Firm], tmp_path_factory: pytest.TempPathFa
     log = var_dir / "worker.log"
     handle = Worker(queue=queue, var_dir=var_dir, log=log, broker_options=broker_options)
     with celery_app.connection_for_write(**broker_options) as broker:
-        broker.default_channel.queue_purge(queue)  # what an interrupted earlier run left behind
+        # What an interrupted earlier run left behind (kombu types the channel as the bare protocol).
+        broker.default_channel.queue_purge(queue)  # type: ignore[attr-defined]
     with log.open("wb") as output:
         try:
             child.start(env, cwd=settings.BASE_DIR, output=output)
@@ -156,7 +159,8 @@ def test_a_task_stamped_with_the_template_schema_is_refused(worker: Worker, firm
 
     template = schema_context(settings.TENANT_BASE_SCHEMA)
     with celery_app.connection_for_write(**worker.broker_options) as broker, template:
-        task_id = send_invitation.apply_async(args=[firm_a.admin.pk], queue=worker.queue, connection=broker).id
+        options: dict[str, Any] = {"queue": worker.queue, "connection": broker}  # connection: as in Worker
+        task_id = send_invitation.apply_async(args=(firm_a.admin.pk,), **options).id
     output = worker.wait_for_log(f"send_invitation[{task_id}] raised unexpected: TaskWithoutTenant(")
 
     assert "was sent from the template schema" in output

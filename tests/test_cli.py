@@ -279,7 +279,7 @@ def unreachable_mail_server(settings: Any, monkeypatch: pytest.MonkeyPatch) -> l
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _closed_port(), 2
     seen: list[dict[str, bool]] = []
-    real_send_mail = core.services.send_mail
+    from django.core.mail import send_mail as real_send_mail  # what core.services sends with
 
     def send_mail_noting_state(*args: Any, **kwargs: Any) -> Any:
         with schema_context("public"):
@@ -495,7 +495,7 @@ def test_migrate_json_names_the_schema_it_brought_up_to_date(firm_a: Firm, firm_
 def public_only_leaf_migration() -> tuple[str, str]:
     from django.db.migrations.loader import MigrationLoader
 
-    leaves = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("tenants")
+    leaves: list[tuple[str, str]] = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("tenants")
     assert len(leaves) == 1
     return leaves[0]
 

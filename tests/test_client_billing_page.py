@@ -76,7 +76,7 @@ def _books(admin: User, client: User) -> None:
             invoice_add_fee(invoice=invoice, template=fee)
             invoice_add_fee(invoice=invoice, template=FeeTemplate.objects.get(code="USCIS-FEE"))
             invoice = invoice_issue(invoice=invoice, by=admin)
-    issued = client.invoices.exclude(status="paid").first()  # type: ignore[attr-defined]
+    issued = client.invoices.exclude(status="paid").first()
     if issued is not None and issued.balance_due_minor > 0:
         payment_record(invoice=issued, method="wire", amount=Money(100_00), by=admin, received_on=timezone.localdate())
 

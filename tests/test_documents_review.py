@@ -10,7 +10,7 @@ from django.utils import translation
 
 from core.access import document_for_user
 from core.audit.models import AuditEntry
-from core.checklist import checklist_for
+from core.checklist import ChecklistLine, checklist_for
 from core.documents import document_open, document_review
 from core.models import Document, Matter, MatterEvent, Notification
 from core.models.casework import ReasonCode
@@ -20,7 +20,7 @@ from tests.support.casework import answer_i130, png_bytes, upload, upload_all_re
 from tests.support.cast import Cast
 
 
-def _line(matter: Matter, code: str, slot: int = 1):  # type: ignore[no-untyped-def]
+def _line(matter: Matter, code: str, slot: int = 1) -> ChecklistLine:
     return next(line for line in checklist_for(matter) if line.requirement.code == code and line.slot == slot)
 
 
@@ -146,7 +146,7 @@ def test_a_rejection_on_the_way_means_not_complete_on_first_submission(cast: Cas
         assert Matter.objects.get(pk=m1.pk).complete_on_first_submission is False
 
 
-def test_a_download_is_an_attachment_with_a_server_chosen_name_and_is_audited(cast: Cast, rf) -> None:  # type: ignore[no-untyped-def]
+def test_a_download_is_an_attachment_with_a_server_chosen_name_and_is_audited(cast: Cast) -> None:
     with cast.firm.tenant:
         m1 = Matter.objects.get(pk=cast.m1.pk)
         answer_i130(m1, cast.carol)
@@ -154,7 +154,7 @@ def test_a_download_is_an_attachment_with_a_server_chosen_name_and_is_audited(ca
         document.original_filename = '../../etc/passwd".html'
         document.save()
 
-        response = document_open(document=document_for_user(cast.pete, document.pk), user=cast.pete, request=None)
+        response = document_open(document=document_for_user(cast.pete, document.pk), user=cast.pete)
 
         assert response["Content-Disposition"] == 'attachment; filename="2025-0001-passport-1-v1.png"'
         assert b"".join(response.streaming_content) == png_bytes()  # type: ignore[arg-type]

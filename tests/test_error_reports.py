@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sentry_sdk
@@ -127,7 +128,7 @@ def test_an_error_in_a_celery_task_reaches_sentry_without_personal_data(
         "SENTRY_DSN": sentry_ingest.dsn,
         "PYTHONUNBUFFERED": "1",
     }
-    broker_options: dict[str, object] = {}
+    broker_options: dict[str, Any] = {}
     filesystem_broker = not settings.REDIS_URL
     if filesystem_broker:
         from core.settings import filesystem_broker_options

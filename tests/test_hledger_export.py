@@ -18,7 +18,7 @@ from billing.ledger.models import Account
 from billing.ledger.selectors import net_debit
 from billing.ledger.services import Line, journal_post, journal_reverse
 from billing.money import Money
-from billing.trust.requests import trust_disbursement_approve, trust_disbursement_request, trust_refund_request
+from billing.trust.requests import trust_disbursement_request, trust_refund_request, trust_request_approve
 from billing.trust.services import trust_apply_to_invoice, trust_deposit
 from core.models import Matter, User
 from tests.support.cast import Cast
@@ -69,9 +69,9 @@ def _a_month_of_business(books: Cast) -> None:
     request = trust_disbursement_request(
         client=carol, matter=m1, amount=Money(535_00), payee="USCIS", purpose="I-130", by=books.bill
     )
-    trust_disbursement_approve(request=request, by=books.paula)
+    trust_request_approve(request=request, by=books.paula)
     refund = trust_refund_request(client=dan, matter=m2, amount=Money(80_25), purpose="overpaid", by=books.bill)
-    trust_disbursement_approve(request=refund, by=books.alice)
+    trust_request_approve(request=refund, by=books.alice)
     journal_post(
         kind="writeoff",
         lines=[

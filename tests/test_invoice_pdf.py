@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from billing.fees.services import time_entry_record
+from billing.invoices.models import Invoice
 from billing.invoices.pdf import invoice_pdf, invoice_pdf_filename
 from billing.invoices.services import invoice_add_time, invoice_issue
 from billing.trust.models import TrustSettings
@@ -23,7 +24,7 @@ def pdf_text(pdf: bytes) -> str:
 
 
 @pytest.fixture
-def invoice_with_time(books: Cast):  # type: ignore[no-untyped-def]
+def invoice_with_time(books: Cast) -> Invoice:
     TrustSettings.objects.update_or_create(id=1, defaults={"apply_trust_to_invoices": False})
     time_entry_record(
         matter=books.m1,
@@ -40,8 +41,8 @@ def invoice_with_time(books: Cast):  # type: ignore[no-untyped-def]
 
 
 def test_a_spanish_speaking_client_gets_a_spanish_invoice_with_spanish_number_formats(
-    books: Cast, invoice_with_time
-) -> None:  # type: ignore[no-untyped-def]
+    books: Cast, invoice_with_time: Invoice
+) -> None:
     User.objects.filter(pk=books.carol.pk).update(preferred_language="es")
     invoice_with_time.client.refresh_from_db()
 
@@ -59,7 +60,7 @@ def test_a_spanish_speaking_client_gets_a_spanish_invoice_with_spanish_number_fo
     assert "Invoice" not in text
 
 
-def test_an_english_speaking_client_gets_an_english_invoice(books: Cast, invoice_with_time) -> None:  # type: ignore[no-untyped-def]
+def test_an_english_speaking_client_gets_an_english_invoice(books: Cast, invoice_with_time: Invoice) -> None:
     text = pdf_text(invoice_pdf(invoice_with_time))
 
     assert "Invoice INV-000001" in text
@@ -70,5 +71,5 @@ def test_an_english_speaking_client_gets_an_english_invoice(books: Cast, invoice
     assert "Carol Diaz marriage petition" in text
 
 
-def test_the_pdf_filename_is_chosen_by_the_server(books: Cast, invoice_with_time) -> None:  # type: ignore[no-untyped-def]
+def test_the_pdf_filename_is_chosen_by_the_server(books: Cast, invoice_with_time: Invoice) -> None:
     assert invoice_pdf_filename(invoice_with_time) == "INV-000001.pdf"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.core.mail import EmailMessage
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from core.models import User
 from tests.support.firms import PASSWORD, Firm
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 
 def _dave(firm: Firm) -> User:
@@ -18,7 +23,7 @@ def _dave(firm: Firm) -> User:
         return User.objects.create_user("dave@acme.test", PASSWORD, full_name="Dave Acme")
 
 
-def _login(firm: Firm, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+def _login(firm: Firm, email: str, password: str = PASSWORD) -> tuple[Client, TestResponse]:
     client = firm.client()
     response = client.post("/accounts/login/", {"username": email, "password": password})
     return client, response
@@ -194,7 +199,7 @@ def _link_path(link: str, host: str) -> str:
     return url.path
 
 
-def test_invited_firm_admin_chooses_a_password_and_signs_in(firm_a: Firm, mailoutbox) -> None:  # type: ignore[no-untyped-def]
+def test_invited_firm_admin_chooses_a_password_and_signs_in(firm_a: Firm, mailoutbox: list[EmailMessage]) -> None:
     from tenants.services import tenant_create
 
     onboarded = tenant_create(
@@ -227,7 +232,9 @@ def test_invited_firm_admin_chooses_a_password_and_signs_in(firm_a: Firm, mailou
     assert b"This link has expired or was already used." in reused.content
 
 
-def test_invitation_link_from_firm_a_does_not_work_on_firm_b(firm_a: Firm, firm_b: Firm, mailoutbox) -> None:  # type: ignore[no-untyped-def]
+def test_invitation_link_from_firm_a_does_not_work_on_firm_b(
+    firm_a: Firm, firm_b: Firm, mailoutbox: list[EmailMessage]
+) -> None:
     from core.roles import Role
     from core.services import user_create, user_invite
 

@@ -19,7 +19,7 @@ from tenants.models import Tenant
 def encrypt(tenant: Tenant, name: str, plaintext: bytes, key_class: str = "client") -> tuple[files.FileKey, bytes]:
     key = files.file_key_new(tenant=tenant, key_class=key_class, name=name)
     sink = io.BytesIO()
-    with files.encrypting_writer(key.aead, sink, tenant=tenant, name=name) as out:  # type: ignore[arg-type]
+    with files.encrypting_writer(key.aead, sink, tenant=tenant, name=name) as out:
         out.write(plaintext)
     return key, sink.getvalue()
 
@@ -83,7 +83,7 @@ def test_ten_thousand_objects_never_share_a_data_key_or_nonce(acme: Tenant) -> N
     data_keys, wrapped, salts = set(), set(), set()
     for name, key in zip(names, file_keys, strict=True):
         sink = io.BytesIO()
-        with files.encrypting_writer(key.aead, sink, tenant=acme, name=name) as out:  # type: ignore[arg-type]
+        with files.encrypting_writer(key.aead, sink, tenant=acme, name=name) as out:
             out.write(b"x")
         context = keys.envelope_context(tenant=acme, key_class="client", purpose="file", name=name)
         data_keys.add(provider.unwrap(ref, key.wrapped.blob, context))

@@ -39,7 +39,8 @@ def raw_row(tenant: Tenant, pk: int) -> bytes:
     table = sql.Identifier(tenant.schema_name, "kms_demo_clientidentity")
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("SELECT row_to_json(t)::text FROM {} t WHERE id = %s").format(table), [pk])
-        return cursor.fetchone()[0].encode()
+        row: tuple[str] = cursor.fetchone()
+    return row[0].encode()
 
 
 def test_sensitive_values_are_ciphertext_in_the_database(acme: Tenant) -> None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from kms import aws as kms_aws
+from kms.files import file_key_rewrap
 from kms.keys import kek_primary
 from kms.models import KeyEncryptionKey
 from residency import services
@@ -76,7 +77,7 @@ def test_an_interrupted_re_wrap_leaves_every_file_readable_and_can_be_finished(
     with acme:
         for number in range(3):
             client_files.save(f"batch/{number}.txt", ContentFile(b"%d" % number))
-    original = services.file_key_rewrap
+    original = file_key_rewrap
     calls = 0
 
     def failing_after_one(**kwargs: object) -> object:

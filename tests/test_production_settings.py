@@ -24,7 +24,7 @@ from tests.support.firms import Firm
 SETUP = "import django; django.setup(); print('started')"
 
 
-def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -130,7 +130,7 @@ def _seen_by_django(remote_addr: str) -> dict[str, object]:
         )
         return None
 
-    ForwardedHeadersMiddleware(view)(request)  # type: ignore[arg-type]
+    ForwardedHeadersMiddleware(view)(request)
     return seen
 
 

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -156,8 +157,8 @@ def _production_env(tmp: Path, *, database_url: str, static_root: Path) -> dict[
 
 @pytest.fixture(scope="module")
 def stack(
-    django_db_setup: dict[str, Firm], django_db_blocker, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+    django_db_setup: dict[str, Firm], django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("stack")
     firms = django_db_setup
     with django_db_blocker.unblock():

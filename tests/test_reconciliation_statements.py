@@ -20,7 +20,7 @@ from billing.reconciliation.services import (
     statement_match,
 )
 from billing.reconciliation.statements import CsvMapping, StatementError, parse_csv, to_minor
-from billing.trust.requests import trust_disbursement_approve, trust_disbursement_request
+from billing.trust.requests import trust_disbursement_request, trust_request_approve
 from billing.trust.services import trust_deposit
 from core.audit.models import AuditEntry
 from tests.support.cast import Cast
@@ -56,7 +56,7 @@ def _month_of_activity(books: Cast) -> date:
     request = trust_disbursement_request(
         client=books.carol, matter=books.m1, amount=Money(535_00), payee="USCIS", purpose="I-130 fee", by=books.bill
     )
-    trust_disbursement_approve(request=request, by=books.paula)
+    trust_request_approve(request=request, by=books.paula)
     return today
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from pytest_django import Settings
 
 from tests.support.firms import Firm
 
@@ -98,7 +99,9 @@ def test_readyz_reports_ready_when_the_database_answers(firm_a: Firm, host: str)
         "nosuch.localhost:8000",
     ],
 )
-def test_unknown_host_gets_the_friendly_404_page_and_no_data(settings, firm_a: Firm, firm_b: Firm, host: str) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_host_gets_the_friendly_404_page_and_no_data(
+    settings: Settings, firm_a: Firm, firm_b: Firm, host: str
+) -> None:
     settings.DEBUG = False
 
     response = Client(HTTP_HOST=host).get("/")
@@ -110,7 +113,7 @@ def test_unknown_host_gets_the_friendly_404_page_and_no_data(settings, firm_a: F
         assert name not in response.content
 
 
-def test_unknown_host_gets_404_on_every_path(settings, firm_a: Firm) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_host_gets_404_on_every_path(settings: Settings, firm_a: Firm) -> None:
     settings.DEBUG = False
     client = Client(HTTP_HOST="nosuch.localhost")
 
@@ -120,7 +123,7 @@ def test_unknown_host_gets_404_on_every_path(settings, firm_a: Firm) -> None:  #
         assert b"There is nothing at this address." in response.content
 
 
-def test_unknown_path_on_a_firm_gets_the_friendly_404_page(settings, firm_a: Firm) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_path_on_a_firm_gets_the_friendly_404_page(settings: Settings, firm_a: Firm) -> None:
     settings.DEBUG = False
 
     response = firm_a.client().get("/no/such/page/")
@@ -137,7 +140,9 @@ def test_unknown_path_on_a_firm_gets_the_friendly_404_page(settings, firm_a: Fir
         "portico_template.localhost",  # underscores are not valid in a host name (RFC 1034)
     ],
 )
-def test_host_outside_allowed_hosts_is_a_bad_request(settings, caplog, firm_a: Firm, host: str) -> None:  # type: ignore[no-untyped-def]
+def test_host_outside_allowed_hosts_is_a_bad_request(
+    settings: Settings, caplog: pytest.LogCaptureFixture, firm_a: Firm, host: str
+) -> None:
     settings.DEBUG = False
 
     response = Client(HTTP_HOST=host).get("/")

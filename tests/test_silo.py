@@ -10,6 +10,7 @@ because Citus places each tenant schema on its own node (SPEC §2).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pytest
 from django.apps import AppConfig, apps
@@ -59,8 +60,8 @@ def silo_violations(
         for field in model._meta.get_fields(include_hidden=True):
             if not field.is_relation or field.auto_created or field.related_model is None:
                 continue
-            target = field.related_model
-            if not isinstance(target, type):
+            target: object = field.related_model  # a lazy reference not resolved yet is still a string
+            if not isinstance(target, type) or not issubclass(target, models.Model):
                 continue
             here, there = silo(model), silo(target)
             if {here, there} == {CONTROL_PLANE, TENANT}:
@@ -91,7 +92,7 @@ def test_every_app_with_models_is_in_a_silo() -> None:
     assert with_models - declared["shared"] - declared["tenant"] == set()
 
 
-def _throwaway_model(name: str, app_label: str, **fields: models.Field) -> type[models.Model]:
+def _throwaway_model(name: str, app_label: str, **fields: models.Field[Any, Any]) -> type[models.Model]:
     """A model in the isolated registry of ``isolate_apps``, to show the check can fail."""
     meta = type("Meta", (), {"app_label": app_label})
     return type(name, (models.Model,), {"__module__": __name__, "Meta": meta, **fields})

@@ -15,9 +15,9 @@ from billing.ledger.selectors import balance
 from billing.money import Money
 from billing.trust.models import BillingTask, TrustRequest, TrustSettings
 from billing.trust.requests import (
-    trust_disbursement_approve,
     trust_disbursement_request,
     trust_refund_request,
+    trust_request_approve,
     trust_request_reject,
 )
 from billing.trust.services import InsufficientTrustFunds, trust_apply_to_invoice, trust_deposit, trust_deposit_clear
@@ -96,7 +96,7 @@ def test_a_small_disbursement_is_paid_after_one_approval_by_someone_else(books: 
         client=books.carol, matter=books.m1, amount=Money(535_00), payee="USCIS", purpose="I-130 fee", by=books.bill
     )
 
-    trust_disbursement_approve(request=request, by=books.paula)
+    trust_request_approve(request=request, by=books.paula)
 
     request.refresh_from_db()
     assert request.status == TrustRequest.Status.POSTED
@@ -116,16 +116,16 @@ def test_above_the_threshold_two_distinct_approvers_neither_the_requester_are_ne
     )
 
     with pytest.raises(PermissionDenied, match="cannot approve"):
-        trust_disbursement_approve(request=request, by=books.alice)
-    trust_disbursement_approve(request=request, by=books.paula)
+        trust_request_approve(request=request, by=books.alice)
+    trust_request_approve(request=request, by=books.paula)
     request.refresh_from_db()
     assert request.status == TrustRequest.Status.PENDING
     assert balance(_carol_trust(books)) == Money(5000_00)
     with pytest.raises(ValidationError, match="another approver"):
-        trust_disbursement_approve(request=request, by=books.paula)
+        trust_request_approve(request=request, by=books.paula)
 
     second = _second_approver(books)
-    trust_disbursement_approve(request=request, by=second)
+    trust_request_approve(request=request, by=second)
     request.refresh_from_db()
     assert request.status == TrustRequest.Status.POSTED
     assert balance(_carol_trust(books)) == Money(3000_00)
@@ -146,7 +146,7 @@ def test_someone_without_the_approver_role_cannot_approve(books: Cast) -> None:
 
     for person in (books.bill, books.arthur, books.carol):
         with pytest.raises(PermissionDenied):
-            trust_disbursement_approve(request=request, by=person)
+            trust_request_approve(request=request, by=person)
 
 
 def test_a_refund_follows_the_same_approval_rule_and_leaves_trust(books: Cast) -> None:
@@ -156,8 +156,8 @@ def test_a_refund_follows_the_same_approval_rule_and_leaves_trust(books: Cast) -
     )
 
     with pytest.raises(PermissionDenied):
-        trust_disbursement_approve(request=refund, by=books.bill)
-    trust_disbursement_approve(request=refund, by=books.alice)
+        trust_request_approve(request=refund, by=books.bill)
+    trust_request_approve(request=refund, by=books.alice)
 
     refund.refresh_from_db()
     assert refund.kind == TrustRequest.Kind.REFUND
@@ -173,10 +173,10 @@ def test_funds_spent_while_a_request_waited_make_its_approval_fail(books: Cast) 
     second = trust_disbursement_request(
         client=books.carol, matter=books.m1, amount=Money(80_00), payee="B", purpose="b", by=books.bill
     )
-    trust_disbursement_approve(request=first, by=books.alice)
+    trust_request_approve(request=first, by=books.alice)
 
     with pytest.raises(InsufficientTrustFunds):
-        trust_disbursement_approve(request=second, by=books.alice)
+        trust_request_approve(request=second, by=books.alice)
     second.refresh_from_db()
     assert second.status == TrustRequest.Status.PENDING
     assert balance(_carol_trust(books)) == Money(20_00)
@@ -190,7 +190,7 @@ def test_a_rejected_request_cannot_be_approved(books: Cast) -> None:
     trust_request_reject(request=request, by=books.paula, reason="wrong payee")
 
     with pytest.raises(ValidationError, match="already been decided"):
-        trust_disbursement_approve(request=request, by=books.alice)
+        trust_request_approve(request=request, by=books.alice)
 
 
 def test_applying_trust_to_an_invoice_moves_earned_fees_to_operating_and_settles_the_receivable(books: Cast) -> None:

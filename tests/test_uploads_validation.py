@@ -19,7 +19,7 @@ def upload(data: bytes, name: str = "file.bin") -> SimpleUploadedFile:
 
 def refusal(data: bytes, *, language: str = "en", name: str = "file.bin", **kwargs: object) -> UploadRejected:
     with pytest.raises(UploadRejected) as caught:
-        validate_upload(upload(data, name), language=language, **kwargs)  # type: ignore[arg-type]
+        validate_upload(upload(data, name), language=language, **kwargs)
     return caught.value
 
 

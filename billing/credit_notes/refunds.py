@@ -19,6 +19,7 @@ from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
 from billing.locks import money_transaction
 from billing.money import Money
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import User
 
@@ -46,7 +47,10 @@ def credit_refund_request(*, client: User, amount: Money, method: str, reason: s
         requested_by=by,
     )
     audit_record(
-        "credit_refund.request", actor=by, target=refund, data={"client": client.pk, "amount_minor": amount.minor}
+        AuditAction.CREDIT_REFUND_REQUEST,
+        actor=by,
+        target=refund,
+        data={"client": client.pk, "amount_minor": amount.minor},
     )
     return refund
 
@@ -62,7 +66,7 @@ def credit_refund_decide(*, refund: CreditRefund, approve: bool, by: User) -> Cr
     if not approve:
         refund.status = CreditRefund.Status.REJECTED
         refund.save()
-        audit_record("credit_refund.reject", actor=by, target=refund, data={"client": refund.client_id})
+        audit_record(AuditAction.CREDIT_REFUND_REJECT, actor=by, target=refund, data={"client": refund.client_id})
         return refund
     credit = _locked_credit(refund.client, refund.currency)
     if refund.amount_minor > line_balance(credit).minor:
@@ -80,7 +84,7 @@ def credit_refund_decide(*, refund: CreditRefund, approve: bool, by: User) -> Cr
     refund.status = CreditRefund.Status.APPROVED
     refund.save()
     audit_record(
-        "credit_refund.approve",
+        AuditAction.CREDIT_REFUND_APPROVE,
         actor=by,
         target=refund,
         data={"client": refund.client_id, "amount_minor": refund.amount_minor, "requested_by": refund.requested_by_id},

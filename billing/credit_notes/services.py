@@ -28,6 +28,7 @@ from billing.ledger.models import Account
 from billing.ledger.services import Line, journal_post
 from billing.locks import money_transaction
 from billing.money import Money
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import User
 
@@ -65,7 +66,7 @@ def credit_note_request(*, invoice: Invoice, reason: str, amount: Money, by: Use
         requested_by=by,
     )
     audit_record(
-        "credit_note.request",
+        AuditAction.CREDIT_NOTE_REQUEST,
         actor=by,
         target=note,
         data={"invoice": invoice.pk, "reason": reason, "amount_minor": amount.minor},
@@ -112,7 +113,7 @@ def credit_note_decide(*, note: CreditNote, approve: bool, by: User) -> CreditNo
     if not approve:
         note.status = CreditNote.Status.REJECTED
         note.save()
-        audit_record("credit_note.reject", actor=by, target=note, data={"invoice": note.invoice_id})
+        audit_record(AuditAction.CREDIT_NOTE_REJECT, actor=by, target=note, data={"invoice": note.invoice_id})
         return note
     invoice = Invoice.objects.select_for_update(of=("self",)).select_related("matter", "client").get(pk=note.invoice_id)
     if invoice.status not in CREDITABLE or note.amount_minor > _limit(invoice, note.reason):
@@ -135,7 +136,7 @@ def credit_note_decide(*, note: CreditNote, approve: bool, by: User) -> CreditNo
     settle(invoice)
     invoice.save()
     audit_record(
-        "credit_note.approve",
+        AuditAction.CREDIT_NOTE_APPROVE,
         actor=by,
         target=note,
         data={

@@ -10,6 +10,7 @@ from django.db import router, transaction
 
 from billing.fees.models import FeeTemplate, TimeEntry
 from billing.locks import money_transaction
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, User
 
@@ -124,5 +125,7 @@ def time_entry_record(
         currency=template.currency if template else "USD",
         description=description,
     )
-    audit_record("time_entry.record", actor=by, target=entry, data={"matter": matter.reference, "minutes": minutes})
+    audit_record(
+        AuditAction.TIME_ENTRY_RECORD, actor=by, target=entry, data={"matter": matter.reference, "minutes": minutes}
+    )
     return entry

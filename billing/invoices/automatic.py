@@ -25,7 +25,8 @@ def invoice_draft_for_stage(*, matter: Matter, stage: str) -> Invoice | None:
     A stage completed twice (say, reopened and completed again) drafts once.
     """
     templates = FeeTemplate.objects.filter(active=True, bill_on_stage=stage).exclude(kind=FeeTemplate.Kind.HOURLY)
-    if not templates.exists():
+    first = templates.first()
+    if first is None:
         return None
     already = Invoice.objects.filter(matter=matter, origin=Invoice.Origin.STAGE, origin_detail=stage)
     if already.exclude(status=Invoice.Status.VOID).exists():
@@ -33,7 +34,7 @@ def invoice_draft_for_stage(*, matter: Matter, stage: str) -> Invoice | None:
     invoice = invoice_create(
         matter=matter,
         by=None,
-        currency=templates.first().currency,  # type: ignore[union-attr]
+        currency=first.currency,
         origin=Invoice.Origin.STAGE,
         origin_detail=stage,
     )

@@ -32,6 +32,7 @@ from billing.ledger.selectors import balance, line_balance
 from billing.ledger.services import Line, journal_post, journal_reverse
 from billing.locks import money_transaction
 from billing.money import Money, round_half_up
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, User
 
@@ -90,7 +91,9 @@ def invoice_create(
         needs_review=origin != Invoice.Origin.MANUAL,
         created_by=by,
     )
-    audit_record("invoice.draft", actor=by, target=invoice, data={"matter": matter.reference, "origin": origin})
+    audit_record(
+        AuditAction.INVOICE_DRAFT, actor=by, target=invoice, data={"matter": matter.reference, "origin": origin}
+    )
     return invoice
 
 
@@ -163,16 +166,6 @@ def invoice_add_time(*, invoice: Invoice, through: date | None = None) -> list[I
 
 
 @money_transaction
-def invoice_remove_line(*, line: InvoiceLine) -> None:
-    invoice = _locked(line.invoice)
-    _require_draft(invoice)
-    TimeEntry.objects.filter(invoice_line=line).update(invoice_line=None)
-    invoice.total_minor -= line.amount_minor
-    invoice.save(update_fields=["total_minor"])
-    line.delete()
-
-
-@money_transaction
 def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None = None) -> Invoice:
     """Give the draft the firm's next invoice number and post it: Dr receivable, Cr revenue per billing code.
 
@@ -212,7 +205,7 @@ def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None =
     settle(invoice, to=Invoice.Status.ISSUED)
     invoice.save()
     audit_record(
-        "invoice.issue",
+        AuditAction.INVOICE_ISSUE,
         actor=by,
         target=invoice,
         data={"number": invoice.number, "total_minor": invoice.total_minor, "currency": currency},
@@ -264,7 +257,7 @@ def _payment(
     settle(invoice)
     invoice.save()
     audit_record(
-        "invoice.payment",
+        AuditAction.INVOICE_PAYMENT,
         actor=by,
         target=invoice,
         data={"method": method, "amount_minor": amount_minor, "reference": reference, "payment": payment.pk},
@@ -363,5 +356,5 @@ def invoice_void(*, invoice: Invoice, by: User | None, reason: str) -> Invoice:
     invoice.void_reason = reason
     invoice.needs_review = False
     invoice.save()
-    audit_record("invoice.void", actor=by, target=invoice, data={"number": invoice.number, "reason": reason})
+    audit_record(AuditAction.INVOICE_VOID, actor=by, target=invoice, data={"number": invoice.number, "reason": reason})
     return invoice

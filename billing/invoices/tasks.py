@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.celery import app
+from core.celery import PorticoTask, app
 
 
 @app.task(tenant_required=False)
@@ -18,7 +18,7 @@ def draft_recurring_invoices_in_every_firm() -> int:
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=60)
-def draft_recurring_invoices(self) -> int:  # type: ignore[no-untyped-def]
+def draft_recurring_invoices(self: PorticoTask) -> int:
     from django.db import DatabaseError
 
     from billing.invoices.automatic import recurring_invoices_draft

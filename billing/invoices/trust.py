@@ -11,6 +11,7 @@ from billing.locks import money_transaction
 from billing.money import Money
 from billing.trust.selectors import cleared_funds
 from billing.trust.services import trust_apply_to_invoice
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import User
 
@@ -36,9 +37,8 @@ def invoice_apply_trust(*, invoice: Invoice, by: User | None) -> Payment | None:
     amount = min(cleared_funds(account=trust, on=today).minor, invoice.balance_due_minor)
     if amount <= 0:
         return None
-    # InvoiceLike declares ``pk: object`` as a settable attribute, which an int field cannot match.
     entry = trust_apply_to_invoice(
-        invoice_like=invoice,  # type: ignore[arg-type]
+        invoice_like=invoice,
         amount=Money(amount, invoice.currency),
         by=by,
         occurred_on=today,
@@ -57,7 +57,7 @@ def invoice_apply_trust(*, invoice: Invoice, by: User | None) -> Payment | None:
     settle(invoice)
     invoice.save()
     audit_record(
-        "invoice.payment",
+        AuditAction.INVOICE_PAYMENT,
         actor=by,
         target=invoice,
         data={"method": Payment.Method.TRUST, "amount_minor": amount, "payment": payment.pk},

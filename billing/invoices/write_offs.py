@@ -16,6 +16,7 @@ from billing.ledger.models import Account
 from billing.ledger.services import Line, journal_post
 from billing.locks import money_transaction
 from billing.money import Money
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import User
 
@@ -42,7 +43,10 @@ def write_off_request(*, invoice: Invoice, amount: Money, reason: str, by: User)
         raise ValidationError("say why the amount is written off")
     write_off = WriteOff.objects.create(invoice=invoice, amount_minor=amount.minor, reason=reason, requested_by=by)
     audit_record(
-        "write_off.request", actor=by, target=write_off, data={"invoice": invoice.pk, "amount_minor": amount.minor}
+        AuditAction.WRITE_OFF_REQUEST,
+        actor=by,
+        target=write_off,
+        data={"invoice": invoice.pk, "amount_minor": amount.minor},
     )
     return write_off
 
@@ -58,7 +62,7 @@ def write_off_decide(*, write_off: WriteOff, approve: bool, by: User) -> WriteOf
     if not approve:
         write_off.status = WriteOff.Status.REJECTED
         write_off.save()
-        audit_record("write_off.reject", actor=by, target=write_off, data={"invoice": write_off.invoice_id})
+        audit_record(AuditAction.WRITE_OFF_REJECT, actor=by, target=write_off, data={"invoice": write_off.invoice_id})
         return write_off
     invoice = Invoice.objects.select_for_update(of=("self",)).select_related("matter").get(pk=write_off.invoice_id)
     if invoice.status not in OPEN or write_off.amount_minor > invoice.balance_due_minor:
@@ -82,7 +86,7 @@ def write_off_decide(*, write_off: WriteOff, approve: bool, by: User) -> WriteOf
     settle(invoice)
     invoice.save()
     audit_record(
-        "write_off.approve",
+        AuditAction.WRITE_OFF_APPROVE,
         actor=by,
         target=write_off,
         data={"invoice": invoice.pk, "amount_minor": write_off.amount_minor, "requested_by": write_off.requested_by_id},

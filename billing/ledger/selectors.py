@@ -23,7 +23,7 @@ from datetime import date, timedelta
 
 from django.db.models import F, Q, QuerySet, Sum
 
-from billing.ledger.models import Account, AccountMonth, JournalEntry, JournalLine
+from billing.ledger.models import Account, AccountMonth, JournalLine
 from billing.money import Money
 
 
@@ -118,12 +118,8 @@ def kind_total(kind: str, *, currency: str, as_of: date | None = None) -> Money:
     return _normal(kind, sum(net_debits_by_account(as_of=as_of, accounts=accounts).values()), currency)
 
 
-def entries_for_account(account: Account) -> QuerySet[JournalEntry]:
-    return JournalEntry.objects.filter(lines__account=account).distinct().order_by("occurred_on", "id")
-
-
 def unbalanced_entries() -> list[int]:
-    """Ids of entries whose debits and credits differ in some currency (always empty; used by tests)."""
+    """Ids of entries whose debits and credits differ in some currency (always empty; ``ledger verify`` checks)."""
     rows = (
         JournalLine.objects.values("entry_id", "currency")
         .annotate(net=Sum(F("debit_minor") - F("credit_minor")))

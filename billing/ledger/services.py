@@ -21,6 +21,7 @@ from django.utils import timezone
 from billing.ledger.models import Account, ClosedMonth, JournalEntry, JournalLine
 from billing.locks import money_transaction
 from billing.money import Money
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import User
 
@@ -140,7 +141,7 @@ def journal_post(
             for line in lines
         ]
     )
-    audit_record("ledger.post", actor=by, target=entry, data=_entry_data(entry, lines))
+    audit_record(AuditAction.LEDGER_POST, actor=by, target=entry, data=_entry_data(entry, lines))
     return entry
 
 
@@ -182,6 +183,9 @@ def journal_reverse(
         ]
     )
     audit_record(
-        "ledger.reverse", actor=by, target=reversal, data={"reverses": original.pk, **_entry_data(reversal, lines)}
+        AuditAction.LEDGER_REVERSE,
+        actor=by,
+        target=reversal,
+        data={"reverses": original.pk, **_entry_data(reversal, lines)},
     )
     return reversal

@@ -171,7 +171,7 @@ def _check_entries(report: LedgerReport) -> None:
                 continue
             report.entries_checked += 1
             if data is None:
-                if log_starts is not None and posted_at < log_starts:  # type: ignore[operator]
+                if log_starts is not None and posted_at < log_starts:
                     continue  # its record was pruned with the log's prefix
                 report.problems.append(
                     Problem(

@@ -25,6 +25,7 @@ from billing.money import Money
 from billing.reconciliation.models import BankStatement, StatementLine
 from billing.reconciliation.selectors import month_end, three_way
 from billing.reconciliation.statements import CsvMapping, ParsedStatement, StatementError, parse_csv, parse_ofx
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import User
 from core.roles import RECONCILE_TRUST
@@ -65,7 +66,7 @@ def _store(parsed: ParsedStatement, *, fmt: str, filename: str, by: User) -> Ban
         ]
     )
     audit_record(
-        "reconciliation.import",
+        AuditAction.RECONCILIATION_IMPORT,
         actor=by,
         target=statement,
         data={
@@ -148,7 +149,7 @@ def statement_auto_match(*, statement: BankStatement, by: User, window_days: int
         line.matched_by = by
         line.save(update_fields=["matched_line", "matched_on", "matched_how", "matched_by"])
         matched += 1
-    audit_record("reconciliation.auto_match", actor=by, target=statement, data={"matched": matched})
+    audit_record(AuditAction.RECONCILIATION_AUTO_MATCH, actor=by, target=statement, data={"matched": matched})
     return matched
 
 
@@ -177,7 +178,7 @@ def statement_match(*, statement_line: StatementLine, journal_line: JournalLine,
     line.matched_how = StatementLine.MatchedHow.MANUAL
     line.matched_by = by
     line.save(update_fields=["matched_line", "matched_on", "matched_how", "matched_by"])
-    audit_record("reconciliation.match", actor=by, target=line, data={"journal_line": journal_line.pk})
+    audit_record(AuditAction.RECONCILIATION_MATCH, actor=by, target=line, data={"journal_line": journal_line.pk})
     return line
 
 
@@ -195,7 +196,7 @@ def statement_unmatch(*, statement_line: StatementLine, by: User) -> StatementLi
     line.matched_how = ""
     line.matched_by = None
     line.save(update_fields=["matched_line", "matched_on", "matched_how", "matched_by"])
-    audit_record("reconciliation.unmatch", actor=by, target=line, data={"journal_line": previous})
+    audit_record(AuditAction.RECONCILIATION_UNMATCH, actor=by, target=line, data={"journal_line": previous})
     return line
 
 
@@ -221,7 +222,7 @@ def reconciliation_close_month(*, month: date, currency: str, by: User) -> Close
         raise refuse("month", f"{first:%B %Y} does not balance yet; resolve the discrepancies first.")
     closed = ClosedMonth.objects.create(month=first, currency=currency, closed_by=by)
     audit_record(
-        "reconciliation.close_month",
+        AuditAction.RECONCILIATION_CLOSE_MONTH,
         actor=by,
         target=closed,
         data={

@@ -11,6 +11,7 @@ from billing.inputs import check_currency, refuse
 from billing.locks import money_transaction
 from billing.money import Money
 from billing.trust.models import TrustSettings
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import FirmSettings, User
 
@@ -57,5 +58,5 @@ def trust_settings_update(
         "low_balance_minor": settings.low_balance_minor,
         "apply_trust_to_invoices": settings.apply_trust_to_invoices,
     }
-    audit_record("trust.settings_update", actor=by, target=settings, data={"before": before, "after": after})
+    audit_record(AuditAction.TRUST_SETTINGS_UPDATE, actor=by, target=settings, data={"before": before, "after": after})
     return settings

@@ -10,6 +10,8 @@ is the one way portal pages and the API ask (it picks the kind and the payee).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -21,11 +23,25 @@ from billing.locks import money_transaction
 from billing.money import Money
 from billing.trust.models import TrustApproval, TrustRequest, TrustSettings
 from billing.trust.services import check_owner, flag_low_balance, take_from_trust
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, User
 from core.roles import APPROVE_TRUST
 
 Kind = Account.Kind
+Step = Literal["request", "approve", "post", "reject"]
+
+# What the log records at each step of a request, by the request's kind.
+_ACTIONS: dict[tuple[str, Step], AuditAction] = {
+    (TrustRequest.Kind.DISBURSEMENT, "request"): AuditAction.TRUST_DISBURSEMENT_REQUEST,
+    (TrustRequest.Kind.DISBURSEMENT, "approve"): AuditAction.TRUST_DISBURSEMENT_APPROVE,
+    (TrustRequest.Kind.DISBURSEMENT, "post"): AuditAction.TRUST_DISBURSEMENT_POST,
+    (TrustRequest.Kind.DISBURSEMENT, "reject"): AuditAction.TRUST_DISBURSEMENT_REJECT,
+    (TrustRequest.Kind.REFUND, "request"): AuditAction.TRUST_REFUND_REQUEST,
+    (TrustRequest.Kind.REFUND, "approve"): AuditAction.TRUST_REFUND_APPROVE,
+    (TrustRequest.Kind.REFUND, "post"): AuditAction.TRUST_REFUND_POST,
+    (TrustRequest.Kind.REFUND, "reject"): AuditAction.TRUST_REFUND_REJECT,
+}
 
 
 def _request(
@@ -50,7 +66,7 @@ def _request(
         requested_by=by,
     )
     audit_record(
-        f"trust.{kind}_request",
+        _ACTIONS[kind, "request"],
         actor=by,
         target=request,
         data={
@@ -131,7 +147,7 @@ def _post_request(request: TrustRequest, *, by: User) -> None:
     request.decided_at = timezone.now()
     request.save(update_fields=["entry", "status", "decided_at"])
     audit_record(
-        f"trust.{request.kind}_post",
+        _ACTIONS[request.kind, "post"],
         actor=by,
         target=request,
         data={"amount_minor": request.amount_minor, "currency": request.currency, "entry": request.entry.pk},
@@ -154,7 +170,7 @@ def trust_request_approve(*, request: TrustRequest, by: User) -> TrustRequest:
     approval = TrustApproval.objects.create(request=request, approver=by)
     count = request.approvals.count()
     audit_record(
-        f"trust.{request.kind}_approve",
+        _ACTIONS[request.kind, "approve"],
         actor=by,
         target=request,
         data={"approval": approval.pk, "approvals": count, "approvals_required": request.approvals_required},
@@ -162,10 +178,6 @@ def trust_request_approve(*, request: TrustRequest, by: User) -> TrustRequest:
     if count >= request.approvals_required:
         _post_request(request, by=by)
     return request
-
-
-trust_disbursement_approve = trust_request_approve
-trust_refund_approve = trust_request_approve
 
 
 @money_transaction
@@ -178,5 +190,5 @@ def trust_request_reject(*, request: TrustRequest, by: User, reason: str) -> Tru
     request.status = TrustRequest.Status.REJECTED
     request.decided_at = timezone.now()
     request.save(update_fields=["status", "decided_at"])
-    audit_record(f"trust.{request.kind}_reject", actor=by, target=request, data={"reason": reason})
+    audit_record(_ACTIONS[request.kind, "reject"], actor=by, target=request, data={"reason": reason})
     return request

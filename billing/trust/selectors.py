@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.db.models import F, Q, QuerySet, Sum
 
@@ -12,6 +11,7 @@ from billing.access import client_for_billing, matter_for_billing
 from billing.ledger.models import Account, JournalLine
 from billing.money import Money
 from billing.trust.models import TrustDeposit, TrustRequest
+from core.access import Person
 from core.models import Matter, User
 
 
@@ -48,12 +48,12 @@ def cleared_funds(*, account: Account, on: date) -> Money:
     return Money(max(0, min(through_day, overall)), account.currency)
 
 
-def matter_for_ledger(user: Any, matter_id: int) -> Matter:
+def matter_for_ledger(user: Person, matter_id: object) -> Matter:
     """The matter whose trust ledger ``user`` asks for (``billing.access.matter_for_billing``)."""
     return matter_for_billing(user, matter_id)
 
 
-def client_for_ledger(user: Any, client_id: int) -> User:
+def client_for_ledger(user: Person, client_id: object) -> User:
     """The client whose trust ledgers billing staff ask for (``billing.access.client_for_billing``)."""
     return client_for_billing(user, client_id)
 

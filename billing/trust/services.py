@@ -36,6 +36,7 @@ from billing.locks import money_transaction
 from billing.money import Money
 from billing.trust.models import BillingTask, TrustDeposit, TrustSettings
 from billing.trust.selectors import cleared_funds
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, User
 
@@ -105,7 +106,7 @@ def flag_low_balance(*, account: Account, by: User | None) -> None:
         "ask the client for a new retainer.",
     )
     audit_record(
-        "trust.low_balance",
+        AuditAction.TRUST_LOW_BALANCE,
         actor=by,
         target=task,
         data={"account": account.name, "balance_minor": remaining.minor, "threshold_minor": threshold},
@@ -159,7 +160,7 @@ def trust_deposit(
     )
     deposit.save(update_fields=["entry"])
     audit_record(
-        "trust.deposit",
+        AuditAction.TRUST_DEPOSIT,
         actor=by,
         target=deposit,
         data={
@@ -179,7 +180,7 @@ def trust_deposit_clear(*, deposit: TrustDeposit, cleared_on: date, by: User) ->
     _check_cleared_on(cleared_on, received_on=deposit.received_on)
     deposit.cleared_on = cleared_on
     deposit.save(update_fields=["cleared_on"])
-    audit_record("trust.deposit_clear", actor=by, target=deposit, data={"cleared_on": cleared_on.isoformat()})
+    audit_record(AuditAction.TRUST_DEPOSIT_CLEAR, actor=by, target=deposit, data={"cleared_on": cleared_on.isoformat()})
     return deposit
 
 
@@ -210,7 +211,7 @@ def trust_apply_to_invoice(
         occurred_on=occurred_on,
     )
     audit_record(
-        "trust.apply",
+        AuditAction.TRUST_APPLY,
         actor=by,
         target=invoice_like if isinstance(invoice_like, models.Model) else entry,
         data={"matter": matter.reference, "amount_minor": amount.minor, "currency": currency, "entry": entry.pk},

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from django.db import connection, transaction
-from django.http import HttpRequest
 from psycopg import sql
 
+from core.audit.actions import AuditAction
 from core.audit.anchors import anchor_as_dict, audit_anchor
 from core.audit.chain import GENESIS, HASHED_COLUMNS, SELECT_LIST
 from core.audit.offline import anchor_path_for
@@ -43,15 +43,13 @@ class Exported:
     anchor: AuditAnchor
 
 
-def audit_export(
-    *, tenant: Tenant, fmt: str, out: Path, actor: User | None = None, request: HttpRequest | None = None
-) -> Exported:
+def audit_export(*, tenant: Tenant, fmt: str, out: Path, actor: User | None = None) -> Exported:
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
     with tenant:
         # Committed before the file is written, so appends are not held up for the export's length.
         with transaction.atomic():
-            audit_record("audit.export", actor=actor, request=request, data={"format": fmt, "file": out.name})
+            audit_record(AuditAction.AUDIT_EXPORT, actor=actor, data={"format": fmt, "file": out.name})
             anchor = audit_anchor(kind=AuditAnchor.Kind.EXPORT)
         assert anchor is not None
         checkpoint = tenant.audit_anchors.filter(kind=AuditAnchor.Kind.CHECKPOINT).order_by("-sequence").first()

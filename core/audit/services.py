@@ -23,19 +23,18 @@ from typing import TYPE_CHECKING
 import psycopg
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from psycopg import sql
 
+from core.audit.actions import AuditAction
 from core.audit.chain import canonical_data, hash_of
+from core.audit.context import current_origin
 from core.audit.models import AuditEntry
-from core.audit.request import client_ip, user_agent
 from tenants.db import current_schema
 
 if TYPE_CHECKING:
     from core.models import User
 
-ACTION_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 # Values under keys like these never reach the log, whatever a caller passes.
 SECRET_KEY_PATTERN = re.compile(
     r"pass(word|wd|phrase)|secret|token|api_?key|private_?key|(^|_)(otp|totp|cvc|cvv)(_|$)", re.IGNORECASE
@@ -62,26 +61,23 @@ class AuditError(RuntimeError):
 
 
 def audit_record(
-    action: str,
+    action: AuditAction,
     *,
     actor: User | None = None,
     target: models.Model | None = None,
-    request: HttpRequest | None = None,
     data: Mapping[str, object] | None = None,
 ) -> AuditEntry:
-    """Record ``action`` (``area.verb``, e.g. ``document.download``) in the current firm's log.
+    """Record ``action`` (one of ``core.audit.actions.AuditAction``) in the current firm's log.
 
-    ``actor`` defaults to the request's signed-in user. ``target`` is kept as its
-    model label, primary key and a short label. ``data`` is JSON-serialisable
-    context; values under secret-looking keys (password, token, otp...) are
-    replaced by ``[redacted]``. IP address and user agent come from ``request``.
+    ``actor`` is who did it (None: the system, a scheduled job, the CLI). ``target``
+    is kept as its model label, primary key and a short label. ``data`` is
+    JSON-serialisable context; values under secret-looking keys (password, token,
+    otp...) are replaced by ``[redacted]``. IP address and user agent are those of
+    the request being served (``core.audit.context``), empty outside one.
     """
-    if not ACTION_PATTERN.fullmatch(action) or len(action) > 100:
-        raise ValueError(f"audit action {action!r} is not of the form area.verb (lowercase)")
-    if actor is None and request is not None:
-        actor = getattr(request, "user", None)
-    if actor is not None and not actor.is_authenticated:  # AnonymousUser
-        actor = None
+    if not isinstance(action, AuditAction):  # mypy refuses a plain string; so does the log
+        raise TypeError(f"audit action {action!r} is not an AuditAction (core/audit/actions.py)")
+    origin = current_origin()
     entry = AuditEntry(
         tenant=current_schema(),
         action=action,
@@ -90,8 +86,8 @@ def audit_record(
         target_type=target._meta.label_lower if target is not None else "",
         target_id=_clean(str(target.pk), 64) if target is not None else "",
         target_label=_label(target),
-        ip=client_ip(request) if request is not None else "",
-        user_agent=_clean(user_agent(request), 512) if request is not None else "",
+        ip=origin.ip,
+        user_agent=_clean(origin.user_agent, 512),
         data=canonical_data(_redact(dict(data or {}))),
     )
     if entry.tenant == "public":
@@ -226,7 +222,7 @@ def audit_prune(*, now: datetime | None = None) -> Pruned:
         deleted = cursor.rowcount
         cursor.execute("SELECT set_config('portico.audit_prune_through', '0', true)")
         audit_record(
-            "audit.prune",
+            AuditAction.AUDIT_PRUNE,
             data={"through_sequence": through, "deleted": deleted, "older_than": cutoff.isoformat()},
         )
     return Pruned(through=through, deleted=deleted)

@@ -6,7 +6,7 @@ so that tenant-schemas-celery stamps the firm into the message.
 
 from __future__ import annotations
 
-from core.celery import app
+from core.celery import PorticoTask, app
 from tenants.models import AuditAnchor, Tenant
 
 
@@ -25,7 +25,7 @@ def anchor_all_firms() -> int:
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=60)
-def anchor_firm(self) -> int | None:  # type: ignore[no-untyped-def]
+def anchor_firm(self: PorticoTask) -> int | None:
     from core.audit.anchors import audit_anchor
 
     try:

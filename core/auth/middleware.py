@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import Resolver404, resolve, reverse
+from django_otp.middleware import is_verified
 from django_tenants.utils import get_public_schema_name
 
 from core.auth.two_factor import has_two_factor, two_factor_required
+from core.models import User
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -32,13 +33,13 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def _signed_in_user(request: HttpRequest) -> Any:
+def _signed_in_user(request: HttpRequest) -> User | None:
     """The signed-in user on a firm's site, else None; the public site has no sessions to look at."""
     tenant = getattr(request, "tenant", None)
     if tenant is None or tenant.schema_name == get_public_schema_name():
         return None
     user = getattr(request, "user", None)
-    return user if user is not None and user.is_authenticated else None
+    return user if isinstance(user, User) and user.is_authenticated else None
 
 
 def _now() -> float:
@@ -84,7 +85,7 @@ class StaffTwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = _signed_in_user(request)
-        if user is None or not user.is_staff or user.is_verified():
+        if user is None or not user.is_staff or is_verified(user):  # django-otp's OTPMiddleware ran first
             return self.get_response(request)
         if self._exempt(request):
             return self.get_response(request)

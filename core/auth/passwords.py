@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from core.models import User
 
 MIN_DISTINCT_CHARACTERS = 6
 
@@ -13,7 +16,7 @@ MIN_DISTINCT_CHARACTERS = 6
 class CharacterVarietyValidator:
     """Refuses passwords of few distinct characters ("aaaaaaaaaaaa", "abcabcabcabc")."""
 
-    def validate(self, password: str, user: Any = None) -> None:
+    def validate(self, password: str, user: User | None = None) -> None:
         if len(set(password.lower())) < MIN_DISTINCT_CHARACTERS:
             raise ValidationError(
                 _("This password repeats too few characters; use at least %(count)d different ones."),

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import FirmSettings, User
 from core.roles import MANAGE_ROLES
@@ -40,7 +41,7 @@ def confirmed_device(user: User) -> TOTPDevice | None:
 
 
 def has_two_factor(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())  # django-otp is untyped
 
 
 def two_factor_required(user: User) -> bool:
@@ -88,7 +89,7 @@ def enrolment_confirm(*, device: TOTPDevice, code: str, request: HttpRequest) ->
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     django_otp.login(request, device)
-    audit_record("otp.enabled", actor=device.user, target=device.user, request=request, data={"method": "totp"})
+    audit_record(AuditAction.OTP_ENABLED, actor=device.user, target=device.user, data={"method": "totp"})
     return True
 
 
@@ -102,7 +103,7 @@ def verify(*, user: User, code: str, request: HttpRequest) -> bool:
 
 
 @transaction.atomic
-def disable(*, user: User, code: str, request: HttpRequest) -> None:
+def disable(*, user: User, code: str) -> None:
     """The user turns their own two-factor off, proving it with a current code."""
     device = confirmed_device(user)
     if device is None:
@@ -112,14 +113,14 @@ def disable(*, user: User, code: str, request: HttpRequest) -> None:
     if not device.verify_token(code.strip()):
         raise ValidationError("That code is not right. Enter the current code from your authenticator app.")
     TOTPDevice.objects.filter(user=user).delete()
-    audit_record("otp.disabled", actor=user, target=user, request=request, data={"method": "totp"})
+    audit_record(AuditAction.OTP_DISABLED, actor=user, target=user, data={"method": "totp"})
 
 
 @transaction.atomic
-def reset(*, user: User, by: User, request: HttpRequest | None = None) -> None:
+def reset(*, user: User, by: User) -> None:
     """A firm admin removes someone's authenticator (a lost phone); they enrol again at next sign-in."""
     if not by.has_perm(MANAGE_ROLES):
         raise PermissionDenied("Only a firm admin may reset two-factor authentication.")
     deleted, _ = TOTPDevice.objects.filter(user=user).delete()
     if deleted:
-        audit_record("otp.reset", actor=by, target=user, request=request, data={"user": user.email})
+        audit_record(AuditAction.OTP_RESET, actor=by, target=user, data={"user": user.email})

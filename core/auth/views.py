@@ -68,7 +68,7 @@ def _two_factor_on(request: HttpRequest, user: User) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            two_factor.disable(user=user, code=request.POST.get("code", ""), request=request)
+            two_factor.disable(user=user, code=request.POST.get("code", ""))
         except ValidationError as exc:
             error = exc.messages[0]
         else:

@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from core.access_review import UserAccess, access_review
+from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.roles import VIEW_ACCESS_REVIEW
 from portal.guards import require_staff, wrong_method
@@ -96,9 +97,8 @@ def access_review_csv(request: HttpRequest) -> HttpResponseBase:
     as_of = timezone.now()
     rows = access_review(at=as_of)
     audit_record(
-        "access_review.exported",
+        AuditAction.ACCESS_REVIEW_EXPORTED,
         actor=user,
-        request=request,
         data={"format": "csv", "users": len(rows), "as_of": as_of.isoformat()},
     )
     writer = csv.writer(_Echo())

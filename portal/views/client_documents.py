@@ -78,7 +78,6 @@ def upload(request: HttpRequest, matter_id: int) -> HttpResponse:
             uploaded_by=user,
             file=form.chosen(),
             metadata={key: form.cleaned_data[key] for key in ("document_type", "document_date", "signer")},
-            request=request,
         )
     except UploadRejected as refusal:
         form.add_error("file", refusal.message)
@@ -106,4 +105,4 @@ def download(request: HttpRequest, matter_id: int) -> HttpResponseBase:
     document = document_for_user(user, wanted)
     if document.matter_id != matter.pk:
         raise Http404("No such document.")
-    return document_open(document=document, user=user, request=request)
+    return document_open(document=document, user=user)

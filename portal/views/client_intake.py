@@ -79,7 +79,7 @@ def intake(request: HttpRequest, matter_id: int) -> HttpResponse:
     error = ""
     if request.method == "POST":
         value = request.POST.get("answer", "")
-        result = intake_save_answers(matter=matter, answers={question.key: value}, by=user, request=request)
+        result = intake_save_answers(matter=matter, answers={question.key: value}, by=user)
         error = result.errors.get(question.key, "")
         if not error and question.required and value.strip() == "":
             error = _("This question needs an answer.")

@@ -30,7 +30,7 @@ def thread(request: HttpRequest, matter_id: int) -> HttpResponse:
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            message_send(matter=matter, sender=user, body=form.cleaned_data["body"], request=request)
+            message_send(matter=matter, sender=user, body=form.cleaned_data["body"])
         except ValidationError as error:
             form.add_error("body", " ".join(error.messages))
         else:

@@ -28,7 +28,7 @@ def firm_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = FirmSettingsForm(request.POST)
         if form.is_valid():
-            firm_settings_update(by=user, request=request, **form.cleaned_data)
+            firm_settings_update(by=user, **form.cleaned_data)
             messages.success(request, "Settings saved.")
             return HttpResponseRedirect(reverse("portal:firm_settings"))
     else:
@@ -56,7 +56,7 @@ def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
     form = RolesForm(request.POST)
     if form.is_valid():
         try:
-            user_set_roles(user=target, roles={Role(r) for r in form.cleaned_data["roles"]}, by=by, request=request)
+            user_set_roles(user=target, roles={Role(r) for r in form.cleaned_data["roles"]}, by=by)
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
@@ -70,7 +70,7 @@ def user_two_factor_reset(request: HttpRequest, user_id: int) -> HttpResponse:
     by = require_staff(request, permission=MANAGE_ROLES)
     if refused := wrong_method(request, "POST"):
         return refused
-    two_factor.reset(user=target, by=by, request=request)
+    two_factor.reset(user=target, by=by)
     messages.success(
         request, f"Two-factor authentication of {target.email} was reset; they set it up again at sign-in."
     )

@@ -91,7 +91,6 @@ def grant_create(request: HttpRequest, matter_id: int) -> HttpResponse:
             expires_at=form.cleaned_data["expires_at"],
             reason=form.cleaned_data["reason"],
             by=user,
-            request=request,
         )
     except ValidationError as exc:
         return _detail(request, matter, grant_form=form, error=exc.messages[0], status=400)
@@ -110,9 +109,7 @@ def grant_change_expiry(request: HttpRequest, matter_id: int, grant_id: int) -> 
     if not form.is_valid():
         return _detail(request, matter, error="Enter the new end of access as a date and time.", status=400)
     try:
-        grant = grants.grant_change_expiry(
-            grant=grant, expires_at=form.cleaned_data["expires_at"], by=user, request=request
-        )
+        grant = grants.grant_change_expiry(grant=grant, expires_at=form.cleaned_data["expires_at"], by=user)
     except ValidationError as exc:
         return _detail(request, matter, error=exc.messages[0], status=400)
     messages.success(
@@ -129,7 +126,7 @@ def grant_revoke(request: HttpRequest, matter_id: int, grant_id: int) -> HttpRes
     if refused := wrong_method(request, "POST"):
         return refused
     try:
-        grant = grants.grant_revoke(grant=grant, by=user, request=request)
+        grant = grants.grant_revoke(grant=grant, by=user)
     except ValidationError as exc:
         return _detail(request, matter, error=exc.messages[0], status=400)
     messages.success(request, f"{grant.grantee.email} no longer has access to this matter.")

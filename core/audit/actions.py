@@ -1,0 +1,170 @@
+"""Every action Portico records in a firm's audit log, as one enum.
+
+``core.audit.services.audit_record`` takes an ``AuditAction`` and nothing else,
+so mypy refuses a plain string and a new action is added here, documented, or
+not at all. The values are the strings stored in ``AuditEntry.action`` (and so
+in exports and in the hash chain): never rename one; add a new member instead.
+
+Each member says what its entry records and who triggers it. "Staff" is
+whoever's role allows the action (``core/roles.py``); the entry's actor is that
+person, or empty for the system (a scheduled job, the vendor CLI).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum, unique
+
+
+@unique
+class AuditAction(StrEnum):
+    # --- Sign-in -----------------------------------------------------------------------
+    #: A person signed in (Django's user_logged_in signal); actor and target are them.
+    AUTH_LOGIN = "auth.login"
+    #: A sign-in was refused; data holds the attempted email, there is no actor.
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    #: A person signed out, or their session was ended for them (idle, too old).
+    AUTH_LOGOUT = "auth.logout"
+    #: A person confirmed a TOTP device for their own account.
+    OTP_ENABLED = "otp.enabled"
+    #: A person removed their own TOTP device (with a current code).
+    OTP_DISABLED = "otp.disabled"
+    #: A firm admin removed another person's TOTP device (they enrol again at sign-in).
+    OTP_RESET = "otp.reset"
+
+    # --- The firm's people and settings ------------------------------------------------
+    #: A set-password invitation was sent to a new user (onboarding, a firm admin, a new client).
+    USER_INVITED = "user.invited"
+    #: A person chose the portal's language (English or Spanish) for themself.
+    USER_LANGUAGE_CHANGED = "user.language_changed"
+    #: A firm admin gave a user a role; data names the user and the role.
+    ROLE_ASSIGNED = "role.assigned"
+    #: A firm admin took a role from a user.
+    ROLE_REMOVED = "role.removed"
+    #: A firm admin changed the firm's settings (two-factor required, attorneys see all matters, ...).
+    SETTINGS_CHANGED = "settings.changed"
+    #: Staff exported the access review (who reaches which matter, and why): CSV on its page, JSON by the API.
+    ACCESS_REVIEW_EXPORTED = "access_review.exported"
+
+    # --- Matters, clients and grants ---------------------------------------------------
+    #: Staff opened a matter; data holds its reference.
+    MATTER_CREATED = "matter.created"
+    #: Staff set a matter's responsible attorney or assigned paralegal.
+    MATTER_ASSIGNED = "matter.assigned"
+    #: A matter moved to another workflow stage: by staff, or by the system when a stage's work is done.
+    MATTER_STAGE_CHANGED = "matter.stage_changed"
+    #: A matter-level permission was given (an assignment, a new client, a grant); data lists them.
+    PERMISSION_GRANTED = "permission.granted"
+    #: A matter-level permission was taken away (a reassignment).
+    PERMISSION_REVOKED = "permission.revoked"
+    #: Staff invited a client to the portal when opening a matter for them.
+    CLIENT_INVITED = "client.invited"
+    #: A client's personal data was erased on request (vendor CLI ``tenants erase-client``); no actor.
+    CLIENT_ERASE = "client.erase"
+    #: Staff gave outside counsel time-limited access to a matter.
+    GRANT_CREATED = "grant.created"
+    #: Staff moved a grant's expiry.
+    GRANT_CHANGED = "grant.changed"
+    #: Staff revoked a grant before it expired.
+    GRANT_REVOKED = "grant.revoked"
+    #: The scheduled sweep removed the permissions of a grant past its expiry; no actor.
+    GRANT_EXPIRED = "grant.expired"
+    #: A firm admin changed a matter type or one of its questions, requirements, stages or items.
+    MATTER_TYPE_CHANGED = "matter_type.changed"
+
+    # --- Intake, documents and messages ------------------------------------------------
+    #: A client (or staff for them) saved intake answers; data lists the questions answered, not the answers.
+    INTAKE_SAVED = "intake.saved"
+    #: An integration imported an intake (client, matter, documents) through the API.
+    INTAKE_IMPORTED = "intake.imported"
+    #: A client or staff uploaded a document against a requirement.
+    DOCUMENT_UPLOADED = "document.uploaded"
+    #: An upload was refused (type, size, virus, PDF structure); data holds the reason, nothing was stored.
+    DOCUMENT_UPLOAD_REFUSED = "document.upload_refused"
+    #: Staff accepted or rejected a document (with the reason the client sees).
+    DOCUMENT_REVIEWED = "document.reviewed"
+    #: Someone who reaches the document opened its file (always as an attachment).
+    DOCUMENT_DOWNLOADED = "document.downloaded"
+    #: Someone who reaches the document viewed its thumbnail in the review queue.
+    DOCUMENT_VIEWED = "document.viewed"
+    #: A matter's client or staff posted in its message thread; data names the matter, not the body.
+    MESSAGE_SENT = "message.sent"
+
+    # --- Invoices, credit and write-offs -------------------------------------------------
+    #: Staff recorded a time entry on a matter.
+    TIME_ENTRY_RECORD = "time_entry.record"
+    #: An invoice was drafted: by staff, by a completed stage or by a recurring plan (no actor).
+    INVOICE_DRAFT = "invoice.draft"
+    #: Billing staff (or the system, for automatic invoices) issued an invoice and took its number.
+    INVOICE_ISSUE = "invoice.issue"
+    #: A payment was recorded on an invoice: by billing staff, or applied from the client's trust funds.
+    INVOICE_PAYMENT = "invoice.payment"
+    #: Billing staff voided an invoice (it keeps its number).
+    INVOICE_VOID = "invoice.void"
+    #: Billing staff asked for a credit note on an invoice.
+    CREDIT_NOTE_REQUEST = "credit_note.request"
+    #: Someone other than the requester approved a credit note (it is numbered and posted).
+    CREDIT_NOTE_APPROVE = "credit_note.approve"
+    #: An approver rejected a credit note.
+    CREDIT_NOTE_REJECT = "credit_note.reject"
+    #: Billing staff asked to refund a client's credit.
+    CREDIT_REFUND_REQUEST = "credit_refund.request"
+    #: Someone other than the requester approved a credit refund (it is posted).
+    CREDIT_REFUND_APPROVE = "credit_refund.approve"
+    #: An approver rejected a credit refund.
+    CREDIT_REFUND_REJECT = "credit_refund.reject"
+    #: Billing staff asked to write off part of an invoice.
+    WRITE_OFF_REQUEST = "write_off.request"
+    #: Someone other than the requester approved a write-off (it is posted).
+    WRITE_OFF_APPROVE = "write_off.approve"
+    #: An approver rejected a write-off.
+    WRITE_OFF_REJECT = "write_off.reject"
+
+    # --- The ledger and trust money ----------------------------------------------------
+    #: A journal entry was posted (by whichever billing action posts it); data holds its lines.
+    LEDGER_POST = "ledger.post"
+    #: Billing staff reversed a posted entry with a new, opposite entry.
+    LEDGER_REVERSE = "ledger.reverse"
+    #: Billing staff recorded a deposit into a client's trust funds.
+    TRUST_DEPOSIT = "trust.deposit"
+    #: Billing staff marked a trust deposit cleared by the bank.
+    TRUST_DEPOSIT_CLEAR = "trust.deposit_clear"
+    #: Trust funds were applied to an issued invoice (the firm's trust policy, on issue or by staff).
+    TRUST_APPLY = "trust.apply"
+    #: A client-matter's trust balance fell below the firm's threshold; a billing task was made.
+    TRUST_LOW_BALANCE = "trust.low_balance"
+    #: A firm admin changed the trust settings (currency, thresholds); data holds before and after.
+    TRUST_SETTINGS_UPDATE = "trust.settings_update"
+    #: Billing staff asked to pay a payee from a client's trust funds.
+    TRUST_DISBURSEMENT_REQUEST = "trust.disbursement_request"
+    #: An approver other than the requester approved a disbursement.
+    TRUST_DISBURSEMENT_APPROVE = "trust.disbursement_approve"
+    #: The last approval needed paid the disbursement (its entry is posted).
+    TRUST_DISBURSEMENT_POST = "trust.disbursement_post"
+    #: An approver rejected a disbursement.
+    TRUST_DISBURSEMENT_REJECT = "trust.disbursement_reject"
+    #: Billing staff asked to return unused trust funds to the client.
+    TRUST_REFUND_REQUEST = "trust.refund_request"
+    #: An approver other than the requester approved a trust refund.
+    TRUST_REFUND_APPROVE = "trust.refund_approve"
+    #: The last approval needed paid the trust refund (its entry is posted).
+    TRUST_REFUND_POST = "trust.refund_post"
+    #: An approver rejected a trust refund.
+    TRUST_REFUND_REJECT = "trust.refund_reject"
+    #: Billing staff imported a bank statement (CSV or OFX) for reconciliation.
+    RECONCILIATION_IMPORT = "reconciliation.import"
+    #: Billing staff asked for a statement's lines to be matched to the journal automatically.
+    RECONCILIATION_AUTO_MATCH = "reconciliation.auto_match"
+    #: Billing staff matched a statement line to a journal line by hand.
+    RECONCILIATION_MATCH = "reconciliation.match"
+    #: Billing staff undid a match.
+    RECONCILIATION_UNMATCH = "reconciliation.unmatch"
+    #: Billing staff closed a month whose three-way reconciliation balances (no more trust postings in it).
+    RECONCILIATION_CLOSE_MONTH = "reconciliation.close_month"
+
+    # --- Operations --------------------------------------------------------------------
+    #: The log was exported (vendor CLI ``audit export``).
+    AUDIT_EXPORT = "audit.export"
+    #: Entries past the retention period were pruned through a signed checkpoint (scheduled job or CLI).
+    AUDIT_PRUNE = "audit.prune"
+    #: The scheduled sweep deleted stored objects that never got a row (a write whose transaction failed).
+    STORAGE_ORPHANS_DELETED = "storage.orphans_deleted"
