@@ -59,6 +59,12 @@ def django_db_setup(django_db_blocker: Any) -> Iterator[dict[str, Firm]]:
     with django_db_blocker.unblock():
         database_prepare(_build_template)
         firms = {"acme": firm_load(FIRM_A), "globex": firm_load(FIRM_B)}
+        # The template was onboarded by whichever process built it, so the firms' local storage
+        # directories exist only under that process's storage dir: each process makes its own.
+        from residency.backends import placement
+
+        for firm in firms.values():
+            placement(firm.tenant).ensure()
         # Checked now, as each web process does before a firm's first request (tenants.schema_check),
         # so that tests pinning a page's query count do not count the check.
         from tenants.schema_check import schema_verified
