@@ -63,6 +63,9 @@ def main(argv: list[str]) -> int:
         sys.exit(f"usage: python3 infra/dev.py {{{'|'.join(COMMANDS)}}} [args …]")
     command, extra = COMMANDS[argv[0]], argv[1:]
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(ROOT / ".venv")}
+    # Bytecode is written on first import and reused: with PYTHONDONTWRITEBYTECODE set (as on some CI images),
+    # every process the suite and `portico up` start would compile Django and the project afresh (~2 s each).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     subprocess.run([_uv(), "sync", "--frozen", "--python", sys.executable, "--quiet"], cwd=ROOT, env=env, check=True)
     if not command:
         return 0

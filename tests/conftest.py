@@ -133,6 +133,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         definitions = info.name2fixturedefs.values() if info is not None else []
         if any(definition.scope == "module" for found in definitions for definition in found):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    # xdist hands out work in collection order: the tests that start processes go first, so that the
+    # run does not end waiting for one worker on a `portico up` or a proxy while the others sit idle.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -33,6 +33,8 @@ from tenants.models import Domain, Tenant
 from tests.support.database import subprocess_database_url
 from tests.support.firms import Firm
 
+pytestmark = pytest.mark.slow  # starts processes (the console script, manage.py check)
+
 NEW_FIRM = ["--name", "Initech Immigration", "--region", "ca-central-1", "--admin-email", "ana@initech.test"]
 
 

@@ -21,6 +21,8 @@ from core.proxy import ForwardedHeadersMiddleware
 from tests.support.database import subprocess_database_url
 from tests.support.firms import Firm
 
+pytestmark = pytest.mark.slow  # starts processes (the console script, manage.py check)
+
 SETUP = "import django; django.setup(); print('started')"
 
 
