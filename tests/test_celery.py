@@ -189,3 +189,23 @@ def test_each_step_of_a_chain_made_in_two_firms_runs_in_its_own_firm(
     [mail_b] = worker.mails_to(bob.email)[mails_to_bob:]
     assert f"http://globex.localhost:{PUBLIC_PORT}/accounts/set-password/" in mail_b
     assert len(worker.mails_to(alice.email)) == mails_to_alice + 1  # step one only, once
+
+
+def test_a_chord_spanning_two_firms_is_refused(firm_a: Firm, firm_b: Firm) -> None:
+    """Portico keeps no task results (CELERY_TASK_IGNORE_RESULT, no result backend), so the canvases whose
+    final step another firm's task would send, a chord or a group chained into a task, are refused when
+    applied (Celery asks the backend to set up the join before it publishes the header). The callback is
+    pinned to its firm all the same, should a result backend ever be configured."""
+    from celery import chord, group
+
+    with firm_a.tenant:
+        header = [send_invitation.si(firm_a.admin.pk), send_invitation.si(firm_a.admin.pk)]
+    with firm_b.tenant:
+        callback = send_invitation.si(firm_b.admin.pk)
+
+    assert [sig.options["headers"]["_schema_name"] for sig in header] == [firm_a.tenant.schema_name] * 2
+    assert callback.options["headers"]["_schema_name"] == firm_b.tenant.schema_name
+    with firm_a.tenant, pytest.raises(NotImplementedError, match="chords requires a result backend"):
+        chord(header, callback).apply_async()
+    with firm_a.tenant, pytest.raises(NotImplementedError, match="chords requires a result backend"):
+        (group(header) | callback).apply_async()
