@@ -116,7 +116,11 @@ def test_after_the_password_staff_must_enter_a_code_before_any_page_or_api(firm_
     assert page.status_code == 302
     assert page["Location"] == "/accounts/two-factor/verify/?next=%2Fstaff%2Faccess-review%2F"
     assert api.status_code == 403
-    assert api.json() == {"detail": "Enter the code from your authenticator app."}
+    assert api.json()["error"] == {
+        "code": "two_factor_required",
+        "message": "Enter the code from your authenticator app.",
+        "fields": {},
+    }
     assert wrong.status_code == 400
     assert b"That code is not right." in wrong.content
     assert too_soon.status_code == 400
@@ -295,7 +299,11 @@ def test_an_idle_api_session_gets_401(firm_a: Firm) -> None:
     response = client.get("/api/v1/me")
 
     assert response.status_code == 401
-    assert response.json() == {"detail": "Your session has ended. Sign in again."}
+    assert response.json()["error"] == {
+        "code": "not_authenticated",
+        "message": "Your session has ended. Sign in again.",
+        "fields": {},
+    }
 
 
 def test_activity_within_the_idle_window_keeps_the_session(firm_a: Firm) -> None:

@@ -13,12 +13,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 from django_otp.middleware import is_verified
 from django_tenants.utils import get_public_schema_name
 
 from core.auth.two_factor import has_two_factor, two_factor_required
+from core.errors import api_error_response, is_api_request
 from core.models import User
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -27,10 +28,6 @@ LAST_SEEN_KEY = "portico_last_seen"
 SIGNED_IN_KEY = "portico_signed_in"
 # The last-seen stamp is rewritten at most this often, so a busy page does not write the session on every request.
 LAST_SEEN_RESOLUTION_SECONDS = 60
-
-
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
 
 
 def _signed_in_user(request: HttpRequest) -> User | None:
@@ -62,8 +59,10 @@ class SessionTimeoutMiddleware:
         signed_in = float(session.get(SIGNED_IN_KEY, now))
         if now - last_seen > settings.PORTICO_IDLE_TIMEOUT_SECONDS or now - signed_in > settings.SESSION_COOKIE_AGE:
             logout(request)
-            if _is_api(request):
-                return JsonResponse({"detail": "Your session has ended. Sign in again."}, status=401)
+            if is_api_request(request):
+                return api_error_response(
+                    status=401, code="not_authenticated", message="Your session has ended. Sign in again."
+                )
             query = urlencode({"next": request.get_full_path(), "timeout": "1"})
             return HttpResponseRedirect(f"{reverse('login')}?{query}")
         if SIGNED_IN_KEY not in session:
@@ -95,8 +94,8 @@ class StaffTwoFactorMiddleware:
             where, message = "two_factor", "Your firm requires two-factor authentication. Set it up to continue."
         else:
             return self.get_response(request)
-        if _is_api(request):
-            return JsonResponse({"detail": message}, status=403)
+        if is_api_request(request):
+            return api_error_response(status=403, code="two_factor_required", message=message)
         return HttpResponseRedirect(f"{reverse(where)}?{urlencode({'next': request.get_full_path()})}")
 
     @staticmethod
