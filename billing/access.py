@@ -41,6 +41,12 @@ def keeps_the_books(user: Person) -> bool:
     return signed_in(user) and user.is_staff and (user.has_perm(VIEW_BILLING) or user.has_perm(VIEW_LEDGER))
 
 
+def matters_for_billing(user: Person) -> QuerySet[Matter]:
+    """The matters to bill or keep trust money on: every matter for billing staff, else ``core.access``'s answer."""
+    found = Matter.objects.all() if keeps_the_books(user) else matters_for_user(user)
+    return found.select_related("client").order_by("reference")
+
+
 def matter_for_billing(user: Person, matter_id: object) -> Matter:
     """A matter to bill or keep trust money on: any matter for billing staff, else ``core.access``'s answer."""
     if not keeps_the_books(user):

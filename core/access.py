@@ -194,6 +194,21 @@ def user_for_user(viewer: Person, user_id: object) -> User:
     return found
 
 
+def staff_to_assign() -> QuerySet[User]:
+    """The firm's active staff, as a matter's responsible attorney or paralegal may be chosen from them."""
+    return User.objects.filter(is_active=True, is_staff=True).order_by("email")
+
+
+def possible_grantees() -> QuerySet[User]:
+    """Who a matter may be granted to: active staff and outside counsel, never a client."""
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(is_staff=True) | Q(groups__name=Role.OUTSIDE_COUNSEL.value))
+        .distinct()
+        .order_by("email")
+    )
+
+
 def person_by_email(email: str, *, staff_only: bool = False) -> User | None:
     """An active user of this firm named by email in a form the caller's role already allows (grants, new matters)."""
     found = User.objects.filter(email=email.strip().lower(), is_active=True)

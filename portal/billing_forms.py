@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,7 +17,13 @@ from core.models import Matter
 
 
 class InvoiceCreateForm(forms.Form):
-    matter = forms.ModelChoiceField(queryset=Matter.objects.select_related("client"), label=_("Matter"))
+    """``matters``: the ones the person may bill (``billing.access.matters_for_billing``)."""
+
+    matter: forms.ModelChoiceField[Matter] = forms.ModelChoiceField(queryset=None, label=_("Matter"))
+
+    def __init__(self, *args: Any, matters: QuerySet[Matter], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["matter"].queryset = matters  # type: ignore[attr-defined]
 
 
 class FeeLineForm(forms.Form):

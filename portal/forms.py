@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 
+from core.access import possible_grantees
 from core.models import User
 from core.roles import Role
 
@@ -21,7 +21,7 @@ class ExpiryField(forms.DateTimeField):
 
 
 class GrantForm(forms.Form):
-    grantee = forms.ModelChoiceField(queryset=User.objects.none(), label="Person")
+    grantee: forms.ModelChoiceField[User] = forms.ModelChoiceField(queryset=None, label="Person")
     expires_at = ExpiryField()
     reason = forms.CharField(max_length=500, label="Why (shown in the access review)")
 
@@ -30,11 +30,7 @@ class GrantForm(forms.Form):
         grantee = self.fields["grantee"]
         assert isinstance(grantee, forms.ModelChoiceField)
         # Grants are for staff and outside counsel; a client is never given someone else's matter.
-        grantee.queryset = (
-            User.objects.filter(is_active=True)
-            .filter(Q(is_staff=True) | Q(groups__name=Role.OUTSIDE_COUNSEL.value))
-            .distinct()
-        )
+        grantee.queryset = possible_grantees()
 
 
 class GrantExpiryForm(forms.Form):

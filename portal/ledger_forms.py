@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
 from billing.money import MAX_MAJOR_UNITS, AmountError, Money, known_currency
 from billing.reconciliation.models import BankStatement
@@ -57,17 +58,22 @@ def show_refusal(form: forms.Form, exc: ValidationError) -> None:
 
 
 def _matters() -> forms.ModelChoiceField:  # type: ignore[type-arg]
-    return forms.ModelChoiceField(queryset=Matter.objects.select_related("client").order_by("reference"))
+    """Filled by the form from the ``matters`` it is given (``billing.access.matters_for_billing``)."""
+    return forms.ModelChoiceField(queryset=None)
 
 
 class _InCurrency(forms.Form):
     """A form whose amounts are in the firm's currency (given by the view)."""
 
-    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, currency: str, matters: QuerySet[Matter] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, MoneyField):
                 field.currency = currency
+        if "matter" in self.fields:
+            if matters is None:
+                raise TypeError(f"{type(self).__name__} needs the matters its user may choose")
+            self.fields["matter"].queryset = matters  # type: ignore[attr-defined]
 
 
 class DepositForm(_InCurrency):

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from core.access import staff_to_assign
 from core.conditions import ConditionError, condition_check
 from core.matters import ATTORNEY_ROLES
 from core.models import DocumentRequirement, IntakeQuestion, Matter, MatterType, User, WorkflowStage
@@ -207,13 +208,13 @@ class MatterOpenForm(forms.Form):
     phone = forms.CharField(label="Phone", max_length=32, required=False)
     matter_type = forms.ModelChoiceField(queryset=MatterType.objects.filter(active=True), label="Matter type")
     title = forms.CharField(max_length=200, required=False, help_text="Leave empty for “name, type”.")
-    responsible_attorney = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
-    assigned_paralegal = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    responsible_attorney: forms.ModelChoiceField[User] = forms.ModelChoiceField(queryset=None, required=False)
+    assigned_paralegal: forms.ModelChoiceField[User] = forms.ModelChoiceField(queryset=None, required=False)
     invite = forms.BooleanField(required=False, initial=True, label="Email the client an invitation now")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        staff = User.objects.filter(is_active=True, is_staff=True).order_by("email")
+        staff = staff_to_assign()
         attorneys = staff.filter(groups__name__in=[r.value for r in ATTORNEY_ROLES]).distinct()
         self.fields["responsible_attorney"].queryset = attorneys  # type: ignore[attr-defined]
         self.fields["assigned_paralegal"].queryset = staff  # type: ignore[attr-defined]

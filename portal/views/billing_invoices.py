@@ -25,6 +25,7 @@ from billing.access import (
     credit_refunds_for_user,
     invoice_for_user,
     invoices_for_user,
+    matters_for_billing,
     write_off_for_user,
     write_offs_for_user,
 )
@@ -105,7 +106,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "statuses": Invoice.Status.choices,
         "status": status,
         "review": bool(request.GET.get("review")),
-        "create_form": InvoiceCreateForm(),
+        "create_form": InvoiceCreateForm(matters=matters_for_billing(request.user)),
         "to_review": invoices_for_user(user).filter(status=Invoice.Status.DRAFT, needs_review=True).count(),
     }
     return render(request, "portal/billing_inv_list.html", context)
@@ -116,7 +117,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
     user = require_staff(request, permission=MANAGE_INVOICES)
     if refused := wrong_method(request, "POST"):
         return refused
-    form = InvoiceCreateForm(request.POST)
+    form = InvoiceCreateForm(request.POST, matters=matters_for_billing(request.user))
     if not form.is_valid():
         messages.error(request, " ".join(_invalid(form).messages))
         return HttpResponseRedirect(reverse("invoicing:invoices"))

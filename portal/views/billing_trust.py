@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.access import (
+    matters_for_billing,
     trust_deposit_for_user,
     trust_deposits_for_user,
     trust_request_for_user,
@@ -74,7 +75,7 @@ def trust_deposit_page(request: HttpRequest) -> HttpResponse:
     user = require_staff(request, permission=MANAGE_TRUST)
     if refused := wrong_method(request, "GET", "POST"):
         return refused
-    form = DepositForm(request.POST or None, currency=firm_currency())
+    form = DepositForm(request.POST or None, currency=firm_currency(), matters=matters_for_billing(request.user))
     if request.method == "POST" and form.is_valid():
         matter = form.cleaned_data["matter"]
         try:
@@ -148,7 +149,7 @@ def trust_requests_page(request: HttpRequest) -> HttpResponse:
     user = require_staff(request, permission=VIEW_LEDGER if request.method == "GET" else MANAGE_TRUST)
     if refused := wrong_method(request, "GET", "POST"):
         return refused
-    form = RequestForm(request.POST or None, currency=firm_currency())
+    form = RequestForm(request.POST or None, currency=firm_currency(), matters=matters_for_billing(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             trust_request_create(
