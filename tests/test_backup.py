@@ -195,6 +195,23 @@ def fresh_database(scratch_database: str) -> str:
     return scratch_database
 
 
+FIRM_KIND = {"kind": "firm", "file": "bravo.portico-backup"}
+
+
+def _last_entry(schema: str, *, database: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The action and data of the newest entry in ``schema``'s audit log (this test's database, or another)."""
+    params = database_params()
+    if database is not None:
+        params = {**params, "dbname": database.rpartition("/")[2].partition("?")[0]}
+    with psycopg.connect(**params) as conn:  # type: ignore[arg-type]
+        query = sql.SQL("SELECT action, data FROM {} ORDER BY sequence DESC LIMIT 1").format(
+            sql.Identifier(schema, "audit_auditentry")
+        )
+        row = conn.execute(query).fetchone()
+    assert row is not None
+    return str(row[0]), json.loads(str(row[1]))
+
+
 @pytest.fixture(scope="module")
 def firm_backup(bravo: Bravo, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("backups") / "bravo.portico-backup"
@@ -249,6 +266,15 @@ def test_a_firm_restored_into_a_fresh_database_is_the_same_firm(
 
     head = firm["figures"]["audit_head"]
     assert (head["sequence"], head["hash"]) == bravo.audit_head
+    # Both logs say what happened: the original's that it was backed up, the copy's that it was restored.
+    assert _last_entry(bravo.tenant.schema_name) == ("firm.backup", {"backup_id": report["backup_id"], **FIRM_KIND})
+    action, data = _last_entry(bravo.tenant.schema_name, database=fresh_database)
+    assert (action, data["backup_id"], data["kind"], data["verified"]) == (
+        "firm.restore",
+        report["backup_id"],
+        "firm",
+        True,
+    )
 
 
 def test_the_backup_holds_no_readable_personal_data(bravo: Bravo, firm_backup: Path) -> None:
@@ -317,5 +343,15 @@ def test_the_whole_database_restores_and_every_firm_verifies(bravo: Bravo, fresh
     assert set(report["firms"]) >= {"acme", "globex", "bravo"}
     assert all(firm["ok"] for firm in report["firms"].values()), report["firms"]
     assert report["firms"]["bravo"]["files_decrypted"] == 2
+    for slug in report["firms"]:
+        backed_up = _last_entry(slug)
+        assert backed_up == ("firm.backup", {"backup_id": report["backup_id"], "kind": "database", "file": out.name})
+        action, data = _last_entry(slug, database=fresh_database)
+        assert (action, data["backup_id"], data["kind"], data["verified"]) == (
+            "firm.restore",
+            report["backup_id"],
+            "database",
+            True,
+        )
     assert into_a_used_database.exit_code == 1
     assert "restore a whole database into an empty one" in into_a_used_database.stderr

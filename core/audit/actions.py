@@ -164,6 +164,13 @@ class AuditAction(StrEnum):
     # --- Operations --------------------------------------------------------------------
     #: The log was exported (vendor CLI ``audit export``).
     AUDIT_EXPORT = "audit.export"
+    #: The vendor CLI wrote a backup holding this firm's data (``portico backup``: the firm on its own, or
+    #: the whole database); data: the backup's id, its kind and file name. Recorded after the dump, so the
+    #: backup itself does not hold it.
+    FIRM_BACKUP = "firm.backup"
+    #: This firm was restored from a backup (``portico restore``); data: the backup's id, kind and date, and
+    #: whether the restored firm verified (audit chain, ledger, three-way report, files).
+    FIRM_RESTORE = "firm.restore"
     #: Entries past the retention period were pruned through a signed checkpoint (scheduled job or CLI).
     AUDIT_PRUNE = "audit.prune"
     #: The scheduled sweep deleted stored objects that never got a row (a write whose transaction failed).

@@ -33,6 +33,8 @@ from django.core import serializers
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.audit.actions import AuditAction
+from core.audit.services import audit_record
 from kms.models import FieldKey, KeyEncryptionKey, SigningKey
 from tenants.models import AuditAnchor, Domain, Tenant
 from tenants.ops.firm_state import firm_state
@@ -140,6 +142,12 @@ def _write(out: Path, header: dict[str, Any], sections: dict[str, Any], *, snaps
     return out.stat().st_size
 
 
+def _audit_backup(tenant: Tenant, *, backup_id: str, kind: str, out: Path) -> None:
+    """Each firm whose data a backup holds says so in its own log (after the dump: the backup does not hold it)."""
+    with tenant:
+        audit_record(AuditAction.FIRM_BACKUP, data={"backup_id": backup_id, "kind": kind, "file": out.name})
+
+
 def backup_firm(*, tenant: Tenant, out: Path) -> BackupResult:
     started = time.monotonic()
     backup_id = uuid.uuid4().hex
@@ -157,6 +165,7 @@ def backup_firm(*, tenant: Tenant, out: Path) -> BackupResult:
             snapshot=snapshot,
             schema=tenant.schema_name,
         )
+    _audit_backup(tenant, backup_id=backup_id, kind="firm", out=out)
     return BackupResult(
         path=out,
         kind="firm",
@@ -177,6 +186,8 @@ def backup_database(*, out: Path) -> BackupResult:
         header = _header("database", backup_id, firms=[firm.slug for firm in firms])
         manifest = {**header, "states": {firm.slug: firm_state(firm) for firm in firms}}
         size = _write(out, header, {"manifest": manifest}, snapshot=snapshot, schema=None)
+    for firm in firms:
+        _audit_backup(firm, backup_id=backup_id, kind="database", out=out)
     return BackupResult(path=out, kind="database", backup_id=backup_id, bytes=size, seconds=time.monotonic() - started)
 
 

@@ -28,6 +28,8 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_exists
 from psycopg import sql
 
+from core.audit.actions import AuditAction
+from core.audit.services import audit_record
 from kms.fieldkeys import field_keys_forget
 from kms.keys import primary_forget
 from kms.models import SigningKey
@@ -192,12 +194,25 @@ def _restore_firm(manifest: dict[str, Any], body: SectionReader, result: Restore
         expected.pop("rows")  # migrations add rows (their history) and may add tables
     _forget_cached_keys(tenant)
     result.firms[tenant.slug] = verify_restored(tenant, expected=expected)
+    _audit_restore(tenant, result)
 
 
 def _forget_cached_keys(tenant: Tenant) -> None:
     """This process may remember keys of a firm of the same slug from before (tests; a retried restore)."""
     field_keys_forget(tenant=tenant)
     primary_forget(tenant=tenant)
+
+
+def _audit_restore(tenant: Tenant, result: RestoreResult) -> None:
+    """The restored firm's log says where it came from (after the check, so the check saw the backup as it was)."""
+    data = {
+        "backup_id": result.backup_id,
+        "kind": result.kind,
+        "created": result.created,
+        "verified": result.firms[tenant.slug].ok,
+    }
+    with tenant:
+        audit_record(AuditAction.FIRM_RESTORE, data=data)
 
 
 def _restore_database(manifest: dict[str, Any], body: SectionReader, result: RestoreResult) -> None:
@@ -209,6 +224,7 @@ def _restore_database(manifest: dict[str, Any], body: SectionReader, result: Res
         tenant = Tenant.objects.get(slug=slug)
         _forget_cached_keys(tenant)
         result.firms[slug] = verify_restored(tenant, expected=state)
+        _audit_restore(tenant, result)
 
 
 def restore(*, path: Path) -> RestoreResult:
