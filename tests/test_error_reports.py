@@ -31,10 +31,10 @@ from django.test import Client, override_settings
 
 from core.logging import JsonFormatter, RequestContextFilter
 from core.sentry import sentry_init
-from tests import personal_data
-from tests.sentry_capture import CaptureTransport, SentryIngest, sentry_ingest
+from tests.support import personal_data
 from tests.support.database import subprocess_database_url
 from tests.support.firms import Firm
+from tests.support.sentry_capture import CaptureTransport, SentryIngest, sentry_ingest
 
 __all__ = ["sentry_ingest"]
 
@@ -77,7 +77,7 @@ def test_each_kind_of_personal_data_is_scrubbed_from_text() -> None:
 # --- Through a view ---------------------------------------------------------------------------
 
 
-@override_settings(ROOT_URLCONF="tests.error_views")
+@override_settings(ROOT_URLCONF="tests.support.error_views")
 def test_an_error_in_a_view_reaches_sentry_without_personal_data(firm_a: Firm, captured: CaptureTransport) -> None:
     client = Client(HTTP_HOST=firm_a.host, raise_request_exception=False)
     with firm_a.tenant:
@@ -142,7 +142,7 @@ def test_an_error_in_a_celery_task_reaches_sentry_without_personal_data(
             child.start(env, cwd=settings.BASE_DIR, output=output)
             with celery_app.connection_for_write(**broker_options) as broker, firm_a.tenant:
                 result = celery_app.send_task(
-                    "tests.error_tasks.explode", args=[personal_data.EMAIL], queue=queue, connection=broker
+                    "tests.support.error_tasks.explode", args=[personal_data.EMAIL], queue=queue, connection=broker
                 )
             events = [e for e in sentry_ingest.wait_for_events(2, timeout=60) if e.get("exception")]
             deadline = time.monotonic() + 30
@@ -229,7 +229,7 @@ def json_log() -> Iterator[io.StringIO]:
         logger.setLevel(previous)
 
 
-@override_settings(ROOT_URLCONF="tests.error_views")
+@override_settings(ROOT_URLCONF="tests.support.error_views")
 def test_log_lines_are_json_with_tenant_request_and_user_and_no_personal_data(
     firm_a: Firm, json_log: io.StringIO
 ) -> None:

@@ -2,4 +2,4 @@
 
 from tests.support.celery_worker_settings import *  # noqa: F403
 
-CELERY_IMPORTS = ["tests.error_tasks"]
+CELERY_IMPORTS = ["tests.support.error_tasks"]

@@ -7,7 +7,7 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from tests import personal_data
+from tests.support import personal_data
 
 logger = logging.getLogger("portico.test.errors")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from core.celery import app
-from tests import personal_data
+from tests.support import personal_data
 
 logger = logging.getLogger("portico.test.errors")
 
 
-@app.task(name="tests.error_tasks.explode")
+@app.task(name="tests.support.error_tasks.explode")
 def explode(client_email: str) -> None:
     logger.error("task for %s failed a first time (SSN %s)", client_email, personal_data.SSN)
     raise ValueError(personal_data.sentence())
