@@ -4,10 +4,14 @@ and the client's billing page (/portal/billing/). Namespace ``invoicing``.
 
 from django.urls import path
 
-from portal.views import billing_client, billing_invoices
+from portal.views import billing_client, billing_invoices, billing_payments
 
 app_name = "invoicing"
 urlpatterns = [
+    # Paying online (the client's own invoices and retainer requests).
+    path("portal/billing/invoices/<int:invoice_id>/pay/", billing_payments.invoice_pay, name="client_invoice_pay"),
+    path("portal/billing/retainers/<int:retainer_id>/pay/", billing_payments.retainer_pay, name="client_retainer_pay"),
+    path("portal/billing/payments/<int:payment_id>/", billing_payments.payment_status, name="client_payment_status"),
     # Billing (staff): invoices, adjustments, time; the client's billing page.
     path("staff/billing/invoices/", billing_invoices.invoice_list, name="invoices"),
     path("staff/billing/invoices/new/", billing_invoices.invoice_create, name="invoice_create"),
