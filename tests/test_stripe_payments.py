@@ -25,6 +25,7 @@ from billing.invoices.models import Invoice, Payment
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account, JournalLine
 from billing.ledger.selectors import balance
+from billing.ledger.services import Line, journal_post
 from billing.money import Money
 from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest, StripeEvent
 from billing.stripe.services import (
@@ -34,12 +35,14 @@ from billing.stripe.services import (
     payment_refund,
     retainer_request_create,
 )
+from billing.trust.models import BillingTask
+from billing.trust.services import trust_deposit
 from core.audit.models import AuditEntry
 from tenants.models import StripeAccountRoute
 from tests.support.billing import issued
 from tests.support.cast import Cast
 from tests.support.firms import Firm
-from tests.support.stripe import STRIPE_GROUP, StripeFront, charge_refunded, event, sign
+from tests.support.stripe import STRIPE_GROUP, StripeFront, charge_refunded, dispute, event, sign
 
 pytestmark = pytest.mark.xdist_group(STRIPE_GROUP)
 Kind = Account.Kind
@@ -332,3 +335,118 @@ def test_a_retainer_refund_comes_out_of_that_clients_trust_only(cast: Cast, stri
     assert (
         "fue reembolsado" in cast.client_of(cast.lucia).get(f"/portal/billing/payments/{payment.pk}/").content.decode()
     )
+
+
+# --- 5. Staff: refunds and retainer requests from the payments page -----------------------------------------
+
+
+def test_billing_staff_refund_from_the_payments_page(cast: Cast, firm_b: Firm, stripe_front: StripeFront) -> None:
+    accounts = connect_both(cast)
+    invoice = lucia_invoice(cast)
+    payment = start_invoice_payment(cast, invoice)
+    intent = stripe_front.pay(str(payment.payment_intent_id))
+    post_event(event("payment_intent.succeeded", intent, account=str(accounts["operating"].stripe_account_id)))
+    bill = cast.client_of(cast.bill)
+    listing = bill.get("/staff/billing/online-payments/?status=succeeded&account=operating").content.decode()
+    assert f'data-testid="online-payment-{payment.pk}"' in listing
+    assert str(payment.payment_intent_id) in listing
+    assert "No online payments." in bill.get("/staff/billing/online-payments/?account=trust").content.decode()
+
+    url = f"/staff/billing/online-payments/{payment.pk}/refund/"
+    for outsider in (cast.client_of(cast.dora), cast.client_of(cast.lucia), firm_b.client(firm_b.admin)):
+        assert outsider.post(url, {"amount": "1.00"}).status_code in (403, 404)
+    assert "Amount:" in bill.post(url, {"amount": "1e3"}, follow=True).content.decode()
+    done = bill.post(url, {"amount": "25.00"}, follow=True).content.decode()
+    assert "asked of Stripe" in done
+    too_much = bill.post(url, {"amount": str(payment.amount_minor / 100)}, follow=True).content.decode()
+    assert "can be refunded" in too_much
+    (call,) = stripe_front.made("POST", "/v1/refunds")
+    assert call.stripe_account == accounts["operating"].stripe_account_id
+    assert call.form["amount"] == ["2500"]
+
+
+def test_billing_staff_request_a_retainer_the_client_then_sees(cast: Cast, stripe_front: StripeFront) -> None:
+    connect_both(cast)
+    bill = cast.client_of(cast.bill)
+    made = bill.post(
+        "/staff/billing/retainer-requests/",
+        {"matter_id": cast.lucia_matter.pk, "amount": "750.00", "purpose": "Anticipo para la petición I-130"},
+        follow=True,
+    ).content.decode()
+    assert "Retainer of" in made
+    assert (
+        "Say what"
+        in bill.post(
+            "/staff/billing/retainer-requests/", {"matter_id": cast.lucia_matter.pk, "amount": "1.00"}, follow=True
+        ).content.decode()
+    )
+    assert cast.client_of(cast.dora).post(
+        "/staff/billing/retainer-requests/", {"matter_id": cast.lucia_matter.pk, "amount": "1", "purpose": "x"}
+    ).status_code in (403, 404)
+    page = cast.client_of(cast.lucia).get("/portal/billing/").content.decode()
+    assert "Anticipo para la petición I-130" in page
+    assert "Anticipos solicitados" in page
+    with cast.firm.tenant:
+        assert AuditEntry.objects.filter(action="trust.retainer_request").count() == 1
+
+
+# --- 5. Disputes and events out of order ----------------------------------------------------------------------
+
+
+def pay_retainer(cast: Cast, front: StripeFront, trust: str, amount: Money) -> tuple[OnlinePayment, dict[str, Any]]:
+    with cast.firm.tenant:
+        retainer = retainer_request_create(matter=cast.lucia_matter, amount=amount, purpose="x", by=cast.bill)
+    cast.client_of(cast.lucia).post(f"/portal/billing/retainers/{retainer.pk}/pay/")
+    with cast.firm.tenant:
+        payment = OnlinePayment.objects.get(retainer=retainer)
+    intent = front.pay(str(payment.payment_intent_id))
+    assert post_event(event("payment_intent.succeeded", intent, account=trust)).json()["outcome"] == "applied"
+    return payment, intent
+
+
+def test_a_dispute_on_trust_never_touches_another_clients_money(cast: Cast, stripe_front: StripeFront) -> None:
+    accounts = connect_both(cast)
+    trust = str(accounts["trust"].stripe_account_id)
+    with cast.firm.tenant:  # Dora's own money in trust, which Lucía's chargeback must not reach
+        trust_deposit(client=cast.dora, matter=cast.dora_matter, amount=Money(2000_00), method="cash", by=cast.bill)
+    payment, intent = pay_retainer(cast, stripe_front, trust, Money(500_00))
+    with cast.firm.tenant:  # Lucía's 500 is partly spent (a disbursement of 200 cleared by hand, as staff would)
+        lucia_trust = account_for(Kind.CLIENT_TRUST, client=cast.lucia, matter=cast.lucia_matter)
+        journal_post(
+            kind="trust.disbursement",
+            lines=[Line.debit(lucia_trust, Money(200_00)), Line.credit(account_for(Kind.TRUST_BANK), Money(200_00))],
+            memo="filing fee",
+            by=cast.bill,
+        )
+    chargeback = event("charge.dispute.created", dispute(intent), account=trust)
+    assert post_event(chargeback).json()["outcome"] == "applied"
+    assert post_event(chargeback).json()["outcome"] == "duplicate"
+    with cast.firm.tenant:
+        dora_trust = account_for(Kind.CLIENT_TRUST, client=cast.dora, matter=cast.dora_matter)
+        assert balance(dora_trust) == Money(2000_00)
+        assert balance(lucia_trust) == Money(0)  # never negative
+        assert balance(account_for(Kind.PROCESSOR_FEES)) == Money(200_00)  # the firm's loss, on operating's side
+        (task,) = BillingTask.objects.filter(kind=BillingTask.Kind.TRUST_REPLENISH)
+        assert task.client_id == cast.lucia.pk
+        assert "from operating into trust" in task.message
+        payment.refresh_from_db()
+        assert payment.status == "disputed"
+        assert payment.disputed_minor == 500_00
+
+
+def test_a_refund_before_the_payment_waits_for_it(cast: Cast, stripe_front: StripeFront) -> None:
+    accounts = connect_both(cast)
+    operating = str(accounts["operating"].stripe_account_id)
+    invoice = lucia_invoice(cast)
+    payment = start_invoice_payment(cast, invoice)
+    intent = stripe_front.pay(str(payment.payment_intent_id))
+    early = event("charge.refunded", charge_refunded(intent, amount_refunded=50_00), account=operating)
+    response = post_event(early)
+    assert response.status_code == 409  # not 2xx: Stripe sends it again
+    with cast.firm.tenant:
+        assert not StripeEvent.objects.filter(event_id=early["id"]).exists()
+    assert post_event(event("payment_intent.succeeded", intent, account=operating)).json()["outcome"] == "applied"
+    assert post_event(early).json()["outcome"] == "applied"  # Stripe's retry
+    with cast.firm.tenant:
+        payment.refresh_from_db()
+        assert payment.refunded_minor == 50_00

@@ -85,6 +85,7 @@ class OnlinePayment(models.Model):
         STARTED = "started", _("Started")
         SUCCEEDED = "succeeded", _("Paid")
         REFUNDED = "refunded", _("Refunded")
+        DISPUTED = "disputed", _("Disputed")
 
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     account = models.ForeignKey(ConnectedAccount, on_delete=models.PROTECT, related_name="payments")
@@ -100,6 +101,8 @@ class OnlinePayment(models.Model):
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     refunded_minor = models.BigIntegerField(default=0)
+    # Taken back by a dispute (chargeback): frozen at Stripe, out of the books until the dispute is won.
+    disputed_minor = models.BigIntegerField(default=0)
     # Refunds staff asked Stripe for (confirmed or not): Portico refuses to ask for more than was paid.
     refund_asked_minor = models.BigIntegerField(default=0)
     idempotency_key = models.CharField(max_length=64, unique=True)

@@ -5,12 +5,17 @@ schema); ``event_apply`` runs in that firm's schema and, in one transaction,
 records the event id under a unique constraint and posts its effect: a
 replayed event finds its id and changes nothing. An event that does not match
 what Portico started (another account than the payment's, another amount) is
-recorded, audited as refused, and posts nothing.
+recorded, audited as refused, and posts nothing. An event that depends on one
+not seen yet (a refund or a dispute before the payment's success) raises
+``RetryLater``: its transaction, event id included, rolls back and the endpoint
+answers non-2xx, so Stripe sends it again.
 
 Handled: ``payment_intent.succeeded`` (an invoice payment into operating, a
-retainer into the client's trust ledger) and ``charge.refunded`` (the refunded
+retainer into the client's trust ledger), ``charge.refunded`` (the refunded
 amount, counted from Stripe's cumulative ``amount_refunded``, so a reordered or
-repeated refund event posts only what is new). Other types are recorded and ignored.
+repeated refund event posts only what is new) and ``charge.dispute.created``
+(the disputed amount leaves the books; from trust only what that client holds).
+Other types are recorded and ignored.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from billing.ledger.services import Line, journal_post
 from billing.locks import money_transaction
 from billing.money import Money
 from billing.stripe.models import OnlinePayment, RetainerRequest, StripeEvent
-from billing.trust.models import TrustDeposit
+from billing.trust.models import BillingTask, TrustDeposit
 from billing.trust.services import trust_deposit
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
@@ -38,6 +43,10 @@ from tenants.models import StripeAccountRoute, Tenant
 
 logger = logging.getLogger(__name__)
 Kind = Account.Kind
+
+
+class RetryLater(Exception):
+    """The event came before one it depends on; nothing was recorded, so Stripe's retry applies it."""
 
 
 def event_route(event: dict[str, Any]) -> Tenant | None:
@@ -64,7 +73,7 @@ def event_apply(event: dict[str, Any]) -> str:
     if handler is None:
         return "ignored"
     obj = event["data"]["object"]
-    intent_id = obj.get("payment_intent") if obj.get("object") == "charge" else obj.get("id")
+    intent_id = obj.get("payment_intent") if obj.get("object") in ("charge", "dispute") else obj.get("id")
     payment = (
         OnlinePayment.objects.select_for_update(of=("self",))
         .select_related("account")
@@ -83,11 +92,18 @@ def event_apply(event: dict[str, Any]) -> str:
     record.payment = payment
     record.save(update_fields=["payment"])
     outcome = handler(payment, obj)
-    if outcome == "applied":
+    if outcome == "later":
+        raise RetryLater(f"{kind} {event_id} arrived before the payment's success")
+    if outcome in ("applied", "refused"):
         audit_record(
-            AuditAction.STRIPE_EVENT_APPLY,
+            AuditAction.STRIPE_EVENT_APPLY if outcome == "applied" else AuditAction.STRIPE_EVENT_REFUSED,
             target=payment,
-            data={"event": event_id, "type": kind, "account_kind": payment.account_kind},
+            data={
+                "event": event_id,
+                "type": kind,
+                "account_kind": payment.account_kind,
+                **({"problem": "the event does not match the payment's books"} if outcome == "refused" else {}),
+            },
         )
     return outcome
 
@@ -146,7 +162,7 @@ def _succeeded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
 
 def _refunded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
     if payment.status == OnlinePayment.Status.STARTED:
-        return "refused"  # a refund before the payment: Stripe sends charge.refunded again on retry
+        return "later"  # a refund before the payment's success: rolled back, Stripe sends it again
     total = int(obj.get("amount_refunded") or 0)
     new = min(total, payment.amount_minor) - payment.refunded_minor
     if new <= 0:
@@ -188,4 +204,66 @@ def _refunded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
     return "applied"
 
 
-_HANDLERS = {"payment_intent.succeeded": _succeeded, "charge.refunded": _refunded}
+def _disputed(payment: OnlinePayment, obj: dict[str, Any]) -> str:
+    """A chargeback: Stripe has taken the amount back from the account it was charged on.
+
+    Trust: that client's trust ledger gives back what it holds of the payment, never
+    more (never a negative balance, never another client's money); what the client
+    no longer holds is a loss of the firm (operating expense) and a task to replenish
+    the trust bank from operating. Invoice: revenue gives it back.
+    """
+    if payment.status == OnlinePayment.Status.STARTED:
+        return "later"
+    if payment.disputed_minor:
+        return "duplicate"  # one dispute per charge at Stripe
+    disputed = min(int(obj.get("amount") or 0), payment.amount_minor - payment.refunded_minor)
+    if disputed <= 0:
+        return "duplicate"
+    amount = Money(disputed, payment.currency)
+    fees = account_for(Kind.PROCESSOR_FEES, currency=amount.currency)
+    if payment.purpose == OnlinePayment.Purpose.INVOICE:
+        lines = [
+            Line.debit(account_for(Kind.REVENUE, currency=amount.currency), amount),
+            Line.credit(account_for(Kind.OPERATING_BANK, currency=amount.currency), amount),
+        ]
+    else:
+        opened = account_for(Kind.CLIENT_TRUST, client=payment.client, matter=payment.matter)
+        client_trust = Account.objects.select_for_update(no_key=True).get(pk=opened.pk)
+        held = max(0, min(line_balance(client_trust).minor, disputed))
+        short = disputed - held
+        lines = [Line.credit(account_for(Kind.TRUST_BANK, currency=amount.currency), amount)]
+        if held:
+            lines.append(Line.debit(client_trust, Money(held, amount.currency)))
+        if short:
+            lines.append(Line.debit(fees, Money(short, amount.currency)))
+            task = BillingTask.objects.create(
+                kind=BillingTask.Kind.TRUST_REPLENISH,
+                client=payment.client,
+                matter=payment.matter,
+                message=f"A card dispute took {amount.format()} from the trust account for {payment.matter.reference}; "
+                f"the client held {Money(held, amount.currency).format()} of it. Deposit "
+                f"{Money(short, amount.currency).format()} from operating into trust.",
+            )
+            audit_record(
+                AuditAction.TRUST_LOW_BALANCE,
+                target=task,
+                data={"matter": payment.matter.reference, "short_minor": short, "dispute": obj.get("id")},
+            )
+    journal_post(
+        kind="payment.dispute",
+        lines=lines,
+        memo=f"Card dispute {obj.get('id')} ({obj.get('reason') or 'no reason given'}) on {payment.payment_intent_id}",
+        by=None,
+        source=payment,
+    )
+    payment.disputed_minor = disputed
+    payment.status = OnlinePayment.Status.DISPUTED
+    payment.save(update_fields=["disputed_minor", "status"])
+    return "applied"
+
+
+_HANDLERS = {
+    "payment_intent.succeeded": _succeeded,
+    "charge.refunded": _refunded,
+    "charge.dispute.created": _disputed,
+}

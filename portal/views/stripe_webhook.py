@@ -4,8 +4,9 @@ The signature is checked over the raw body with a timestamp tolerance; the
 event is routed to the firm holding its connected account and applied there
 in one transaction with its event id (``billing.stripe.webhooks``). Answers:
 400 for a bad, changed or stale signature and for an account no firm holds (no
-side effect, logged; there is no firm whose audit log could take it), 200 once
-the event is recorded, a duplicate included.
+side effect, logged; there is no firm whose audit log could take it), 409 for
+an event that came before the one it depends on (nothing recorded: Stripe
+retries it), 200 once the event is recorded, a duplicate included.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from billing.stripe.gateway import InvalidWebhook, webhook_event_verify
-from billing.stripe.webhooks import event_apply, event_route
+from billing.stripe.webhooks import RetryLater, event_apply, event_route
 
 logger = logging.getLogger(__name__)
 
@@ -37,5 +38,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
         return JsonResponse({"error": "unknown account"}, status=400)
     with firm:
-        outcome = event_apply(event)
+        try:
+            outcome = event_apply(event)
+        except RetryLater as exc:
+            logger.info("stripe webhook postponed: %s", exc)
+            return JsonResponse({"received": False, "outcome": "later"}, status=409)
     return JsonResponse({"received": True, "outcome": outcome})

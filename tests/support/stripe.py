@@ -306,3 +306,18 @@ def charge_refunded(intent: dict[str, Any], *, amount_refunded: int) -> dict[str
         status="succeeded",
     )
     return charge
+
+
+def dispute(intent: dict[str, Any], *, amount: int | None = None) -> dict[str, Any]:
+    """A dispute on the charge of ``intent`` as ``charge.dispute.created`` carries it (Stripe's example dispute)."""
+    body = fixture("dispute")
+    body.update(
+        id=f"dp_{secrets.token_hex(8)}",
+        amount=intent["amount"] if amount is None else amount,
+        charge=intent.get("latest_charge") or f"ch_{secrets.token_hex(8)}",
+        currency=intent["currency"],
+        payment_intent=intent["id"],
+        reason="fraudulent",
+        status="needs_response",
+    )
+    return body
