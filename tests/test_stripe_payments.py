@@ -150,6 +150,7 @@ def test_an_invoice_is_charged_on_the_operating_account_and_posted_once(cast: Ca
     page = lucia.post(f"/portal/billing/invoices/{invoice.pk}/pay/")
     assert page.status_code == 200
     assert "Pagar en línea" in page.content.decode()
+    assert "payment-element" not in page.content.decode()  # no publishable key here: no card form
     with cast.firm.tenant:
         payment = OnlinePayment.objects.get(invoice=invoice)
     assert payment.account_kind == "operating"
@@ -253,6 +254,46 @@ def test_no_one_else_pays_or_sees_a_clients_payment(cast: Cast, firm_b: Firm, st
     for client in (cast.client_of(cast.dora), firm_b.client(firm_b.admin)):
         assert client.get(f"/portal/billing/payments/{payment.pk}/").status_code == 404
     assert len(stripe_front.made("POST", "/v1/payment_intents")) == 1
+
+
+def test_the_card_form_confirms_on_the_charges_own_account(
+    cast: Cast, stripe_front: StripeFront, settings: Any
+) -> None:
+    """With a publishable key, the page mounts Stripe.js for the connected account of the charge."""
+    settings.PORTICO_STRIPE_PUBLISHABLE_KEY = "pk_test_portico"
+    accounts = connect_both(cast)
+    invoice = lucia_invoice(cast)
+    page = cast.client_of(cast.lucia).post(f"/portal/billing/invoices/{invoice.pk}/pay/").content.decode()
+    with cast.firm.tenant:
+        payment = OnlinePayment.objects.get(invoice=invoice)
+    assert f'data-account="{accounts["operating"].stripe_account_id}"' in page
+    assert f'data-client-secret="{payment.payment_intent_id}_secret_' in page
+    assert "portal/pay.js" in page
+    assert 'data-publishable-key="pk_test_portico"' in page
+
+
+def test_a_crash_after_creating_the_account_creates_nothing_twice(
+    cast: Cast, stripe_front: StripeFront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The idempotency key is saved before the call: the retry sends the same key, Stripe answers the same account."""
+    real = StripeAccountRoute.objects.get_or_create
+    calls = {"n": 0}
+
+    def crash_once(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("the process died after Stripe answered")
+        return real(**kwargs)
+
+    monkeypatch.setattr(StripeAccountRoute.objects, "get_or_create", crash_once)
+    with cast.firm.tenant:
+        with pytest.raises(ConnectionError):
+            connected_account_create(kind="trust", by=cast.alice)
+        account = connected_account_create(kind="trust", by=cast.alice)
+    first, second = stripe_front.made("POST", "/v1/accounts")
+    assert first.idempotency_key == second.idempotency_key == account.idempotency_key
+    assert len(stripe_front.accounts) == 1
+    assert account.stripe_account_id in stripe_front.accounts
 
 
 # --- 4. Webhooks: signatures, routing, refunds ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -102,7 +103,14 @@ def _pay_page(request: HttpRequest, payment: OnlinePayment, client_secret: str) 
         return render(
             request,
             "portal/billing_pay.html",
-            {"payment": payment, "amount": payment.amount.format(language), "client_secret": client_secret},
+            {
+                "payment": payment,
+                "amount": payment.amount.format(language),
+                "client_secret": client_secret,
+                # Direct charges: Stripe.js confirms on the connected account the charge was made on.
+                "stripe_account": payment.account.stripe_account_id,
+                "publishable_key": settings.PORTICO_STRIPE_PUBLISHABLE_KEY,
+            },
         )
 
 
