@@ -313,6 +313,11 @@ def test_a_bad_changed_stale_or_unroutable_webhook_is_refused(cast: Cast, stripe
     assert post_event(body, signature="").status_code == 400
     elsewhere = event("payment_intent.succeeded", intent, account="acct_nobodys")
     assert post_event(elsewhere).status_code == 400
+    # The endpoint is the platform's, on the base domain: a firm's subdomain does not serve it.
+    on_firm = cast.firm.client().post(
+        "/stripe/webhook/", data=payload, content_type="application/json", headers={"Stripe-Signature": sign(payload)}
+    )
+    assert on_firm.status_code == 404
     with cast.firm.tenant:
         assert not StripeEvent.objects.exists()
         assert not Payment.objects.filter(invoice=invoice).exists()
