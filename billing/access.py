@@ -28,10 +28,11 @@ from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.invoices.models import Invoice, Payment, WriteOff
 from billing.ledger.models import Account, JournalLine
 from billing.reconciliation.models import BankStatement, StatementLine
+from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest
 from billing.trust.models import TrustDeposit, TrustRequest
 from core.access import Person, matter_for_user, matters_for_user, object_id, signed_in
 from core.models import Matter, User
-from core.roles import VIEW_BILLING, VIEW_LEDGER
+from core.roles import MANAGE_FIRM_SETTINGS, VIEW_BILLING, VIEW_LEDGER
 
 # --- Invoices, credit notes, credit refunds, write-offs (and the books they hang on) ------------------------
 
@@ -212,3 +213,59 @@ def trust_bank_line_for_user(user: Person, line_id: object) -> JournalLine:
     if found is None:
         raise Http404("No such ledger line.")
     return found
+
+
+# --- Online payments (Stripe Connect) ------------------------------------------------------------------
+
+
+def connected_account_for_user(user: Person, account_id: object) -> ConnectedAccount:
+    """One of the firm's two connected accounts, for whoever may change the firm's settings (a firm admin)."""
+    pk = object_id(account_id, "account")
+    if not signed_in(user) or not user.has_perm(MANAGE_FIRM_SETTINGS):
+        raise Http404("No such account.")
+    account = ConnectedAccount.objects.filter(pk=pk).first()
+    if account is None:
+        raise Http404("No such account.")
+    return account
+
+
+def connected_accounts_for_user(user: Person) -> QuerySet[ConnectedAccount]:
+    if not signed_in(user) or not user.has_perm(MANAGE_FIRM_SETTINGS):
+        return ConnectedAccount.objects.none()
+    return ConnectedAccount.objects.all()
+
+
+def retainer_requests_for_user(user: Person) -> QuerySet[RetainerRequest]:
+    """Every retainer request for billing staff; otherwise the user's own on the matters they reach."""
+    if not signed_in(user):
+        return RetainerRequest.objects.none()
+    if keeps_the_books(user):
+        return RetainerRequest.objects.all()
+    return RetainerRequest.objects.filter(client=user, matter__in=matters_for_user(user))
+
+
+def retainer_request_for_user(user: Person, retainer_id: object) -> RetainerRequest:
+    pk = object_id(retainer_id, "retainer")
+    retainer = retainer_requests_for_user(user).select_related("matter", "client").filter(pk=pk).first()
+    if retainer is None:
+        raise Http404("No such retainer request.")
+    return retainer
+
+
+def online_payments_for_user(user: Person) -> QuerySet[OnlinePayment]:
+    """Every online payment for billing staff; otherwise the user's own on the matters they reach."""
+    if not signed_in(user):
+        return OnlinePayment.objects.none()
+    if keeps_the_books(user):
+        return OnlinePayment.objects.all()
+    return OnlinePayment.objects.filter(client=user, matter__in=matters_for_user(user))
+
+
+def online_payment_for_user(user: Person, payment_id: object) -> OnlinePayment:
+    pk = object_id(payment_id, "payment")
+    payment = (
+        online_payments_for_user(user).select_related("invoice", "retainer", "matter", "account").filter(pk=pk).first()
+    )
+    if payment is None:
+        raise Http404("No such payment.")
+    return payment

@@ -5,6 +5,7 @@ from billing.fees.models import FeeTemplate, TimeEntry
 from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment, RecurringPlan, WriteOff
 from billing.ledger.models import Account, AccountMonth, ClosedMonth, JournalEntry, JournalLine
 from billing.reconciliation.models import BankStatement, StatementLine
+from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest, StripeEvent
 from billing.trust.models import BillingTask, TrustApproval, TrustDeposit, TrustRequest, TrustSettings
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "BankStatement",
     "BillingTask",
     "ClosedMonth",
+    "ConnectedAccount",
     "CreditNote",
     "CreditRefund",
     "FeeTemplate",
@@ -21,9 +23,12 @@ __all__ = [
     "JournalEntry",
     "JournalLine",
     "NumberSequence",
+    "OnlinePayment",
     "Payment",
     "RecurringPlan",
+    "RetainerRequest",
     "StatementLine",
+    "StripeEvent",
     "TimeEntry",
     "TrustApproval",
     "TrustDeposit",

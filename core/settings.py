@@ -49,6 +49,14 @@ if PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KE
 if PRODUCTION and not env_optional("PORTICO_BASE_DOMAIN"):
     raise ImproperlyConfigured("PORTICO_BASE_DOMAIN must be set in production (firms live at <slug>.<base domain>)")
 PORTICO_BASE_DOMAIN = env_str("PORTICO_BASE_DOMAIN", "localhost").lower()
+
+# Stripe Connect (billing/stripe/): the platform's secret key, the webhook signing secret, and an API base
+# that tests point at a local Stripe-speaking server (empty: Stripe itself).
+PORTICO_STRIPE_SECRET_KEY = env_str("PORTICO_STRIPE_SECRET_KEY", "")
+PORTICO_STRIPE_WEBHOOK_SECRET = env_str("PORTICO_STRIPE_WEBHOOK_SECRET", "")
+PORTICO_STRIPE_API_BASE = env_str("PORTICO_STRIPE_API_BASE", "")
+# Stripe.js mounts the card form with it on the client's payment page (empty: no card form is shown).
+PORTICO_STRIPE_PUBLISHABLE_KEY = env_str("PORTICO_STRIPE_PUBLISHABLE_KEY", "")
 PORTICO_URL_SCHEME = env_choice("PORTICO_URL_SCHEME", "https" if PRODUCTION else "http", ["http", "https"])
 # The port users reach the web app on; only used to print and email URLs.
 PORTICO_PUBLIC_PORT = env_int("PORTICO_PUBLIC_PORT", 443 if PRODUCTION else 8000, minimum=1)
@@ -94,7 +102,7 @@ INSTALLED_APPS = [
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
-PUBLIC_SCHEMA_URLCONF = "core.urls_public"
+PUBLIC_SCHEMA_URLCONF = "portal.urls_public"
 ROOT_URLCONF = "core.urls"
 # New firms are stamped out of a pre-migrated template schema (tenants/services.py).
 TENANT_BASE_SCHEMA = "portico_template"

@@ -4,10 +4,22 @@ and the client's billing page (/portal/billing/). Namespace ``invoicing``.
 
 from django.urls import path
 
-from portal.views import billing_client, billing_invoices
+from portal.views import billing_client, billing_invoices, billing_online, billing_payments
 
 app_name = "invoicing"
 urlpatterns = [
+    # Online payments (staff): list, refunds, retainer requests.
+    path("staff/billing/online-payments/", billing_online.online_payments, name="online_payments"),
+    path(
+        "staff/billing/online-payments/<int:payment_id>/refund/",
+        billing_online.online_payment_refund,
+        name="online_payment_refund",
+    ),
+    path("staff/billing/retainer-requests/", billing_online.retainer_request, name="retainer_request"),
+    # Paying online (the client's own invoices and retainer requests).
+    path("portal/billing/invoices/<int:invoice_id>/pay/", billing_payments.invoice_pay, name="client_invoice_pay"),
+    path("portal/billing/retainers/<int:retainer_id>/pay/", billing_payments.retainer_pay, name="client_retainer_pay"),
+    path("portal/billing/payments/<int:payment_id>/", billing_payments.payment_status, name="client_payment_status"),
     # Billing (staff): invoices, adjustments, time; the client's billing page.
     path("staff/billing/invoices/", billing_invoices.invoice_list, name="invoices"),
     path("staff/billing/invoices/new/", billing_invoices.invoice_create, name="invoice_create"),

@@ -3,7 +3,16 @@
 from django.urls import include, path
 
 from portal import language
-from portal.views import access_review, client, client_documents, client_intake, client_messages, firm_admin, matters
+from portal.views import (
+    access_review,
+    billing_payments,
+    client,
+    client_documents,
+    client_intake,
+    client_messages,
+    firm_admin,
+    matters,
+)
 
 app_name = "portal"
 urlpatterns = [
@@ -28,6 +37,18 @@ urlpatterns = [
     path("staff/access-review/", access_review.access_review_page, name="access_review"),
     path("staff/access-review.csv", access_review.access_review_csv, name="access_review_csv"),
     path("staff/settings/", firm_admin.firm_settings, name="firm_settings"),
+    # The firm's two Stripe connected accounts (on the settings page).
+    path("staff/settings/payments/connect/", billing_payments.account_connect, name="stripe_account_connect"),
+    path(
+        "staff/settings/payments/<int:account_id>/onboard/",
+        billing_payments.account_onboard,
+        name="stripe_account_onboard",
+    ),
+    path(
+        "staff/settings/payments/<int:account_id>/return/",
+        billing_payments.account_return,
+        name="stripe_account_return",
+    ),
     path("staff/users/", firm_admin.user_list, name="users"),
     path("staff/users/<int:user_id>/roles/", firm_admin.user_roles, name="user_roles"),
     path("staff/users/<int:user_id>/two-factor/reset/", firm_admin.user_two_factor_reset, name="user_two_factor_reset"),

@@ -111,6 +111,20 @@ class Domain(DomainMixin):
         return self.domain
 
 
+class StripeAccountRoute(models.Model):
+    """Which firm holds a Stripe connected account: the shared webhook endpoint routes each event by it.
+
+    Small and read-mostly (two rows per firm), as a public-schema table must be.
+    """
+
+    account_id = models.CharField(max_length=64, unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="stripe_accounts")
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.account_id} -> {self.tenant_id}"
+
+
 class AuditAnchor(models.Model):
     """A firm's audit-chain head (sequence and hash) at a moment, signed by the platform (Ed25519).
 

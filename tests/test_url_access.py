@@ -72,6 +72,11 @@ OWN_THINGS = frozenset(
     }
 )
 
+# Only the invoice's (or retainer's, or payment's) own client is entitled to these.
+CLIENT_PAYS = frozenset(
+    {"invoicing:client_invoice_pay", "invoicing:client_retainer_pay", "invoicing:client_payment_status"}
+)
+
 # What a leaked response would contain.
 VICTIM_MARKERS = (b"2025-0001", b"Carol Diaz", b"carol@acme.test", b"co-counsel at hearing")
 
@@ -122,8 +127,37 @@ def _billing_victims(cast: Cast) -> dict[str, int]:
             invoice = invoice_issue(invoice=invoice, by=cast.alice)
             note = credit_note_request(invoice=invoice, reason="goodwill", amount=Money(10_00), by=cast.alice)
             write_off = write_off_request(invoice=invoice, amount=Money(5_00), reason="small balance", by=cast.alice)
-        cast.billing_ids = {"invoice_id": invoice.pk, "credit_note_id": note.pk, "write_off_id": write_off.pk}  # type: ignore[attr-defined]
+            stripe_ids = _stripe_victims(cast, invoice)
+        cast.billing_ids = {  # type: ignore[attr-defined]
+            "invoice_id": invoice.pk,
+            "credit_note_id": note.pk,
+            "write_off_id": write_off.pk,
+            **stripe_ids,
+        }
     return cast.billing_ids  # type: ignore[attr-defined,no-any-return]
+
+
+def _stripe_victims(cast: Cast, invoice: Any) -> dict[str, int]:
+    """Firm A's trust account (never created at Stripe here), a retainer asked of Carol, a payment she started."""
+    from billing.stripe.models import ConnectedAccount, OnlinePayment
+    from billing.stripe.services import retainer_request_create
+
+    operating = ConnectedAccount.objects.create(
+        kind="operating", stripe_account_id="acct_victim_operating", idempotency_key="victim-op", created_by=cast.alice
+    )
+    retainer = retainer_request_create(matter=cast.m1, amount=invoice.total, purpose="retainer", by=cast.alice)
+    payment = OnlinePayment.objects.create(
+        purpose="invoice",
+        account=operating,
+        account_kind="operating",
+        invoice=invoice,
+        client=cast.carol,
+        matter=cast.m1,
+        amount_minor=invoice.total_minor,
+        currency=invoice.currency,
+        idempotency_key="victim-payment",
+    )
+    return {"account_id": operating.pk, "retainer_id": retainer.pk, "payment_id": payment.pk}
 
 
 def _casework_victims(cast: Cast) -> dict[str, int]:
@@ -298,9 +332,11 @@ def test_another_firms_admin_asking_for_this_firms_ids_on_his_own_site_gets_404(
 def test_the_firm_admin_reaches_every_url_the_attackers_are_refused(cast: Cast) -> None:
     """The refusals above are about who asks: the same paths work for someone entitled to them."""
     alice = cast.firm.client(cast.alice)
+    carol = cast.firm.client(cast.carol)
     problems = []
     for route, path in _protected(cast):
-        response = alice.get(path)
+        # Paying online is the client's own act: the firm admin reaches the invoice, but only Carol pays it.
+        response = (carol if route.name in CLIENT_PAYS else alice).get(path)
         # 405: a POST-only action, refused for its method only after the access checks passed.
         if response.status_code not in (200, 302, 405):
             problems.append(f"GET {path} ({route.name}) answered {response.status_code}")

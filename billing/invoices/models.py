@@ -153,6 +153,7 @@ class Payment(models.Model):
         CARD = "card", _("Card (recorded by hand)")
         TRUST = "trust", _("Applied from trust")
         CREDIT = "credit", _("Applied from client credit")
+        ONLINE = "online", _("Card (paid online)")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(max_length=16, choices=Method.choices)

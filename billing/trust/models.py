@@ -152,6 +152,7 @@ class BillingTask(models.Model):
 
     class Kind(models.TextChoices):
         LOW_TRUST_BALANCE = "low_trust_balance", "Low trust balance"
+        TRUST_REPLENISH = "trust_replenish", "Replenish trust after a dispute"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="billing_tasks")

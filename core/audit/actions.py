@@ -161,6 +161,23 @@ class AuditAction(StrEnum):
     #: Billing staff closed a month whose three-way reconciliation balances (no more trust postings in it).
     RECONCILIATION_CLOSE_MONTH = "reconciliation.close_month"
 
+    # --- Online payments (Stripe Connect) ----------------------------------------------
+    #: A firm admin created one of the firm's two connected accounts (trust or operating) at Stripe.
+    STRIPE_ACCOUNT_CREATE = "stripe.account_create"
+    #: A firm admin opened Stripe's onboarding for a connected account (an account link was made).
+    STRIPE_ACCOUNT_LINK = "stripe.account_link"
+    #: A client started paying online; data holds the account kind, the amount and the PaymentIntent id.
+    STRIPE_PAYMENT_START = "stripe.payment_start"
+    #: A signed Stripe event was applied to the firm's books (a payment received, a refund posted).
+    STRIPE_EVENT_APPLY = "stripe.event_apply"
+    #: A signed event for this firm was not applied (no such payment, or it came from the other connected
+    #: account than the payment's); nothing was posted. Unsigned or unroutable webhooks are only logged.
+    STRIPE_EVENT_REFUSED = "stripe.event_refused"
+    #: Billing staff asked a client for a retainer into trust (paid online from the portal).
+    TRUST_RETAINER_REQUEST = "trust.retainer_request"
+    #: Billing staff refunded (part of) an online payment through Stripe.
+    STRIPE_REFUND_REQUEST = "stripe.refund_request"
+
     # --- Operations --------------------------------------------------------------------
     #: The log was exported (vendor CLI ``audit export``).
     AUDIT_EXPORT = "audit.export"

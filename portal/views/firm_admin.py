@@ -10,6 +10,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from billing.access import connected_accounts_for_user
+from billing.stripe.models import ConnectedAccount
 from core.access import user_for_user, users_for_user
 from core.auth import two_factor
 from core.models import FirmSettings
@@ -33,7 +35,9 @@ def firm_settings(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(reverse("portal:firm_settings"))
     else:
         form = FirmSettingsForm(initial={name: getattr(current, name) for name in FIRM_SETTINGS_FIELDS})
-    return render(request, "portal/firm_settings.html", {"form": form})
+    accounts = {account.kind: account for account in connected_accounts_for_user(user)}
+    payment_accounts = [(kind, label, accounts.get(kind)) for kind, label in ConnectedAccount.Kind.choices]
+    return render(request, "portal/firm_settings.html", {"form": form, "payment_accounts": payment_accounts})
 
 
 @login_required

@@ -1,0 +1,323 @@
+"""Stripe for tests: real localstripe, a small fake for what it lacks (Connect), signed events.
+
+``localstripe`` (PyPI) runs as a subprocess on a free loopback port and speaks
+PaymentIntents, payment methods and refunds for real. It has no Connect: it
+ignores ``Stripe-Account`` and knows no accounts or account links. So Portico
+talks to ``StripeFront``, a small HTTP server in this process that answers
+``/v1/accounts`` and ``/v1/account_links`` itself (objects shaped from
+``shared/stripe/fixtures3.json``) and forwards every other request to
+localstripe unchanged; it records every request with its ``Stripe-Account``
+and ``Idempotency-Key`` headers, so tests assert which account each charge was
+made on. localstripe keeps one global store (``/tmp/localstripe.pickle``):
+the tests that use it share one xdist group (``STRIPE_GROUP``) and flush it
+(``DELETE /_config/data``) before each test.
+
+Events are built by the tests around the real objects (the PaymentIntent as
+localstripe holds it), stamped with the connected ``account``, and signed as
+Stripe signs them (``t=...,v1=HMAC-SHA256(secret, "t.body")``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.servers import free_port
+
+STRIPE_GROUP = "stripe"
+SECRET_KEY = "sk_test_portico"
+WEBHOOK_SECRET = "whsec_portico_tests"
+API_VERSION = "2025-09-30.clover"
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
+
+
+def fixture(kind: str) -> dict[str, Any]:
+    """A fresh copy of Stripe's own example object of ``kind`` (shared/stripe/fixtures3.json)."""
+    resources = _fixtures()
+    return copy.deepcopy(resources[kind])
+
+
+_cache: dict[str, Any] = {}
+
+
+def _fixtures() -> dict[str, Any]:
+    if not _cache:
+        path = FIXTURES if FIXTURES.exists() else Path("/work/shared/stripe/fixtures3.json")
+        _cache.update(json.loads(path.read_text())["resources"])
+    return _cache
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    stripe_account: str | None
+    idempotency_key: str | None
+    form: dict[str, list[str]]
+
+
+@dataclass
+class StripeFront:
+    url: str
+    localstripe_url: str
+    requests: list[Recorded] = field(default_factory=list)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    onboarded: set[str] = field(default_factory=set)
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.accounts.clear()
+        self.onboarded.clear()
+        request = urllib.request.Request(f"{self.localstripe_url}/_config/data", method="DELETE")  # noqa: S310 - loopback
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
+
+    def made(self, method: str, path_start: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(path_start)]
+
+    # --- What the client's browser does with Stripe.js, done here against localstripe --------------------
+    def ls(self, method: str, path: str, data: dict[str, str] | None = None) -> dict[str, Any]:
+        body = urllib.parse.urlencode(data or {}).encode() if method != "GET" else None
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            f"{self.localstripe_url}{path}",
+            data=body,
+            method=method,
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+
+    def pay(self, payment_intent_id: str, card: str = "4242424242424242") -> dict[str, Any]:
+        """Pay the PaymentIntent with a card, as Stripe.js would (localstripe: modify, then confirm)."""
+        method = self.ls(
+            "POST",
+            "/v1/payment_methods",
+            {
+                "type": "card",
+                "card[number]": card,
+                "card[exp_month]": "12",
+                "card[exp_year]": "2030",
+                "card[cvc]": "123",
+            },
+        )
+        self.ls("POST", f"/v1/payment_intents/{payment_intent_id}", {"payment_method": method["id"]})
+        return self.ls("POST", f"/v1/payment_intents/{payment_intent_id}/confirm")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    front: StripeFront
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Request-Id", f"req_{secrets.token_hex(6)}")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        path = self.path.split("?", 1)[0]
+        form = urllib.parse.parse_qs(raw.decode()) if raw else {}
+        self.front.requests.append(
+            Recorded(
+                method=self.command,
+                path=path,
+                stripe_account=self.headers.get("Stripe-Account"),
+                idempotency_key=self.headers.get("Idempotency-Key"),
+                form=form,
+            )
+        )
+        if path == "/v1/accounts" and self.command == "POST":
+            return self._answer(200, self._account_create(form))
+        if path.startswith("/v1/accounts/") and self.command == "GET":
+            account = self.front.accounts.get(path.rsplit("/", 1)[1])
+            if account is None:
+                return self._answer(404, {"error": {"type": "invalid_request_error", "message": "No such account"}})
+            return self._answer(200, account)
+        if path == "/v1/account_links" and self.command == "POST":
+            return self._answer(200, self._link(form))
+        self._forward(raw)
+
+    def _account_create(self, form: dict[str, list[str]]) -> dict[str, Any]:
+        key = self.headers.get("Idempotency-Key")
+        for account in self.front.accounts.values():  # Stripe answers a repeated key with the first object
+            if key and account["metadata"].get("_idempotency_key") == key:
+                return account
+        account = fixture("account")
+        account_id = f"acct_{secrets.token_hex(8)}"
+        account.update(
+            id=account_id,
+            charges_enabled=False,
+            details_submitted=False,
+            payouts_enabled=False,
+            controller={
+                "type": "application",
+                "fees": {"payer": form.get("controller[fees][payer]", ["account"])[0]},
+                "losses": {"payments": form.get("controller[losses][payments]", ["stripe"])[0]},
+                "stripe_dashboard": {"type": form.get("controller[stripe_dashboard][type]", ["full"])[0]},
+            },
+            metadata={
+                **{k[len("metadata[") : -1]: v[0] for k, v in form.items() if k.startswith("metadata[")},
+                "_idempotency_key": key or "",
+            },
+        )
+        self.front.accounts[account_id] = account
+        return account
+
+    def _link(self, form: dict[str, list[str]]) -> dict[str, Any]:
+        account_id = form["account"][0]
+        link = fixture("account_link")
+        link.update(
+            created=int(time.time()),
+            expires_at=int(time.time()) + 300,
+            url=f"https://connect.stripe.test/setup/s/{account_id}/{secrets.token_hex(6)}",
+        )
+        # The admin finishes onboarding at Stripe: the account reads as enabled from now on.
+        account = self.front.accounts[account_id]
+        account.update(charges_enabled=True, details_submitted=True, payouts_enabled=True)
+        return link
+
+    def _forward(self, raw: bytes) -> None:
+        headers = {k: v for k, v in self.headers.items() if k.lower() in {"authorization", "content-type"}}
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            f"{self.front.localstripe_url}{self.path}", data=raw or None, method=self.command, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_DELETE = _handle
+
+
+@pytest.fixture(scope="session")
+def stripe_servers() -> Iterator[StripeFront]:
+    """localstripe as a subprocess, and the recording front in a thread, both on free loopback ports."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "localstripe"), "--port", str(port), "--from-scratch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    localstripe_url = f"http://127.0.0.1:{port}"
+    server: ThreadingHTTPServer | None = None
+    try:
+        _wait(localstripe_url)
+        front = StripeFront(url="", localstripe_url=localstripe_url)
+        handler = type("Handler", (_Handler,), {"front": front})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        front.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield front
+    finally:
+        if server is not None:
+            server.shutdown()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/v1/customers", timeout=1).close()  # noqa: S310 - loopback
+            return
+        except urllib.error.HTTPError:
+            return  # it answers (401 without a key): it is up
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def stripe_front(stripe_servers: StripeFront, settings: Any) -> StripeFront:
+    """Portico pointed at the front (and so at localstripe), with the tests' keys; both emptied first."""
+    stripe_servers.reset()
+    settings.PORTICO_STRIPE_SECRET_KEY = SECRET_KEY
+    settings.PORTICO_STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.PORTICO_STRIPE_API_BASE = stripe_servers.url
+    return stripe_servers
+
+
+def sign(payload: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """A ``Stripe-Signature`` header for ``payload``, as Stripe computes it."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={digest}"
+
+
+def event(kind: str, obj: dict[str, Any], *, account: str, event_id: str | None = None) -> dict[str, Any]:
+    """A Stripe event of ``kind`` about ``obj`` on connected ``account`` (shaped from Stripe's example event)."""
+    body = fixture("event")
+    body.update(
+        id=event_id or f"evt_{secrets.token_hex(12)}",
+        type=kind,
+        account=account,
+        api_version=API_VERSION,
+        created=int(time.time()),
+        data={"object": obj},
+        pending_webhooks=1,
+        request={"id": f"req_{secrets.token_hex(6)}", "idempotency_key": None},
+    )
+    return body
+
+
+def charge_refunded(intent: dict[str, Any], *, amount_refunded: int) -> dict[str, Any]:
+    """The charge of ``intent`` as Stripe shows it in ``charge.refunded`` (shaped from Stripe's example charge)."""
+    charge = fixture("charge")
+    charge.update(
+        id=intent.get("latest_charge") or f"ch_{secrets.token_hex(8)}",
+        amount=intent["amount"],
+        amount_captured=intent["amount"],
+        amount_refunded=amount_refunded,
+        currency=intent["currency"],
+        payment_intent=intent["id"],
+        refunded=amount_refunded >= intent["amount"],
+        status="succeeded",
+    )
+    return charge
+
+
+def dispute(intent: dict[str, Any], *, amount: int | None = None) -> dict[str, Any]:
+    """A dispute on the charge of ``intent`` as ``charge.dispute.created`` carries it (Stripe's example dispute)."""
+    body = fixture("dispute")
+    body.update(
+        id=f"dp_{secrets.token_hex(8)}",
+        amount=intent["amount"] if amount is None else amount,
+        charge=intent.get("latest_charge") or f"ch_{secrets.token_hex(8)}",
+        currency=intent["currency"],
+        payment_intent=intent["id"],
+        reason="fraudulent",
+        status="needs_response",
+    )
+    return body
