@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -218,7 +219,7 @@ class DocumentDetail(OneDocumentView):
 
 class DocumentDownload(OneDocumentView):
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file, as an attachment")}
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file")}
     )
     def get(self, request: Request, document_id: int) -> FileResponse:
         return document_open(document=self.document, user=signed_in_user(request))

@@ -1,4 +1,4 @@
-"""The OpenAPI schema of /api/v1/ (drf-spectacular), for the firm's staff."""
+"""The OpenAPI schema of /api/v1/ (drf-spectacular), for the firm's staff (its schema class: ``api.openapi``)."""
 
 from __future__ import annotations
 

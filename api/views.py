@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
@@ -20,7 +21,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import ObjectView, StaffPermission, signed_in_user
-from api.serializers import GrantCreateSerializer, GrantExpirySerializer, GrantSerializer, MatterSerializer
+from api.serializers import (
+    AccessReviewSerializer,
+    GrantCreateSerializer,
+    GrantExpirySerializer,
+    GrantSerializer,
+    MatterSerializer,
+    MeSerializer,
+)
 from core import grants
 from core.access import grant_for_matter, matter_for_user, matters_for_user, person_by_email
 from core.access_review import access_review
@@ -32,6 +40,7 @@ from core.roles import MANAGE_GRANTS, VIEW_ACCESS_REVIEW
 MATTER_RELATIONS = ("client", "responsible_attorney", "assigned_paralegal", "matter_type", "stage")
 
 
+@extend_schema(responses=MeSerializer)
 @api_view(["GET"])
 def me(request: Request) -> Response:
     user = signed_in_user(request)
@@ -46,6 +55,7 @@ def me(request: Request) -> Response:
 
 
 class MatterList(APIView):
+    @extend_schema(responses=MatterSerializer(many=True))
     def get(self, request: Request) -> Response:
         matters = matters_for_user(request.user).select_related(*MATTER_RELATIONS)
         return Response(MatterSerializer(matters, many=True).data)
@@ -61,6 +71,7 @@ class OneMatterView(ObjectView):
 
 
 class MatterDetail(OneMatterView):
+    @extend_schema(responses=MatterSerializer)
     def get(self, request: Request, matter_id: int) -> Response:
         return Response(MatterSerializer(self.matter).data)
 
@@ -73,10 +84,12 @@ class ManagedMatterView(OneMatterView):
 
 
 class MatterGrants(ManagedMatterView):
+    @extend_schema(responses=GrantSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
         found = self.matter.grants.select_related("grantee", "granted_by", "matter").order_by("-created")
         return Response(GrantSerializer(found, many=True).data)
 
+    @extend_schema(request=GrantCreateSerializer, responses={201: GrantSerializer})
     def post(self, request: Request, matter_id: int) -> Response:
         body = GrantCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -102,6 +115,7 @@ class OneGrantView(ManagedMatterView):
 
 
 class GrantExpiry(OneGrantView):
+    @extend_schema(request=GrantExpirySerializer, responses=GrantSerializer)
     def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
         body = GrantExpirySerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -114,6 +128,7 @@ class GrantExpiry(OneGrantView):
 
 
 class GrantRevoke(OneGrantView):
+    @extend_schema(request=None, responses=GrantSerializer)
     def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
         grant = grants.grant_revoke(grant=self.grant, by=signed_in_user(request))
         return Response(GrantSerializer(grant).data)
@@ -123,6 +138,7 @@ class AccessReview(APIView):
     permission_classes = [IsAuthenticated, StaffPermission]
     required_permission = VIEW_ACCESS_REVIEW
 
+    @extend_schema(responses=AccessReviewSerializer)
     def get(self, request: Request) -> Response:
         user = signed_in_user(request)
         as_of = timezone.now()
