@@ -117,6 +117,8 @@ class DecisionIn(serializers.Serializer[Any]):
 
 
 class InvoiceList(APIView):
+    scope_area = "billing"
+
     @extend_schema(responses=InvoiceSerializer(many=True))
     def get(self, request: Request) -> Response:
         found = invoices_for_user(request.user).select_related("matter", "client").prefetch_related("lines")
@@ -131,6 +133,7 @@ class InvoiceList(APIView):
 
 
 class OneInvoiceView(ObjectView):
+    scope_area = "billing"
     invoice: Invoice
 
     def reach(self, request: Request, **kwargs: Any) -> None:
@@ -195,6 +198,8 @@ class InvoiceCreditNotes(OneInvoiceView):
 
 
 class CreditNoteList(APIView):
+    scope_area = "billing"
+
     @extend_schema(responses=CreditNoteSerializer(many=True))
     def get(self, request: Request) -> Response:
         notes = credit_notes_for_user(request.user).select_related("matter")
@@ -202,6 +207,7 @@ class CreditNoteList(APIView):
 
 
 class CreditNoteDecide(ObjectView):
+    scope_area = "billing"
     note: CreditNote
 
     def reach(self, request: Request, **kwargs: Any) -> None:

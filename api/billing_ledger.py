@@ -49,6 +49,7 @@ def _refused(exc: ValidationError) -> Response:
 class LedgerView(APIView):
     """Checks the role before DRF picks the handler, so a wrong method is 403 too, never a 405 hint."""
 
+    scope_area = "billing"
     permission_needed = VIEW_LEDGER
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -164,6 +165,7 @@ class EntryList(LedgerView):
 class MatterTrust(APIView):
     """A matter's trust balance, cleared funds and client ledger."""
 
+    scope_area = "trust"
     matter: Matter
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -223,6 +225,7 @@ def _matter(request: Request, matter_id: int) -> Matter:
 
 
 class TrustDeposits(LedgerView):
+    scope_area = "trust"
     permission_needed = MANAGE_TRUST
 
     @extend_schema(request=DepositSerializer, responses={201: DepositOut})
@@ -264,6 +267,8 @@ def _request_data(trust_request: TrustRequest) -> dict[str, Any]:
 
 
 class TrustRequests(LedgerView):
+    scope_area = "trust"
+
     @extend_schema(responses=TrustRequestOut(many=True))
     def get(self, request: Request) -> Response:
         requests = (
@@ -294,6 +299,7 @@ class TrustRequests(LedgerView):
 class TrustApprovals(LedgerView):
     """POST ``{"request": id}`` approves; ``{"request": id, "reject": true, "reason": ...}`` rejects."""
 
+    scope_area = "trust"
     permission_needed = APPROVE_TRUST
 
     @extend_schema(request=ApprovalIn, responses=TrustRequestOut)

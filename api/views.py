@@ -13,7 +13,6 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -21,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import ObjectView, StaffPermission, signed_in_user
+from api.scopes import ANY_SCOPE
 from api.serializers import (
     AccessReviewSerializer,
     GrantCreateSerializer,
@@ -40,21 +40,27 @@ from core.roles import MANAGE_GRANTS, VIEW_ACCESS_REVIEW
 MATTER_RELATIONS = ("client", "responsible_attorney", "assigned_paralegal", "matter_type", "stage")
 
 
-@extend_schema(responses=MeSerializer)
-@api_view(["GET"])
-def me(request: Request) -> Response:
-    user = signed_in_user(request)
-    return Response(
-        {
-            "email": user.email,
-            "full_name": user.full_name,
-            "firm": request.tenant.slug,  # type: ignore[attr-defined]
-            "roles": sorted(user.groups.values_list("name", flat=True)),
-        }
-    )
+class Me(APIView):
+    """Who the caller is: the signed-in person, or the staff member a token acts as."""
+
+    scope_area = ANY_SCOPE
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        user = signed_in_user(request)
+        return Response(
+            {
+                "email": user.email,
+                "full_name": user.full_name,
+                "firm": request.tenant.slug,  # type: ignore[attr-defined]
+                "roles": sorted(user.groups.values_list("name", flat=True)),
+            }
+        )
 
 
 class MatterList(APIView):
+    scope_area = "matters"
+
     @extend_schema(responses=MatterSerializer(many=True))
     def get(self, request: Request) -> Response:
         matters = matters_for_user(request.user).select_related(*MATTER_RELATIONS)
@@ -65,6 +71,7 @@ class OneMatterView(ObjectView):
     """Base for views under /matters/<matter_id>/: the matter is reached before anything else."""
 
     matter: Matter
+    scope_area = "matters"
 
     def reach(self, request: Request, **kwargs: Any) -> None:
         self.matter = matter_for_user(request.user, kwargs["matter_id"])
@@ -81,6 +88,7 @@ class ManagedMatterView(OneMatterView):
 
     permission_classes = [IsAuthenticated, StaffPermission]
     required_permission = MANAGE_GRANTS
+    scope_area = "access"
 
 
 class MatterGrants(ManagedMatterView):
@@ -137,6 +145,7 @@ class GrantRevoke(OneGrantView):
 class AccessReview(APIView):
     permission_classes = [IsAuthenticated, StaffPermission]
     required_permission = VIEW_ACCESS_REVIEW
+    scope_area = "access"
 
     @extend_schema(responses=AccessReviewSerializer)
     def get(self, request: Request) -> Response:

@@ -10,9 +10,12 @@ from django.core.management import call_command
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.validation import validate_schema
 
+from core.api_tokens import all_scopes
 from core.models import User
 from tests.support.firms import Firm
 from tests.test_url_access import all_routes
+
+SCOPES = {*all_scopes(), "any"}
 
 
 def _schema(firm: Firm) -> dict[str, object]:
@@ -57,6 +60,8 @@ def test_every_operation_describes_its_success_and_its_errors(firm_a: Firm) -> N
             assert "404" in responses, f"{name} does not say it can be 404"
         if name.startswith("POST"):
             assert "400" in responses, f"{name} does not say it can be 400"
+        assert operation["x-token-scope"] in SCOPES, f"{name} does not say which token scope it needs"
+        assert {"tokenAuth": []} in operation["security"], name
 
 
 def test_the_schema_lists_every_api_endpoint(firm_a: Firm) -> None:
@@ -76,5 +81,5 @@ def test_the_schema_lists_every_api_endpoint(firm_a: Firm) -> None:
 
 
 def test_clients_and_outsiders_do_not_get_the_schema(firm_a: Firm, charlie: User) -> None:
-    assert firm_a.client().get("/api/v1/schema/").status_code == 403
+    assert firm_a.client().get("/api/v1/schema/").status_code == 401
     assert firm_a.client(charlie).get("/api/v1/schema/").status_code == 403
