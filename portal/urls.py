@@ -12,6 +12,7 @@ from portal.views import (
     client_messages,
     firm_admin,
     matters,
+    webhooks,
 )
 
 app_name = "portal"
@@ -42,6 +43,8 @@ urlpatterns = [
     path("staff/users/<int:user_id>/two-factor/reset/", firm_admin.user_two_factor_reset, name="user_two_factor_reset"),
     path("staff/api-tokens/", api_tokens.token_list, name="api_tokens"),
     path("staff/api-tokens/<int:application_id>/revoke/", api_tokens.token_revoke_view, name="api_token_revoke"),
+    path("staff/webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("staff/webhooks/<int:endpoint_id>/disable/", webhooks.endpoint_disable_view, name="webhook_disable"),
     # Case work and matter types (portal/staff_urls.py).
     path("", include("portal.staff_urls")),
 ]

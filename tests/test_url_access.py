@@ -150,13 +150,18 @@ def _casework_victims(cast: Cast) -> dict[str, int]:
 
 
 def _integration_victims(cast: Cast) -> dict[str, int]:
-    """An API token of firm A's (acting as Arthur)."""
+    """An API token of firm A's (acting as Arthur) and a webhook endpoint."""
     if not hasattr(cast, "integration_ids"):
         from core.api_tokens import token_issue
+        from core.models import WebhookEndpoint
 
         with cast.firm.tenant:
             issued = token_issue(user=cast.arthur, label="Case sync", scopes=["matters:read"], days=30, by=cast.alice)
-        cast.integration_ids = {"application_id": issued.application.pk}  # type: ignore[attr-defined]
+            endpoint = WebhookEndpoint.objects.create(url="https://hooks.acme.test/portico", secret="whsec_x")
+        cast.integration_ids = {  # type: ignore[attr-defined]
+            "application_id": issued.application.pk,
+            "endpoint_id": endpoint.pk,
+        }
     return cast.integration_ids  # type: ignore[attr-defined,no-any-return]
 
 

@@ -176,3 +176,7 @@ class AuditAction(StrEnum):
     API_TOKEN_REVOKED = "api_token.revoked"  # noqa: S105  (an action name, not a secret)
     #: An API request was made with an access token; actor is the token's user, data its label, scope and request.
     API_TOKEN_USED = "api_token.used"  # noqa: S105  (an action name, not a secret)
+    #: A firm admin added a webhook endpoint; data holds its address and the events it receives.
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    #: A firm admin turned a webhook endpoint off; nothing more is sent to it.
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
