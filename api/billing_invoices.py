@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import path
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -107,11 +108,23 @@ class CreditNoteIn(serializers.Serializer[Any]):
     memo = serializers.CharField(max_length=500, required=False, default="")
 
 
+class InvoiceCreateIn(serializers.Serializer[Any]):
+    matter_id = serializers.IntegerField(help_text="The matter to invoice (a draft is created).")
+
+
+class DecisionIn(serializers.Serializer[Any]):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+
+
 class InvoiceList(APIView):
+    scope_area = "billing"
+
+    @extend_schema(responses=InvoiceSerializer(many=True))
     def get(self, request: Request) -> Response:
         found = invoices_for_user(request.user).select_related("matter", "client").prefetch_related("lines")
         return Response(InvoiceSerializer(found[:500], many=True).data)
 
+    @extend_schema(request=InvoiceCreateIn, responses={201: InvoiceSerializer})
     def post(self, request: Request) -> Response:
         user = staff_user(request, MANAGE_INVOICES)
         matter = matter_for_billing(user, json_object(request).get("matter_id"))
@@ -120,6 +133,7 @@ class InvoiceList(APIView):
 
 
 class OneInvoiceView(ObjectView):
+    scope_area = "billing"
     invoice: Invoice
 
     def reach(self, request: Request, **kwargs: Any) -> None:
@@ -127,11 +141,13 @@ class OneInvoiceView(ObjectView):
 
 
 class InvoiceDetail(OneInvoiceView):
+    @extend_schema(responses=InvoiceSerializer)
     def get(self, request: Request, invoice_id: int) -> Response:
         return Response(InvoiceSerializer(self.invoice).data)
 
 
 class InvoiceIssue(OneInvoiceView):
+    @extend_schema(request=None, responses=InvoiceSerializer)
     def post(self, request: Request, invoice_id: int) -> Response:
         user = staff_user(request, ISSUE_INVOICE)
         issued = invoices.invoice_issue(invoice=self.invoice, by=user)
@@ -140,9 +156,11 @@ class InvoiceIssue(OneInvoiceView):
 
 
 class InvoicePayments(OneInvoiceView):
+    @extend_schema(responses=PaymentSerializer(many=True))
     def get(self, request: Request, invoice_id: int) -> Response:
         return Response(PaymentSerializer(self.invoice.payments.all(), many=True).data)
 
+    @extend_schema(request=PaymentIn, responses={201: PaymentSerializer})
     def post(self, request: Request, invoice_id: int) -> Response:
         user = staff_user(request, MANAGE_INVOICES)
         body = PaymentIn(data=request.data)
@@ -159,10 +177,12 @@ class InvoicePayments(OneInvoiceView):
 
 
 class InvoiceCreditNotes(OneInvoiceView):
+    @extend_schema(responses=CreditNoteSerializer(many=True))
     def get(self, request: Request, invoice_id: int) -> Response:
         notes = credit_notes_for_user(request.user).filter(invoice=self.invoice).select_related("matter")
         return Response(CreditNoteSerializer(notes, many=True).data)
 
+    @extend_schema(request=CreditNoteIn, responses={201: CreditNoteSerializer})
     def post(self, request: Request, invoice_id: int) -> Response:
         user = staff_user(request, MANAGE_INVOICES)
         body = CreditNoteIn(data=request.data)
@@ -178,17 +198,22 @@ class InvoiceCreditNotes(OneInvoiceView):
 
 
 class CreditNoteList(APIView):
+    scope_area = "billing"
+
+    @extend_schema(responses=CreditNoteSerializer(many=True))
     def get(self, request: Request) -> Response:
         notes = credit_notes_for_user(request.user).select_related("matter")
         return Response(CreditNoteSerializer(notes[:500], many=True).data)
 
 
 class CreditNoteDecide(ObjectView):
+    scope_area = "billing"
     note: CreditNote
 
     def reach(self, request: Request, **kwargs: Any) -> None:
         self.note = credit_note_for_user(request.user, kwargs["credit_note_id"])
 
+    @extend_schema(request=DecisionIn, responses=CreditNoteSerializer)
     def post(self, request: Request, credit_note_id: int) -> Response:
         user = staff_user(request, APPROVE_ADJUSTMENT)
         note = credit_notes.credit_note_decide(

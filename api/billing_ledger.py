@@ -15,6 +15,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -47,6 +49,7 @@ def _refused(exc: ValidationError) -> Response:
 class LedgerView(APIView):
     """Checks the role before DRF picks the handler, so a wrong method is 403 too, never a 405 hint."""
 
+    scope_area = "billing"
     permission_needed = VIEW_LEDGER
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -87,7 +90,51 @@ class EntrySerializer(serializers.ModelSerializer[JournalEntry]):
         ]
 
 
+class _LedgerRowSerializer(serializers.Serializer[Any]):
+    occurred_on = serializers.DateField()
+    entry = serializers.IntegerField()
+    kind = serializers.CharField()
+    memo = serializers.CharField()
+    deposit_minor = serializers.IntegerField()
+    withdrawal_minor = serializers.IntegerField()
+    balance_minor = serializers.IntegerField()
+
+
+class MatterTrustSerializer(serializers.Serializer[Any]):
+    matter = serializers.CharField()
+    client = serializers.EmailField()
+    currency = serializers.CharField()
+    balance_minor = serializers.IntegerField()
+    cleared_minor = serializers.IntegerField()
+    ledger = _LedgerRowSerializer(many=True)
+
+
+class DepositOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    entry = serializers.IntegerField(help_text="The journal entry that posted the deposit.")
+
+
+class TrustRequestOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=TrustRequest.Kind.choices)
+    matter = serializers.CharField()
+    amount_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    payee = serializers.CharField()
+    status = serializers.CharField()
+    approvals_required = serializers.IntegerField()
+    approvals = serializers.ListField(child=serializers.EmailField())
+    entry = serializers.IntegerField(allow_null=True)
+
+
+class ApprovalIn(serializers.Serializer[Any]):
+    request = serializers.IntegerField(help_text="The trust request to decide.")
+    reject = serializers.BooleanField(required=False, default=False)
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Why, when rejecting.")
+
+
 class AccountList(LedgerView):
+    @extend_schema(responses=AccountSerializer(many=True))
     def get(self, request: Request) -> Response:
         accounts = Account.objects.select_related("client", "matter").order_by("kind", "name")
         return Response(AccountSerializer(accounts, many=True, context={"balances": balances_by_account()}).data)
@@ -96,6 +143,13 @@ class AccountList(LedgerView):
 class EntryList(LedgerView):
     """Entries, newest first; ``?account=<id>`` for one account's, ``?limit=`` (at most 500)."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("account", OpenApiTypes.INT, description="Only this account's entries."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="At most this many (default 100, at most 500)."),
+        ],
+        responses=EntrySerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         entries = JournalEntry.objects.prefetch_related("lines__account").order_by("-occurred_on", "-id")
         account = request.query_params.get("account", "")
@@ -111,6 +165,7 @@ class EntryList(LedgerView):
 class MatterTrust(APIView):
     """A matter's trust balance, cleared funds and client ledger."""
 
+    scope_area = "trust"
     matter: Matter
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -118,6 +173,7 @@ class MatterTrust(APIView):
         self.matter = matter_for_ledger(request.user, kwargs["matter_id"])
         _staff_with(request, VIEW_LEDGER)
 
+    @extend_schema(responses=MatterTrustSerializer)
     def get(self, request: Request, matter_id: int) -> Response:
         from django.utils import timezone
 
@@ -169,8 +225,10 @@ def _matter(request: Request, matter_id: int) -> Matter:
 
 
 class TrustDeposits(LedgerView):
+    scope_area = "trust"
     permission_needed = MANAGE_TRUST
 
+    @extend_schema(request=DepositSerializer, responses={201: DepositOut})
     def post(self, request: Request) -> Response:
         user = _staff_with(request, MANAGE_TRUST)
         data = DepositSerializer(data=request.data)
@@ -209,12 +267,16 @@ def _request_data(trust_request: TrustRequest) -> dict[str, Any]:
 
 
 class TrustRequests(LedgerView):
+    scope_area = "trust"
+
+    @extend_schema(responses=TrustRequestOut(many=True))
     def get(self, request: Request) -> Response:
         requests = (
             trust_requests_for_user(request.user).select_related("matter").prefetch_related("approvals__approver")[:200]
         )
         return Response([_request_data(item) for item in requests])
 
+    @extend_schema(request=RequestSerializer, responses={201: TrustRequestOut})
     def post(self, request: Request) -> Response:
         user = _staff_with(request, MANAGE_TRUST)
         data = RequestSerializer(data=request.data)
@@ -237,8 +299,10 @@ class TrustRequests(LedgerView):
 class TrustApprovals(LedgerView):
     """POST ``{"request": id}`` approves; ``{"request": id, "reject": true, "reason": ...}`` rejects."""
 
+    scope_area = "trust"
     permission_needed = APPROVE_TRUST
 
+    @extend_schema(request=ApprovalIn, responses=TrustRequestOut)
     def post(self, request: Request) -> Response:
         user = _staff_with(request, APPROVE_TRUST)
         body = json_object(request)

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -50,6 +51,7 @@ from core.stages import matter_advance_stage
 
 
 class ClientList(APIView):
+    scope_area = "matters"
     permission_classes = [IsAuthenticated, StaffPermission]
 
     @extend_schema(responses=s.ClientSerializer(many=True))
@@ -58,6 +60,7 @@ class ClientList(APIView):
 
 
 class ClientDetail(ObjectView):
+    scope_area = "matters"
     client: User
 
     def reach(self, request: Request, **kwargs: Any) -> None:
@@ -71,6 +74,7 @@ class ClientDetail(ObjectView):
 class MatterOpen(APIView):
     """Open a matter for a new or existing client (and invite them), as the staff page does."""
 
+    scope_area = "matters"
     permission_classes = [IsAuthenticated, StaffPermission]
 
     @extend_schema(request=s.MatterOpenSerializer, responses={201: MatterSerializer})
@@ -105,6 +109,7 @@ class MatterOpen(APIView):
 class ReviewQueue(APIView):
     """Documents received and waiting for a decision on matters the user may change, oldest first."""
 
+    scope_area = "documents"
     permission_classes = [IsAuthenticated, StaffPermission]
 
     @extend_schema(responses=s.DocumentSerializer(many=True))
@@ -116,6 +121,7 @@ class ReviewQueue(APIView):
 class MatterTypeList(APIView):
     """The firm's matter types with their questions, requirements and stages (edited in the staff workspace)."""
 
+    scope_area = "matters"
     permission_classes = [IsAuthenticated, StaffPermission]
 
     @extend_schema(responses=s.MatterTypeSerializer(many=True))
@@ -171,6 +177,7 @@ class MatterIntake(OneMatterView):
 
 
 class MatterDocuments(OneMatterView):
+    scope_area = "documents"
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(responses=s.DocumentSerializer(many=True))
@@ -203,6 +210,7 @@ class MatterDocuments(OneMatterView):
 
 
 class OneDocumentView(ObjectView):
+    scope_area = "documents"
     document: Document
     action_needed: Action = "view"
 
@@ -218,7 +226,7 @@ class DocumentDetail(OneDocumentView):
 
 class DocumentDownload(OneDocumentView):
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file, as an attachment")}
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file")}
     )
     def get(self, request: Request, document_id: int) -> FileResponse:
         return document_open(document=self.document, user=signed_in_user(request))
@@ -291,6 +299,7 @@ class MatterIntakeExport(OneMatterView):
 
 
 class IntakeImport(APIView):
+    scope_area = "matters"
     permission_classes = [IsAuthenticated, StaffPermission]
     parser_classes = [JSONParser]
 

@@ -1,4 +1,4 @@
-"""The OpenAPI schema of /api/v1/ (drf-spectacular), for the firm's staff."""
+"""The OpenAPI schema of /api/v1/ (drf-spectacular), for the firm's staff (its schema class: ``api.openapi``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from api.permissions import StaffPermission
+from api.scopes import ANY_SCOPE
 
 
 class SchemaView(SpectacularAPIView):
     permission_classes = [IsAuthenticated, StaffPermission]
+    scope_area = ANY_SCOPE
 
     def handle_exception(self, exc: Exception) -> Response:
         """Errors in the API's JSON shape (``api.errors``), not rendered as an OpenAPI document."""

@@ -1,4 +1,4 @@
-"""API representations of matters and grants."""
+"""API representations of the caller, matters, grants and the access review."""
 
 from __future__ import annotations
 
@@ -58,3 +58,33 @@ class GrantCreateSerializer(serializers.Serializer[dict[str, object]]):
 
 class GrantExpirySerializer(serializers.Serializer[dict[str, object]]):
     expires_at = serializers.DateTimeField()
+
+
+class MeSerializer(serializers.Serializer[dict[str, object]]):
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    firm = serializers.CharField(help_text="The firm's slug.")
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+class _MatterAccessSerializer(serializers.Serializer[dict[str, object]]):
+    reference = serializers.CharField()
+    access_via = serializers.ListField(child=serializers.CharField())
+    grant_expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class _UserAccessSerializer(serializers.Serializer[dict[str, object]]):
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    active = serializers.BooleanField()
+    two_factor = serializers.BooleanField()
+    last_login = serializers.DateTimeField(allow_null=True)
+    matters = _MatterAccessSerializer(many=True)
+
+
+class AccessReviewSerializer(serializers.Serializer[dict[str, object]]):
+    """Who can reach what, as of a moment (the staff page's access review)."""
+
+    as_of = serializers.DateTimeField()
+    users = _UserAccessSerializer(many=True)

@@ -5,7 +5,7 @@ from api.schema import SchemaView
 
 app_name = "api"
 urlpatterns = [
-    path("me", views.me, name="me"),
+    path("me", views.Me.as_view(), name="me"),
     path("matters", views.MatterList.as_view(), name="matters"),
     path("matters/<int:matter_id>", views.MatterDetail.as_view(), name="matter"),
     path("matters/<int:matter_id>/grants", views.MatterGrants.as_view(), name="matter_grants"),

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -20,7 +20,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import ObjectView, StaffPermission, signed_in_user
-from api.serializers import GrantCreateSerializer, GrantExpirySerializer, GrantSerializer, MatterSerializer
+from api.scopes import ANY_SCOPE
+from api.serializers import (
+    AccessReviewSerializer,
+    GrantCreateSerializer,
+    GrantExpirySerializer,
+    GrantSerializer,
+    MatterSerializer,
+    MeSerializer,
+)
 from core import grants
 from core.access import grant_for_matter, matter_for_user, matters_for_user, person_by_email
 from core.access_review import access_review
@@ -32,20 +40,28 @@ from core.roles import MANAGE_GRANTS, VIEW_ACCESS_REVIEW
 MATTER_RELATIONS = ("client", "responsible_attorney", "assigned_paralegal", "matter_type", "stage")
 
 
-@api_view(["GET"])
-def me(request: Request) -> Response:
-    user = signed_in_user(request)
-    return Response(
-        {
-            "email": user.email,
-            "full_name": user.full_name,
-            "firm": request.tenant.slug,  # type: ignore[attr-defined]
-            "roles": sorted(user.groups.values_list("name", flat=True)),
-        }
-    )
+class Me(APIView):
+    """Who the caller is: the signed-in person, or the staff member a token acts as."""
+
+    scope_area = ANY_SCOPE
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        user = signed_in_user(request)
+        return Response(
+            {
+                "email": user.email,
+                "full_name": user.full_name,
+                "firm": request.tenant.slug,  # type: ignore[attr-defined]
+                "roles": sorted(user.groups.values_list("name", flat=True)),
+            }
+        )
 
 
 class MatterList(APIView):
+    scope_area = "matters"
+
+    @extend_schema(responses=MatterSerializer(many=True))
     def get(self, request: Request) -> Response:
         matters = matters_for_user(request.user).select_related(*MATTER_RELATIONS)
         return Response(MatterSerializer(matters, many=True).data)
@@ -55,12 +71,14 @@ class OneMatterView(ObjectView):
     """Base for views under /matters/<matter_id>/: the matter is reached before anything else."""
 
     matter: Matter
+    scope_area = "matters"
 
     def reach(self, request: Request, **kwargs: Any) -> None:
         self.matter = matter_for_user(request.user, kwargs["matter_id"])
 
 
 class MatterDetail(OneMatterView):
+    @extend_schema(responses=MatterSerializer)
     def get(self, request: Request, matter_id: int) -> Response:
         return Response(MatterSerializer(self.matter).data)
 
@@ -70,13 +88,16 @@ class ManagedMatterView(OneMatterView):
 
     permission_classes = [IsAuthenticated, StaffPermission]
     required_permission = MANAGE_GRANTS
+    scope_area = "access"
 
 
 class MatterGrants(ManagedMatterView):
+    @extend_schema(responses=GrantSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
         found = self.matter.grants.select_related("grantee", "granted_by", "matter").order_by("-created")
         return Response(GrantSerializer(found, many=True).data)
 
+    @extend_schema(request=GrantCreateSerializer, responses={201: GrantSerializer})
     def post(self, request: Request, matter_id: int) -> Response:
         body = GrantCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -102,6 +123,7 @@ class OneGrantView(ManagedMatterView):
 
 
 class GrantExpiry(OneGrantView):
+    @extend_schema(request=GrantExpirySerializer, responses=GrantSerializer)
     def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
         body = GrantExpirySerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -114,6 +136,7 @@ class GrantExpiry(OneGrantView):
 
 
 class GrantRevoke(OneGrantView):
+    @extend_schema(request=None, responses=GrantSerializer)
     def post(self, request: Request, matter_id: int, grant_id: int) -> Response:
         grant = grants.grant_revoke(grant=self.grant, by=signed_in_user(request))
         return Response(GrantSerializer(grant).data)
@@ -122,7 +145,9 @@ class GrantRevoke(OneGrantView):
 class AccessReview(APIView):
     permission_classes = [IsAuthenticated, StaffPermission]
     required_permission = VIEW_ACCESS_REVIEW
+    scope_area = "access"
 
+    @extend_schema(responses=AccessReviewSerializer)
     def get(self, request: Request) -> Response:
         user = signed_in_user(request)
         as_of = timezone.now()

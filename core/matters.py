@@ -22,6 +22,7 @@ from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, MatterType, User, WorkflowStage
 from core.roles import ADD_MATTER, CHANGE_MATTER, STAFF_ROLES, Role, roles_of
+from core.webhooks import event_emit
 
 MATTER_PERMS = ("view_matter", "change_matter")
 ATTORNEY_ROLES = frozenset({Role.ATTORNEY, Role.PARTNER, Role.FIRM_ADMIN})
@@ -125,6 +126,10 @@ def matter_create(
         assigned_paralegal=assigned_paralegal,
     )
     audit_record(AuditAction.MATTER_CREATED, actor=by, target=matter, data={"reference": reference})
+    event_emit(
+        type="matter.opened",
+        data={"id": matter.pk, "reference": reference, "matter_type": kind.code, "client": client.email},
+    )
     people = [(client, "client"), (responsible_attorney, "assignment"), (assigned_paralegal, "assignment")]
     for user, via in people:
         if user is not None:

@@ -99,3 +99,16 @@ def sweep_orphans(self: PorticoTask) -> int:
             },
         )
     return len(sweep.deleted)
+
+
+@app.task(bind=True, max_retries=None)
+def webhook_deliver(self: PorticoTask, delivery_id: int) -> bool:
+    """One attempt at a webhook delivery; the next is this task again, after the back-off the attempt chose."""
+    from core.models import WebhookDelivery
+    from core.webhooks import delivery_attempt
+
+    delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    attempt = delivery_attempt(delivery=delivery)
+    if attempt.retry_in is not None:
+        raise self.retry(countdown=attempt.retry_in)
+    return attempt.delivered

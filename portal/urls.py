@@ -6,12 +6,14 @@ from portal import language
 from portal.views import (
     access_review,
     billing_payments,
+    api_tokens,
     client,
     client_documents,
     client_intake,
     client_messages,
     firm_admin,
     matters,
+    webhooks,
 )
 
 app_name = "portal"
@@ -52,6 +54,10 @@ urlpatterns = [
     path("staff/users/", firm_admin.user_list, name="users"),
     path("staff/users/<int:user_id>/roles/", firm_admin.user_roles, name="user_roles"),
     path("staff/users/<int:user_id>/two-factor/reset/", firm_admin.user_two_factor_reset, name="user_two_factor_reset"),
+    path("staff/api-tokens/", api_tokens.token_list, name="api_tokens"),
+    path("staff/api-tokens/<int:application_id>/revoke/", api_tokens.token_revoke_view, name="api_token_revoke"),
+    path("staff/webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("staff/webhooks/<int:endpoint_id>/disable/", webhooks.endpoint_disable_view, name="webhook_disable"),
     # Case work and matter types (portal/staff_urls.py).
     path("", include("portal.staff_urls")),
 ]

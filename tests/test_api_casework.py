@@ -174,7 +174,7 @@ def test_the_import_endpoint_refuses_outsiders_clients_and_other_firms_sessions(
     presented_to_a.cookies["sessionid"] = on_b.cookies["sessionid"].value
     cross = presented_to_a.post("/api/v1/intake/import", PAYLOAD, content_type="application/json")
 
-    assert (anonymous.status_code, client.status_code, cross.status_code) == (403, 403, 403)
+    assert (anonymous.status_code, client.status_code, cross.status_code) == (401, 403, 401)
     with cast.firm.tenant:
         assert not Matter.objects.filter(intake_id=PAYLOAD["intakeId"]).exists()
         assert not User.objects.filter(email="lucia.fernandez@example.test").exists()

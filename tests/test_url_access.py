@@ -183,8 +183,25 @@ def _casework_victims(cast: Cast) -> dict[str, int]:
     return cast.casework_ids  # type: ignore[attr-defined,no-any-return]
 
 
+def _integration_victims(cast: Cast) -> dict[str, int]:
+    """An API token of firm A's (acting as Arthur) and a webhook endpoint."""
+    if not hasattr(cast, "integration_ids"):
+        from core.api_tokens import token_issue
+        from core.models import WebhookEndpoint
+
+        with cast.firm.tenant:
+            issued = token_issue(user=cast.arthur, label="Case sync", scopes=["matters:read"], days=30, by=cast.alice)
+            endpoint = WebhookEndpoint.objects.create(url="https://hooks.acme.test/portico", secret="whsec_x")
+        cast.integration_ids = {  # type: ignore[attr-defined]
+            "application_id": issued.application.pk,
+            "endpoint_id": endpoint.pk,
+        }
+    return cast.integration_ids  # type: ignore[attr-defined,no-any-return]
+
+
 def _victim_ids(cast: Cast) -> dict[str, int]:
     return {
+        **_integration_victims(cast),
         "matter_id": cast.m1.pk,
         "grant_id": cast.olga_grant.pk,
         "user_id": cast.carol.pk,

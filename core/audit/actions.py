@@ -192,3 +192,15 @@ class AuditAction(StrEnum):
     AUDIT_PRUNE = "audit.prune"
     #: The scheduled sweep deleted stored objects that never got a row (a write whose transaction failed).
     STORAGE_ORPHANS_DELETED = "storage.orphans_deleted"
+
+    # --- Integrations (the API) ---------------------------------------------------------
+    #: A firm admin issued an API access token for a staff member; data names its label, user, scopes and expiry.
+    API_TOKEN_ISSUED = "api_token.issued"  # noqa: S105  (an action name, not a secret)
+    #: A firm admin revoked an API access token; data names its label and user.
+    API_TOKEN_REVOKED = "api_token.revoked"  # noqa: S105  (an action name, not a secret)
+    #: An API request was made with an access token; actor is the token's user, data its label, scope and request.
+    API_TOKEN_USED = "api_token.used"  # noqa: S105  (an action name, not a secret)
+    #: A firm admin added a webhook endpoint; data holds its address and the events it receives.
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    #: A firm admin turned a webhook endpoint off; nothing more is sent to it.
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"

@@ -224,6 +224,7 @@ from core.models.matter_types import (  # noqa: E402
     MatterType,
     WorkflowStage,
 )
+from core.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402
 
 __all__ = [
     "ClientProfile",
@@ -240,5 +241,8 @@ __all__ = [
     "Message",
     "Notification",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkflowStage",
 ]

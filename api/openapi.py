@@ -1,0 +1,65 @@
+"""The schema class of every API operation (``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]``).
+
+``ApiSchema``: every operation also lists the errors it can answer, in the
+API's one shape (``api.errors``): 401 and 403 everywhere, 429 when the caller's
+token is over its rate, 400 on a body, 404 when the URL or body names an object;
+and the scope a token needs for it, as ``x-token-scope`` (``api.scopes``; an
+HTTP bearer scheme cannot carry scopes in OpenAPI 3.0). ``TokenScheme``
+describes the bearer tokens of ``api.authentication``.
+Kept apart from ``api.schema`` (the view), which DRF cannot import while it
+builds an APIView's schema descriptor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+
+from api.errors import ErrorSerializer
+from api.scopes import ANY_SCOPE, scope_needed
+
+ERRORS = {
+    400: "The body or a query parameter is not valid; ``fields`` names each one.",
+    401: "No credentials, or a token that is unknown, expired or revoked.",
+    403: "The caller's role or token scope does not allow this.",
+    404: "Not found, or not yours (the two look the same).",
+    429: "Too many requests for this token; wait the seconds in ``Retry-After``.",
+}
+
+
+class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "api.authentication.ScopedTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An access token a firm admin issued on the staff page API tokens (pat_...).",
+        }
+
+
+class ApiSchema(AutoSchema):
+    def get_extensions(self) -> dict[str, Any]:
+        needed = scope_needed(self.view, self.method)
+        return {"x-token-scope": "any" if needed == ANY_SCOPE else needed}
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        # The one private hook that sees the responses both guessed and given by @extend_schema.
+        bodies: dict[str, Any] = super()._get_response_bodies(direction)
+        if direction != "response":
+            return bodies
+        codes = {401, 403, 429}
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes |= {400, 404}
+        if "{" in self.path:
+            codes.add(404)
+        for code in sorted(codes):
+            if str(code) not in bodies:
+                bodies[str(code)] = self._get_response_for_code(  # type: ignore[no-untyped-call]
+                    OpenApiResponse(ErrorSerializer, description=ERRORS[code]), str(code), direction=direction
+                )
+        return bodies
