@@ -5,8 +5,8 @@ from django.urls import include, path
 from portal import language
 from portal.views import (
     access_review,
-    billing_payments,
     api_tokens,
+    billing_payments,
     client,
     client_documents,
     client_intake,

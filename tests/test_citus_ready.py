@@ -119,7 +119,8 @@ def narrow_ids(schemas: Iterable[str]) -> list[str]:
 
 
 def test_every_id_in_a_firms_schema_is_a_bigint(firm_a: Firm, firm_b: Firm) -> None:
-    assert narrow_ids(tenant_schemas()) == []
+    found = narrow_ids(tenant_schemas())
+    assert found == [], found
 
 
 def test_the_id_check_finds_a_serial_column(firm_a: Firm) -> None:

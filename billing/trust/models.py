@@ -24,7 +24,7 @@ class TrustSettings(models.Model):
     them as amounts ("5000.00") on the trust settings page.
     """
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    id = models.PositiveBigIntegerField(primary_key=True, default=1, editable=False)  # bigint, as every id (Citus)
     two_approver_threshold_minor = models.BigIntegerField(
         default=500_000, help_text="Disbursements and refunds above this need two approvers (minor units)."
     )
