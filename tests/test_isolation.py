@@ -91,7 +91,7 @@ def test_firm_a_credentials_do_not_sign_in_on_firm_b(firm_a: Firm, firm_b: Firm)
     assert response.status_code == 200
     assert b"That email and password do not match an account here." in response.content
     assert client.get("/").status_code == 302
-    assert client.get("/api/v1/me").status_code == 403
+    assert client.get("/api/v1/me").status_code == 401
 
 
 def test_login_ignores_a_next_url_on_another_firms_host(firm_a: Firm, firm_b: Firm) -> None:
@@ -122,7 +122,7 @@ def test_session_cookie_from_firm_a_is_not_logged_in_on_firm_b(firm_a: Firm, fir
 
     assert home.status_code == 302
     assert home["Location"] == "/accounts/login/?next=/"
-    assert me.status_code == 403
+    assert me.status_code == 401
     assert b"alice@acme.test" not in me.content
 
 
