@@ -41,6 +41,7 @@ from residency.storage import client_files, storage_atomic
 from tenants.db import tenant_connection
 from tenants.models import Tenant
 from tests.support import uploads as upload_samples
+from tests.support.database import database_params
 from tests.support.firms import PASSWORD
 
 LOCAL_REGION = "eu-central-1"
@@ -114,10 +115,8 @@ def committed_firm(db: None) -> Iterator[Callable[[str], Upload]]:
 
 
 def _psycopg() -> psycopg.Connection[Any]:
-    db = connection.settings_dict  # the test database, as pytest-django named it
-    return psycopg.connect(
-        dbname=db["NAME"], user=db["USER"], password=db.get("PASSWORD") or None, host=db["HOST"], port=db["PORT"]
-    )
+    """A second connection to the test database (Django's own parameters: the embedded server's socket too)."""
+    return psycopg.connect(**database_params())  # type: ignore[arg-type]
 
 
 def _kill_mid_upload(upload: Upload, browser: Client, objects: Callable[[], list[str]]) -> Any:
