@@ -16,10 +16,14 @@ from psycopg import sql
 
 @cache
 def expected_migrations() -> frozenset[tuple[str, str]]:
-    """Every migration on disk. Django records each one in every schema it migrates,
-    including those whose app the router keeps out of that schema."""
+    """Every migration on disk, and every one a squashed migration replaces (core/migrations/oauth2_provider/).
+
+    Django records each in every schema it migrates, including those whose app the router keeps out of
+    that schema, and records a squash together with the migrations it replaces.
+    """
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    return frozenset(loader.graph.nodes)
+    replaced = {key for squash in loader.replacements.values() for key in squash.replaces}
+    return frozenset(loader.graph.nodes) | replaced
 
 
 def applied_migrations(schemas: list[str]) -> dict[str, set[tuple[str, str]]]:

@@ -16,9 +16,14 @@ since the template's keys are wrapped under them.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +46,18 @@ if not os.environ.get("PORTICO_TEST_DATABASE_BASE"):
     # that does not exist: nothing can reach the configured one.
     os.environ["DATABASE_URL"] = urlunsplit(_configured._replace(path="/test_portico_not_prepared"))
 
+# One master key for the whole run, in every process it starts. The key is otherwise read from (or made in)
+# ``<var dir>/master_key``, and a worker or CLI verb given a var dir of its own would seal platform secrets
+# (the audit signing key) under a key of its own in the shared database, unreadable to everyone else.
+if not os.environ.get("PORTICO_MASTER_KEY"):
+    _key_file = Path(os.environ.get("PORTICO_VAR_DIR") or ROOT / "var").resolve() / "master_key"
+    if not _key_file.exists():
+        _key_file.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError), open(_key_file, "x") as _handle:
+            _key_file.chmod(0o600)
+            _handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+    os.environ["PORTICO_MASTER_KEY"] = _key_file.read_text().strip()
+
 # An xdist worker (its id is in the environment before plugins load) gets its own Redis database:
 # its Celery workers must not take another worker's tasks, and the cache keys of its firms (the
 # same slugs in every worker's database) must not meet another worker's.
@@ -60,3 +77,18 @@ def pytest_xdist_auto_num_workers(config: object) -> int:
     if configured.isdigit():
         return int(configured)
     return max(2, (os.cpu_count() or 1) + 1)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
+    """On an xdist worker, after xdist has named each test's group: refuse to run if grouping did not take.
+
+    ``--dist loadgroup`` keeps a module's tests on one worker by a suffix xdist adds to their node ids
+    (``…@tests/test_proxy.py``); a pytest whose node ids ignore the suffix (pytest-dev/pytest-xdist#1386)
+    silently spreads them, and every shared server and migrated schema is then built once per worker.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        raise pytest.UsageError(f"--dist loadgroup is not grouping tests (e.g. {lost[0]}): see pyproject's pytest pin")
