@@ -12,7 +12,6 @@ from datetime import date
 from babel.dates import format_date
 from django.template.loader import render_to_string
 from django.utils import translation
-from weasyprint import HTML
 
 from billing.invoices.models import Invoice
 from billing.money import Money
@@ -73,6 +72,10 @@ def invoice_pdf(invoice: Invoice, *, language: str | None = None) -> bytes:
     language = language or invoice.client.preferred_language or "en"
     with translation.override(language):
         html = render_to_string("billing/invoice_pdf.html", invoice_context(invoice, language))
+    # Imported here: WeasyPrint and its font libraries take 0.6 s to load, which every web process,
+    # worker and CLI verb that never renders a PDF would otherwise pay at start-up.
+    from weasyprint import HTML
+
     pdf: bytes = HTML(string=html).write_pdf()  # weasyprint is untyped
     return pdf
 

@@ -68,6 +68,7 @@ if _worker.startswith("gw") and os.environ.get("REDIS_URL"):
     os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{(_base + 1 + int(_worker[2:])) % 16}"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own answer (the number of cores): the hook takes the first
 def pytest_xdist_auto_num_workers(config: object) -> int:
     """``-n auto``: one worker more than the machine has cores (many tests wait on a server or a browser).
 
