@@ -126,7 +126,10 @@ def _back_to_english() -> Iterator[None]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under xdist, a module whose tests share a module-scoped fixture (a pgbouncer, an nginx, a worker) runs
-    on one worker, so the fixture starts once; tests may also name a group themselves (``xdist_group``)."""
+    on one worker, so the fixture starts once; tests may also name a group themselves (``xdist_group``).
+
+    Marked before xdist names the groups; the order tests are handed out in is set last
+    (``tests.support.bootstrap``), after pytest-django's own sort."""
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue
@@ -134,16 +137,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         definitions = info.name2fixturedefs.values() if info is not None else []
         if any(definition.scope == "module" for found in definitions for definition in found):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-    # xdist hands out work in collection order: the tests that start processes go first, so that the
-    # run does not end waiting for one worker on a `portico up` or a proxy while the others sit idle;
-    # first of all those that need no database (`portico up` brings its own), which keep one worker
-    # busy while another builds the run's template database (about 20 s) instead of waiting for it.
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, _uses_database(item)))
-
-
-def _uses_database(item: pytest.Item) -> bool:
-    fixtures = set(getattr(item, "fixturenames", ()))
-    return item.get_closest_marker("django_db") is not None or bool(fixtures & {"db", "django_db_setup"})
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
