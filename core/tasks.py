@@ -101,14 +101,38 @@ def sweep_orphans(self: PorticoTask) -> int:
     return len(sweep.deleted)
 
 
-@app.task(bind=True, max_retries=None)
-def webhook_deliver(self: PorticoTask, delivery_id: int) -> bool:
-    """One attempt at a webhook delivery; the next is this task again, after the back-off the attempt chose."""
-    from core.models import WebhookDelivery
-    from core.webhooks import delivery_attempt
+BATCH_SECONDS = 10.0  # one task sends for this long at most, then hands over to a fresh one
 
-    delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
-    attempt = delivery_attempt(delivery=delivery)
-    if attempt.retry_in is not None:
-        raise self.retry(countdown=attempt.retry_in)
-    return attempt.delivered
+
+@app.task(bind=True, max_retries=None)
+def webhook_deliver(self: PorticoTask, endpoint_id: int) -> int:
+    """Send an endpoint's due deliveries in order; come back when the next one is due. Returns how many were tried."""
+    import time
+
+    from core.webhooks import endpoint_deliver_next
+
+    tried, started = 0, time.monotonic()
+    while (wait := endpoint_deliver_next(endpoint_id=endpoint_id)) == 0:
+        tried += 1
+        if time.monotonic() - started > BATCH_SECONDS:
+            wait = 0.0
+            break
+    if wait is not None:
+        self.apply_async(args=(endpoint_id,), countdown=wait, queue=settings.PORTICO_WEBHOOKS_QUEUE)
+    return tried
+
+
+@app.task(tenant_required=False)
+def webhooks_sweep_in_every_firm() -> int:
+    """Scheduled (public schema): re-send the delivery task of every endpoint with a delivery due, in every firm."""
+    from core.webhooks.delivery import endpoints_due
+    from core.webhooks.events import endpoints_queue
+    from tenants.models import Tenant
+
+    queued = 0
+    for firm in Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE):
+        with firm:  # stamps the firm's schema on the messages
+            due = endpoints_due()
+            endpoints_queue(due)
+            queued += len(due)
+    return queued

@@ -1,0 +1,84 @@
+"""The events Portico sends, what each one's ``data`` holds, and ``event_emit`` (the outbox).
+
+A payload carries ids and references an integration needs to fetch the rest
+through the API (``/api/v1/...``) — never names, emails, answers or amounts of
+anyone's personal data beyond what the firm's books already show (amounts in
+minor units with their currency). Every event's body is
+``{"type": ..., "timestamp": ..., "data": {...}}``.
+
+==========================  ======================================================================
+event                       data
+==========================  ======================================================================
+``matter.opened``           matter, reference, matter_type, client (the client's user id)
+``matter.stage_changed``    matter, reference, from (stage code or null), to (stage code)
+``intake.completed``        matter, reference
+``document.uploaded``       document, matter, reference, requirement, slot, version, content_type, size
+``document.reviewed``       document, matter, reference, requirement, decision (accept/reject), reason
+``invoice.issued``          invoice, number, matter, reference, total_minor, currency, due_on
+``invoice.paid``            invoice, number, matter, reference, total_minor, currency
+``payment.succeeded``       payment, purpose (invoice/retainer), method, matter, reference,
+                            amount_minor, currency, invoice (invoice payments only)
+``payment.refunded``        payment (the online payment), matter, reference, amount_minor (this
+                            refund), refunded_minor (in all), currency
+``trust.deposited``         deposit, matter, reference, client, amount_minor, currency, method, cleared
+``trust.low_balance``       matter, reference, client, balance_minor, threshold_minor, currency
+``grant.expired``           grant, matter, reference, grantee (the outside counsel's user id)
+==========================  ======================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from core.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+EVENT_TYPES = (
+    "matter.opened",
+    "matter.stage_changed",
+    "intake.completed",
+    "document.uploaded",
+    "document.reviewed",
+    "invoice.issued",
+    "invoice.paid",
+    "payment.succeeded",
+    "payment.refunded",
+    "trust.deposited",
+    "trust.low_balance",
+    "grant.expired",
+)
+
+
+def endpoints_queue(endpoint_ids: list[int]) -> None:
+    """Send each endpoint's delivery task (once the caller's transaction has committed)."""
+    from core.tasks import webhook_deliver
+
+    for endpoint_id in sorted(set(endpoint_ids)):
+        webhook_deliver.apply_async(args=(endpoint_id,), queue=settings.PORTICO_WEBHOOKS_QUEUE)
+
+
+def event_emit(*, type: str, data: dict[str, Any]) -> WebhookEvent | None:
+    """The event in the outbox, in the caller's transaction; None when no endpoint wants it."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event {type!r}: add it to EVENT_TYPES and document its data")
+    endpoints = [endpoint for endpoint in WebhookEndpoint.objects.filter(active=True) if endpoint.wants(type)]
+    if not endpoints:
+        return None
+    event = WebhookEvent.objects.create(
+        event_id=f"msg_{secrets.token_hex(12)}",
+        type=type,
+        payload=json.loads(json.dumps({"type": type, "data": data}, cls=DjangoJSONEncoder)),
+    )
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now) for endpoint in endpoints]
+    )
+    ids = [endpoint.pk for endpoint in endpoints]
+    transaction.on_commit(lambda: endpoints_queue(ids))
+    return event
