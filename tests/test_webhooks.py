@@ -251,8 +251,8 @@ def test_during_a_rotation_deliveries_carry_both_signatures_then_only_the_new_on
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(later_body, after)
     assert entry.actor_id == cast.alice.pk
-    assert new not in json.dumps(entry.data)
-    assert old not in json.dumps(entry.data)
+    assert new not in entry.data
+    assert old not in entry.data
 
 
 def test_an_endpoint_gets_only_the_events_it_subscribed_to(cast: Cast, receiver: Receiver) -> None:

@@ -57,7 +57,7 @@ def _refusal(address: IPAddress) -> str | None:
             return _refusal(embedded)
     if address.is_loopback:
         return None if settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK else "a loopback address"
-    for kind in ("unspecified", "link_local", "multicast", "private", "reserved"):
+    for kind in ("unspecified", "link_local", "multicast", "reserved", "private"):
         if getattr(address, f"is_{kind}"):
             return f"a {kind.replace('_', '-')} address"
     if not address.is_global:
