@@ -42,6 +42,7 @@ def invoice_payment_succeeded(payment: Payment) -> None:
             "purpose": "invoice",
             "method": payment.method,
             "invoice": invoice.pk,
+            "number": invoice.display_number,
             "matter": invoice.matter_id,
             "reference": invoice.matter.reference,
             "amount_minor": payment.amount_minor,

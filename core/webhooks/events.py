@@ -17,7 +17,7 @@ event                       data
 ``invoice.issued``          invoice, number, matter, reference, total_minor, currency, due_on
 ``invoice.paid``            invoice, number, matter, reference, total_minor, currency
 ``payment.succeeded``       payment, purpose (invoice/retainer), method, matter, reference,
-                            amount_minor, currency, invoice (invoice payments only)
+                            amount_minor, currency, invoice and number (invoice payments only)
 ``payment.refunded``        payment (the online payment), matter, reference, amount_minor (this
                             refund), refunded_minor (in all), currency
 ``trust.deposited``         deposit, matter, reference, client, amount_minor, currency, method, cleared
