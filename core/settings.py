@@ -385,6 +385,7 @@ OAUTH2_PROVIDER = {
         "trust:write": "Deposit into trust, request and approve trust disbursements",
         "access:read": "Read matters' grants and the access review",
         "access:write": "Give, change and revoke grants",
+        "webhooks:manage": "Manage webhook endpoints, read their delivery log, rotate secrets, replay deliveries",
     },
     "DEFAULT_SCOPES": [],
     # RFC 9700 (the OAuth 2.0 security BCP) throughout; `check --deploy` warns on each one left out.

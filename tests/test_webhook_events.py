@@ -144,6 +144,7 @@ def test_an_issued_then_paid_invoice_and_its_payment(books_with_endpoint: Cast) 
 
     common = {"invoice": invoice.pk, "number": invoice.display_number, "matter": cast.m1.pk, "reference": "2025-0001"}
     money = {"total_minor": invoice.total_minor, "currency": invoice.currency}
+    assert invoice.due_on is not None
     assert _emitted("invoice.issued") == [{**common, **money, "due_on": invoice.due_on.isoformat()}]
     assert _emitted("invoice.paid") == [{**common, **money}]
     assert _emitted("payment.succeeded") == [

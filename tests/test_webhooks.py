@@ -217,10 +217,11 @@ def test_a_delivered_row_is_never_sent_again(cast: Cast, receiver: Receiver) -> 
 
     with cast.firm.tenant:
         assert endpoint_deliver_next(endpoint_id=endpoint.pk) == 0.0
-        again = [delivery_attempt(delivery=_delivery(cast)), endpoint_deliver_next(endpoint_id=endpoint.pk)]
+        attempt_again = delivery_attempt(delivery=_delivery(cast))
+        next_again = endpoint_deliver_next(endpoint_id=endpoint.pk)
 
-    assert again[0].delivered
-    assert again[1] is None
+    assert attempt_again.delivered
+    assert next_again is None
     assert len(receiver.received) == 1
 
 

@@ -86,15 +86,14 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
         return refused
     if request.method == "GET":
         return render(request, "portal/webhook_endpoint.html", _endpoint_page(admin, endpoint))
-    form = {
-        "url": request.POST.get("url", ""),
-        "events": request.POST.getlist("events"),
-        "active": request.POST.get("active") == "on",
-    }
+    url, events, active = (
+        request.POST.get("url", ""),
+        request.POST.getlist("events"),
+        request.POST.get("active") == "on",
+    )
+    form = {"url": url, "events": events, "active": active}
     try:
-        endpoint_update(
-            endpoint=endpoint, url=str(form["url"]), events=list(form["events"]), active=bool(form["active"]), by=admin
-        )
+        endpoint_update(endpoint=endpoint, url=url, events=events, active=active, by=admin)
     except ValidationError as refused_update:
         endpoint.refresh_from_db()
         page = _endpoint_page(admin, endpoint, form=form, errors=_errors(refused_update))
