@@ -101,7 +101,10 @@ def sweep_orphans(self: PorticoTask) -> int:
     return len(sweep.deleted)
 
 
-BATCH_SECONDS = 10.0  # one task sends for this long at most, then hands over to a fresh one
+# One task sends this many deliveries (or for this long) at most, then hands over to a fresh task: a worker's
+# warm shutdown waits for little, and other endpoints get their turn.
+BATCH_DELIVERIES = 20
+BATCH_SECONDS = 10.0
 
 
 @app.task(bind=True, max_retries=None)
@@ -114,7 +117,7 @@ def webhook_deliver(self: PorticoTask, endpoint_id: int) -> int:
     tried, started = 0, time.monotonic()
     while (wait := endpoint_deliver_next(endpoint_id=endpoint_id)) == 0:
         tried += 1
-        if time.monotonic() - started > BATCH_SECONDS:
+        if tried >= BATCH_DELIVERIES or time.monotonic() - started > BATCH_SECONDS:
             wait = 0.0
             break
     if wait is not None:
