@@ -320,3 +320,41 @@ def test_only_firm_admins_reach_the_webhooks_page_others_get_404(cast: Cast, fir
     with cast.firm.tenant:
         endpoint.refresh_from_db()
     assert endpoint.active
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date_and_capped(cast: Cast, receiver: Receiver) -> None:
+    from django.utils.http import http_date
+
+    from core.webhooks.addresses import retry_after_seconds
+
+    in_an_hour = http_date((timezone.now() + timedelta(hours=1)).timestamp())
+    assert retry_after_seconds("120") == 120.0
+    assert 3590 < retry_after_seconds(in_an_hour) <= 3600
+    assert retry_after_seconds("soon") == 0.0
+    assert retry_after_seconds(None) == 0.0
+    _endpoint(cast, receiver.url)
+    _open_matter(cast)
+    receiver.answers = [(429, {"Retry-After": str(30 * 24 * 3600)})]  # a month: more than we wait
+    with cast.firm.tenant:
+        attempt = delivery_attempt(delivery=_delivery(cast))
+    assert attempt.retry_in == 24 * 3600.0
+
+
+def test_the_sweep_finds_endpoints_with_a_delivery_due(cast: Cast, receiver: Receiver) -> None:
+    """What the scheduled sweep re-queues, should a task have been lost (a worker killed outright)."""
+    from core.webhooks.delivery import endpoints_due
+
+    endpoint = _endpoint(cast, receiver.url)
+    idle = _endpoint(cast, receiver.url, events=["invoice.paid"])
+    _open_matter(cast)
+    with cast.firm.tenant:
+        due_now = endpoints_due()
+        receiver.answers = [(500, {})]
+        endpoint_deliver_next(endpoint_id=endpoint.pk)
+        waiting = endpoints_due()
+        later = endpoints_due(now=timezone.now() + timedelta(seconds=RETRY_SCHEDULE[0] + 1))
+
+    assert due_now == [endpoint.pk]
+    assert idle.pk not in due_now
+    assert waiting == []
+    assert later == [endpoint.pk]
