@@ -109,18 +109,27 @@ BATCH_SECONDS = 10.0
 
 @app.task(bind=True, max_retries=None)
 def webhook_deliver(self: PorticoTask, endpoint_id: int) -> int:
-    """Send an endpoint's due deliveries in order; come back when the next one is due. Returns how many were tried."""
+    """Send an endpoint's due deliveries in order; come back when the next one is due. Returns how many were tried.
+
+    A task that finds another worker sending to the endpoint ends at once: that
+    worker carries on, and once it lets go it looks (without the lock) for what
+    was committed meanwhile (``endpoint_has_due``).
+    """
     import time
 
-    from core.webhooks import endpoint_deliver_next
+    from core.webhooks.delivery import BUSY, endpoint_deliver_next, endpoint_has_due
 
     tried, started = 0, time.monotonic()
-    while (wait := endpoint_deliver_next(endpoint_id=endpoint_id)) == 0:
-        tried += 1
-        if tried >= BATCH_DELIVERIES or time.monotonic() - started > BATCH_SECONDS:
-            wait = 0.0
-            break
-    if wait is not None:
+    while True:
+        wait = endpoint_deliver_next(endpoint_id=endpoint_id)
+        if wait == 0:
+            tried += 1
+            if tried < BATCH_DELIVERIES and time.monotonic() - started < BATCH_SECONDS:
+                continue
+        elif wait is None and endpoint_has_due(endpoint_id=endpoint_id):
+            continue
+        break
+    if wait is not None and wait != BUSY:
         self.apply_async(args=(endpoint_id,), countdown=wait, queue=settings.PORTICO_WEBHOOKS_QUEUE)
     return tried
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
@@ -39,7 +39,7 @@ from core.webhooks.endpoints import endpoint_disable, endpoint_secrets
 # Seconds before attempt 2, 3, ...: the Standard Webhooks suggestion, about 3 days in all.
 RETRY_SCHEDULE = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600, 24 * 3600, 24 * 3600)
 RETRY_AFTER_MAX = 24 * 3600.0  # a receiver may slow us down, not park a delivery for ever
-LOCKED_RETRY = 1.0  # another worker is sending to the endpoint: look again shortly
+BUSY = -1.0  # another worker holds the endpoint: it carries on, and looks again once it lets go
 Status = WebhookDelivery.Status
 
 
@@ -132,13 +132,13 @@ def endpoint_deliver_next(*, endpoint_id: int) -> float | None:
     """Send the endpoint's oldest pending delivery if it is due.
 
     Returns when to call again: 0 (more may be due at once), seconds (the next
-    one is due then, or another worker holds the endpoint), or None (nothing pending).
+    one is due then), ``BUSY`` (another worker holds the endpoint) or None
+    (nothing pending when looked at under the lock: see ``endpoint_has_due``).
     """
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update(skip_locked=True).filter(pk=endpoint_id).first()
         if endpoint is None:
-            gone = not WebhookEndpoint.objects.filter(pk=endpoint_id).exists()
-            return None if gone else LOCKED_RETRY
+            return BUSY if WebhookEndpoint.objects.filter(pk=endpoint_id).exists() else None
         if not endpoint.active:
             return None
         head = (
@@ -160,10 +160,22 @@ def endpoint_deliver_next(*, endpoint_id: int) -> float | None:
     return attempt.retry_in
 
 
-def endpoints_due(*, now: datetime | None = None) -> list[int]:
-    """Active endpoints with a pending delivery due (the sweep re-sends their task, should one have been lost)."""
-    now = now or timezone.now()
-    due = WebhookDelivery.objects.filter(status=Status.PENDING, endpoint__active=True).filter(
+def _due(now: datetime) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(status=Status.PENDING, endpoint__active=True).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
-    return sorted(set(due.values_list("endpoint_id", flat=True)))
+
+
+def endpoint_has_due(*, endpoint_id: int) -> bool:
+    """Without a lock: a delivery due now? Asked by the worker that let go of the endpoint, after letting go.
+
+    A task that found the endpoint busy ended without sending: the delivery it
+    came for was committed before then, so this look, made after the lock was
+    released, sees it.
+    """
+    return _due(timezone.now()).filter(endpoint_id=endpoint_id).exists()
+
+
+def endpoints_due(*, now: datetime | None = None) -> list[int]:
+    """Active endpoints with a pending delivery due (the sweep re-sends their task, should one have been lost)."""
+    return sorted(set(_due(now or timezone.now()).values_list("endpoint_id", flat=True)))
