@@ -108,7 +108,7 @@ BATCH_SECONDS = 10.0
 
 
 @app.task(bind=True, max_retries=None)
-def webhook_deliver(self: PorticoTask, endpoint_id: int) -> int:
+def webhook_deliver(self: PorticoTask, endpoint_id: int, mark: str | None = None) -> int:
     """Send an endpoint's due deliveries in order; come back when the next one is due. Returns how many were tried.
 
     A task that finds another worker sending to the endpoint ends at once: that
@@ -118,7 +118,9 @@ def webhook_deliver(self: PorticoTask, endpoint_id: int) -> int:
     import time
 
     from core.webhooks.delivery import BUSY, endpoint_deliver_next, endpoint_has_due
+    from core.webhooks.events import endpoint_task_started
 
+    endpoint_task_started(mark)  # before looking: what commits from now on sends a task of its own
     tried, started = 0, time.monotonic()
     while True:
         wait = endpoint_deliver_next(endpoint_id=endpoint_id)
@@ -137,6 +139,7 @@ def webhook_deliver(self: PorticoTask, endpoint_id: int) -> int:
 @app.task(tenant_required=False)
 def webhooks_sweep_in_every_firm() -> int:
     """Scheduled (public schema): re-send the delivery task of every endpoint with a delivery due, in every firm."""
+    from core.models import WebhookEndpoint
     from core.webhooks.delivery import endpoints_due
     from core.webhooks.events import endpoints_queue
     from tenants.models import Tenant
@@ -144,7 +147,7 @@ def webhooks_sweep_in_every_firm() -> int:
     queued = 0
     for firm in Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE):
         with firm:  # stamps the firm's schema on the messages
-            due = endpoints_due()
+            due = list(WebhookEndpoint.objects.filter(pk__in=endpoints_due()))
             endpoints_queue(due)
             queued += len(due)
     return queued

@@ -10,12 +10,14 @@ runs a real worker.
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import timedelta
 
 import pytest
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
+from pytest_django import Settings
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from core.audit.models import AuditEntry
@@ -358,3 +360,39 @@ def test_the_sweep_finds_endpoints_with_a_delivery_due(cast: Cast, receiver: Rec
     assert idle.pk not in due_now
     assert waiting == []
     assert later == [endpoint.pk]
+
+
+def test_a_flow_of_events_queues_one_task_per_endpoint_until_it_starts(
+    cast: Cast, receiver: Receiver, settings: Settings, django_capture_on_commit_callbacks: object
+) -> None:
+    """Read from the real broker: events committed while a task waits add no task; once it starts, they do."""
+    from core.celery import app as celery_app
+    from core.webhooks.events import endpoint_task_started
+
+    settings.PORTICO_WEBHOOKS_QUEUE = queue = f"portico-test-{secrets.token_hex(4)}"
+    endpoint = _endpoint(cast, receiver.url)
+
+    def commit_an_event(reference: str) -> None:
+        with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+            _open_matter(cast, reference)
+
+    with celery_app.connection_for_write() as broker:
+        waiting = broker.SimpleQueue(queue)
+        try:
+            for number in range(3):
+                commit_an_event(f"2026-093{number}")
+            first = waiting.get(timeout=5)
+            args = first.payload[0]  # Celery's message body: [args, kwargs, embed]
+            first.ack()
+            with pytest.raises(waiting.Empty):  # three events, one task
+                waiting.get(timeout=1)
+            endpoint_task_started(args[1])
+            commit_an_event("2026-0939")
+            second = waiting.get(timeout=5)
+            second.ack()
+        finally:
+            waiting.clear()
+            waiting.close()
+
+    assert args[0] == endpoint.pk
+    assert second.payload[0][0] == endpoint.pk

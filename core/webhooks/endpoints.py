@@ -171,5 +171,5 @@ def delivery_replay(*, delivery: WebhookDelivery, by: User) -> WebhookDelivery:
         target=endpoint,
         data={"event": delivery.event.event_id, "type": delivery.event.type, "delivery": delivery.pk},
     )
-    transaction.on_commit(lambda: endpoints_queue([endpoint.pk]))
+    transaction.on_commit(lambda: endpoints_queue([endpoint]))
     return replay

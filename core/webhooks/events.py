@@ -33,6 +33,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -55,12 +56,28 @@ EVENT_TYPES = (
 )
 
 
-def endpoints_queue(endpoint_ids: list[int]) -> None:
-    """Send each endpoint's delivery task (once the caller's transaction has committed)."""
+QUEUED_MARK_SECONDS = 60  # how long "a task is queued" stands; a task lost meanwhile is sent again by the sweep
+
+
+def endpoints_queue(endpoints: list[WebhookEndpoint]) -> None:
+    """Send each endpoint's delivery task (once the caller's transaction has committed), unless one waits already.
+
+    The mark (in the cache, per firm) stands from the send until the task
+    starts; a task that has started will see what was committed before it did,
+    so at a steady flow of events one task per endpoint is queued, not one per event.
+    """
     from core.tasks import webhook_deliver
 
-    for endpoint_id in sorted(set(endpoint_ids)):
-        webhook_deliver.apply_async(args=(endpoint_id,), queue=settings.PORTICO_WEBHOOKS_QUEUE)
+    for endpoint in {endpoint.pk: endpoint for endpoint in endpoints}.values():
+        mark = f"webhooks:queued:{endpoint.pk}:{endpoint.created.timestamp()}"
+        if cache.add(mark, 1, QUEUED_MARK_SECONDS):
+            webhook_deliver.apply_async(args=(endpoint.pk, mark), queue=settings.PORTICO_WEBHOOKS_QUEUE)
+
+
+def endpoint_task_started(mark: str | None) -> None:
+    """The task the mark stood for has started: the next event sends a task again."""
+    if mark is not None:
+        cache.delete(mark)
 
 
 def event_emit(*, type: str, data: dict[str, Any]) -> WebhookEvent | None:
@@ -79,6 +96,5 @@ def event_emit(*, type: str, data: dict[str, Any]) -> WebhookEvent | None:
     WebhookDelivery.objects.bulk_create(
         [WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now) for endpoint in endpoints]
     )
-    ids = [endpoint.pk for endpoint in endpoints]
-    transaction.on_commit(lambda: endpoints_queue(ids))
+    transaction.on_commit(lambda: endpoints_queue(endpoints))
     return event
