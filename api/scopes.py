@@ -2,7 +2,8 @@
 
 Every API view names its area in ``scope_area`` (``matters``, ``documents``,
 ``billing``, ``trust``, ``access``), and a token reaches it with
-``<area>:read`` for GET and HEAD and ``<area>:write`` for anything else; or
+``<area>:read`` for GET and HEAD and ``<area>:write`` for anything else (but
+``webhooks:manage`` for every method on ``webhooks``); or
 ``ANY_SCOPE`` for what shows a token's holder only itself (``/me``, the
 schema). A view that names nothing is closed to tokens (403): forgetting is
 safe, and ``tests/test_api_tokens.py`` fails on it. The scopes and their
@@ -11,7 +12,9 @@ descriptions are ``OAUTH2_PROVIDER["SCOPES"]`` in the settings.
 
 from __future__ import annotations
 
-AREAS = ("matters", "documents", "billing", "trust", "access")
+AREAS = ("matters", "documents", "billing", "trust", "access", "webhooks")
+# Areas with one scope for every method: managing webhooks is all or nothing.
+ONE_SCOPE = {"webhooks": "webhooks:manage"}
 ANY_SCOPE = "*"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -27,4 +30,6 @@ def scope_needed(view: object, method: str) -> str | None:
     area = declared_area(view)
     if area is None or area == ANY_SCOPE:
         return area
+    if area in ONE_SCOPE:
+        return ONE_SCOPE[area]
     return f"{area}:{'read' if method.upper() in READ_METHODS else 'write'}"

@@ -41,6 +41,7 @@ from core.checklist import checklist_for
 from core.models import Document, DocumentRequirement, Matter, MatterEvent, User
 from core.models.casework import ReasonCode
 from core.notifications import notify
+from core.webhooks import event_emit
 from residency.storage import CHUNK_SIZE, client_files, storage_atomic
 
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
@@ -145,6 +146,19 @@ def document_submit(
         data=data,
     )
     audit_record(AuditAction.DOCUMENT_UPLOADED, actor=uploaded_by, target=document, data=data)
+    event_emit(
+        type="document.uploaded",
+        data={
+            "document": document.pk,
+            "matter": matter.pk,
+            "reference": matter.reference,
+            "requirement": requirement.code,
+            "slot": slot,
+            "version": version,
+            "content_type": content_type,
+            "size": size,
+        },
+    )
     paralegal = matter.assigned_paralegal
     if paralegal is not None and paralegal.pk != uploaded_by.pk:
         notify(
@@ -213,6 +227,10 @@ def document_review(
         matter=matter, kind=f"document.{document.status}", actor=by, document=document, at=now, data=data
     )
     audit_record(AuditAction.DOCUMENT_REVIEWED, actor=by, target=document, data=data)
+    event_emit(
+        type="document.reviewed",
+        data={"document": document.pk, "matter": matter.pk, "reference": matter.reference, **data},
+    )
     if decision == "reject":
         _tell_client_of_rejection(document=document, matter=matter)
     else:

@@ -21,6 +21,7 @@ from core.audit.services import audit_record
 from core.matters import matter_permissions_sync
 from core.models import Grant, Matter, User
 from core.roles import MANAGE_GRANTS, Role, roles_of
+from core.webhooks import event_emit
 
 MAX_GRANT_DURATION = timedelta(days=366)
 
@@ -132,6 +133,15 @@ def grant_revoke(*, grant: Grant, by: User, at: datetime | None = None) -> Grant
 def _expire(grant: Grant, *, at: datetime) -> None:
     removed = _close(grant, at=at, by=None)
     audit_record(AuditAction.GRANT_EXPIRED, target=grant, data=_data(grant, permissions=removed))
+    event_emit(
+        type="grant.expired",
+        data={
+            "grant": grant.pk,
+            "matter": grant.matter_id,
+            "reference": grant.matter.reference,
+            "grantee": grant.grantee_id,
+        },
+    )
 
 
 def grants_revoke_expired(*, at: datetime | None = None) -> int:

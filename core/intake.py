@@ -29,6 +29,7 @@ from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.conditions import condition_holds
 from core.models import IntakeQuestion, Matter, MatterEvent, User
+from core.webhooks import event_emit
 
 Kind = IntakeQuestion.Kind
 TRUE_WORDS = {"true", "yes", "y", "1", "on", "si", "sí"}
@@ -156,6 +157,7 @@ def intake_save_answers(*, matter: Matter, answers: dict[str, object], by: User)
         matter.intake_completed_at = now
         fields.append("intake_completed_at")
         MatterEvent.objects.create(matter=matter, kind="intake.completed", actor=by, at=now)
+        event_emit(type="intake.completed", data={"matter": matter.pk, "reference": matter.reference})
     matter.save(update_fields=fields)
     audit_record(
         AuditAction.INTAKE_SAVED,

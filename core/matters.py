@@ -128,7 +128,7 @@ def matter_create(
     audit_record(AuditAction.MATTER_CREATED, actor=by, target=matter, data={"reference": reference})
     event_emit(
         type="matter.opened",
-        data={"id": matter.pk, "reference": reference, "matter_type": kind.code, "client": client.email},
+        data={"matter": matter.pk, "reference": reference, "matter_type": kind.code, "client": client.pk},
     )
     people = [(client, "client"), (responsible_attorney, "assignment"), (assigned_paralegal, "assignment")]
     for user, via in people:

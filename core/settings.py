@@ -311,6 +311,7 @@ CELERY_TASK_QUEUES: dict[str, dict[str, object]] = {"default": {}, "maintenance"
 CELERY_TASK_ROUTES = {
     "core.audit.tasks.*": {"queue": "maintenance"},
     "core.tasks.revoke_expired_grants*": {"queue": "maintenance"},
+    "core.tasks.webhooks_sweep*": {"queue": "maintenance"},
     "billing.invoices.tasks.draft_recurring_invoices*": {"queue": "maintenance"},
 }
 # The worker logs through Django's LOGGING (JSON lines, scrubbed), not a handler of its own.
@@ -330,7 +331,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(PORTICO_GRANT_SWEEP_SECONDS),
     },
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": float(PORTICO_HEARTBEAT_SECONDS)},
+    "webhooks-sweep": {"task": "core.tasks.webhooks_sweep_in_every_firm", "schedule": 60.0},
 }
+# Outgoing webhooks (core/webhooks/): the queue their delivery tasks go to, and whether an endpoint may be on
+# loopback (tests and local development only: every other private address is always refused).
+PORTICO_WEBHOOKS_QUEUE = env_str("PORTICO_WEBHOOKS_QUEUE", CELERY_TASK_DEFAULT_QUEUE)
+PORTICO_WEBHOOKS_ALLOW_LOOPBACK = env_bool("PORTICO_WEBHOOKS_ALLOW_LOOPBACK", default=False)
+if PRODUCTION and PORTICO_WEBHOOKS_ALLOW_LOOPBACK:
+    raise ImproperlyConfigured("PORTICO_WEBHOOKS_ALLOW_LOOPBACK must be off in production")
 
 # --- Email -------------------------------------------------------------------
 _email_backends = {
@@ -387,6 +395,7 @@ OAUTH2_PROVIDER = {
         "trust:write": "Deposit into trust, request and approve trust disbursements",
         "access:read": "Read matters' grants and the access review",
         "access:write": "Give, change and revoke grants",
+        "webhooks:manage": "Manage webhook endpoints, read their delivery log, rotate secrets, replay deliveries",
     },
     "DEFAULT_SCOPES": [],
     # RFC 9700 (the OAuth 2.0 security BCP) throughout; `check --deploy` warns on each one left out.

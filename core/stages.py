@@ -22,6 +22,7 @@ from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, MatterEvent, User, WorkflowStage
 from core.signals import matter_stage_completed
+from core.webhooks import event_emit
 
 
 def matter_stages(matter: Matter) -> list[WorkflowStage]:
@@ -55,6 +56,7 @@ def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None) -> Matte
         )
     MatterEvent.objects.create(matter=locked, kind="stage.entered", actor=by, at=now, data={"stage": target.code})
     audit_record(AuditAction.MATTER_STAGE_CHANGED, actor=by, target=locked, data=data)
+    event_emit(type="matter.stage_changed", data={"matter": locked.pk, "reference": locked.reference, **data})
     if current is not None:
         matter_stage_completed.send(sender=Matter, matter=locked, stage=current, by=by)
     matter.stage = target

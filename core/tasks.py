@@ -101,14 +101,53 @@ def sweep_orphans(self: PorticoTask) -> int:
     return len(sweep.deleted)
 
 
-@app.task(bind=True, max_retries=None)
-def webhook_deliver(self: PorticoTask, delivery_id: int) -> bool:
-    """One attempt at a webhook delivery; the next is this task again, after the back-off the attempt chose."""
-    from core.models import WebhookDelivery
-    from core.webhooks import delivery_attempt
+# One task sends this many deliveries (or for this long) at most, then hands over to a fresh task: a worker's
+# warm shutdown waits for little, and other endpoints get their turn.
+BATCH_DELIVERIES = 20
+BATCH_SECONDS = 10.0
 
-    delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
-    attempt = delivery_attempt(delivery=delivery)
-    if attempt.retry_in is not None:
-        raise self.retry(countdown=attempt.retry_in)
-    return attempt.delivered
+
+@app.task(bind=True, max_retries=None)
+def webhook_deliver(self: PorticoTask, endpoint_id: int, mark: str | None = None) -> int:
+    """Send an endpoint's due deliveries in order; come back when the next one is due. Returns how many were tried.
+
+    A task that finds another worker sending to the endpoint ends at once: that
+    worker carries on, and once it lets go it looks (without the lock) for what
+    was committed meanwhile (``endpoint_has_due``).
+    """
+    import time
+
+    from core.webhooks.delivery import BUSY, endpoint_deliver_next, endpoint_has_due
+    from core.webhooks.events import endpoint_task_started
+
+    endpoint_task_started(mark)  # before looking: what commits from now on sends a task of its own
+    tried, started = 0, time.monotonic()
+    while True:
+        wait = endpoint_deliver_next(endpoint_id=endpoint_id)
+        if wait == 0:
+            tried += 1
+            if tried < BATCH_DELIVERIES and time.monotonic() - started < BATCH_SECONDS:
+                continue
+        elif wait is None and endpoint_has_due(endpoint_id=endpoint_id):
+            continue
+        break
+    if wait is not None and wait != BUSY:
+        self.apply_async(args=(endpoint_id,), countdown=wait, queue=settings.PORTICO_WEBHOOKS_QUEUE)
+    return tried
+
+
+@app.task(tenant_required=False)
+def webhooks_sweep_in_every_firm() -> int:
+    """Scheduled (public schema): re-send the delivery task of every endpoint with a delivery due, in every firm."""
+    from core.models import WebhookEndpoint
+    from core.webhooks.delivery import endpoints_due
+    from core.webhooks.events import endpoints_queue
+    from tenants.models import Tenant
+
+    queued = 0
+    for firm in Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE):
+        with firm:  # stamps the firm's schema on the messages
+            due = list(WebhookEndpoint.objects.filter(pk__in=endpoints_due()))
+            endpoints_queue(due)
+            queued += len(due)
+    return queued

@@ -57,7 +57,14 @@ urlpatterns = [
     path("staff/api-tokens/", api_tokens.token_list, name="api_tokens"),
     path("staff/api-tokens/<int:application_id>/revoke/", api_tokens.token_revoke_view, name="api_token_revoke"),
     path("staff/webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("staff/webhooks/<int:endpoint_id>/", webhooks.endpoint_detail, name="webhook"),
     path("staff/webhooks/<int:endpoint_id>/disable/", webhooks.endpoint_disable_view, name="webhook_disable"),
+    path("staff/webhooks/<int:endpoint_id>/rotate/", webhooks.endpoint_rotate_view, name="webhook_rotate"),
+    path(
+        "staff/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/replay/",
+        webhooks.delivery_replay_view,
+        name="webhook_replay",
+    ),
     # Case work and matter types (portal/staff_urls.py).
     path("", include("portal.staff_urls")),
 ]

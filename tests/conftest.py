@@ -41,6 +41,7 @@ from tests.support.residency import (  # noqa: F401 - fixtures
 )
 from tests.support.servers import moto_server  # noqa: F401 - fixtures
 from tests.support.stripe import stripe_front, stripe_servers  # noqa: F401 - fixtures
+from tests.support.webhooks import receiver  # noqa: F401 - fixtures
 
 
 def _build_template() -> None:

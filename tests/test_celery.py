@@ -1,125 +1,27 @@
-"""Celery tasks carry their firm: proved against a real worker process.
-
-The worker is `celery -A core worker` on the broker the settings give (Redis
-when REDIS_URL is set, kombu's filesystem transport otherwise), reading the
-pytest database, whose two firms were committed at session start. It listens on
-a queue named after the test database, so no other worker on the same broker
-takes these tasks, and it writes mail as files into a directory of its own.
-"""
+"""Celery tasks carry their firm: proved against a real worker process (``tests.support.worker``)."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
-from core import settings as portico_settings
 from core.celery import app as celery_app
 from core.models import User
 from core.scrubbing import scrub_text
 from core.tasks import send_invitation
-from tenants.dev.up import Child, stop_children, worker_command
-from tenants.models import Tenant
-from tests.support.database import subprocess_database_url
 from tests.support.firms import Firm
+from tests.support.worker import PUBLIC_PORT, Worker, celery_worker, wait_for
 
 pytestmark = pytest.mark.slow
-
-WAIT_SECONDS = 60.0
-PUBLIC_PORT = "8000"
-
-
-@dataclass
-class Worker:
-    queue: str
-    var_dir: Path
-    log: Path
-    broker_options: dict[str, Any]
-
-    @property
-    def mail_dir(self) -> Path:
-        return self.var_dir / "mail"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def send_invitation(self, *, user_id: int, tenant: Tenant | None) -> str:
-        """Send core.tasks.send_invitation from inside ``tenant``, or from the public schema."""
-        with celery_app.connection_for_write(**self.broker_options) as broker:
-            # celery-types leaves out apply_async's ``connection`` option (it reaches the producer).
-            options: dict[str, Any] = {"queue": self.queue, "connection": broker}
-            if tenant is None:
-                assert getattr(connection, "schema_name", None) == "public"
-                return send_invitation.apply_async(args=(user_id,), **options).id
-            with tenant:
-                return send_invitation.apply_async(args=(user_id,), **options).id
-
-    def wait_for_log(self, text: str) -> str:
-        # The worker's log is scrubbed (core.scrubbing): a task id such as a6624905-… reads as an A-number there.
-        text = scrub_text(text)
-        return _wait_for(lambda: text in self.output(), f"{text!r} in the worker's log", self.output)
-
-    def mails_to(self, email: str) -> list[str]:
-        if not self.mail_dir.exists():
-            return []
-        mails = [path.read_text(errors="replace") for path in sorted(self.mail_dir.iterdir())]
-        return [mail for mail in mails if f"\nTo: {email}\n" in mail]
-
-
-def _wait_for(condition: Callable[[], bool], what: str, output: Callable[[], str]) -> str:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return output()
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} within {WAIT_SECONDS:.0f} s; worker output:\n{output()[-4000:]}")
 
 
 @pytest.fixture(scope="module")
 def worker(django_db_setup: dict[str, Firm], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    var_dir = tmp_path_factory.mktemp("celery-worker")
-    # One queue per test database: concurrent runs on other databases never share it.
-    queue = f"portico-{connection.settings_dict['NAME']}"
-    filesystem_broker = not settings.REDIS_URL
-    env = {
-        **os.environ,
-        "DATABASE_URL": subprocess_database_url(),
-        "PORTICO_ENV": "test",
-        "DJANGO_SETTINGS_MODULE": "tests.support.celery_worker_settings",  # the test settings, mail written to files
-        "PORTICO_VAR_DIR": str(var_dir),
-        "PORTICO_PUBLIC_PORT": PUBLIC_PORT,
-        "PYTHONUNBUFFERED": "1",
-    }
-    # The sender (this process) writes into the worker's broker folder.
-    broker_options: dict[str, Any] = {}
-    if filesystem_broker:
-        broker_options["transport_options"] = portico_settings.filesystem_broker_options(var_dir / "broker")
-    child = Child(
-        "test worker",
-        worker_command(filesystem_broker=filesystem_broker, concurrency=1, queues=[queue], hostname=f"{queue}@%h"),
-    )
-    log = var_dir / "worker.log"
-    handle = Worker(queue=queue, var_dir=var_dir, log=log, broker_options=broker_options)
-    with celery_app.connection_for_write(**broker_options) as broker:
-        # What an interrupted earlier run left behind (kombu types the channel as the bare protocol).
-        broker.default_channel.queue_purge(queue)  # type: ignore[attr-defined]
-    with log.open("wb") as output:
-        try:
-            child.start(env, cwd=settings.BASE_DIR, output=output)
-            _wait_for(
-                lambda: " ready." in handle.output() or child.exit_code() is not None, "ready worker", handle.output
-            )
-            assert child.exit_code() is None, f"the worker exited at start:\n{handle.output()}"
-            yield handle
-        finally:
-            stop_children([child], timeout=20)
+    with celery_worker(tmp_path_factory.mktemp("celery-worker")) as started:
+        yield started
 
 
 def test_a_task_sent_from_a_firm_runs_in_that_firms_schema(worker: Worker, firm_a: Firm, firm_b: Firm) -> None:
@@ -187,7 +89,7 @@ def test_each_step_of_a_chain_made_in_two_firms_runs_in_its_own_firm(
 
     with celery_app.connection_for_write(**worker.broker_options) as broker:
         chain(first, second).apply_async(connection=broker)
-    _wait_for(lambda: len(worker.mails_to(bob.email)) > mails_to_bob, "mail to bob", worker.output)
+    wait_for(lambda: len(worker.mails_to(bob.email)) > mails_to_bob, "mail to bob", worker.output)
 
     [mail_b] = worker.mails_to(bob.email)[mails_to_bob:]
     assert f"http://globex.localhost:{PUBLIC_PORT}/accounts/set-password/" in mail_b

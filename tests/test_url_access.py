@@ -184,17 +184,20 @@ def _casework_victims(cast: Cast) -> dict[str, int]:
 
 
 def _integration_victims(cast: Cast) -> dict[str, int]:
-    """An API token of firm A's (acting as Arthur) and a webhook endpoint."""
+    """An API token of firm A's (acting as Arthur), a webhook endpoint and one delivery to it."""
     if not hasattr(cast, "integration_ids"):
         from core.api_tokens import token_issue
-        from core.models import WebhookEndpoint
+        from core.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
         with cast.firm.tenant:
             issued = token_issue(user=cast.arthur, label="Case sync", scopes=["matters:read"], days=30, by=cast.alice)
             endpoint = WebhookEndpoint.objects.create(url="https://hooks.acme.test/portico", secret="whsec_x")
+            event = WebhookEvent.objects.create(event_id="msg_victim", type="matter.opened", payload={})
+            delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint)
         cast.integration_ids = {  # type: ignore[attr-defined]
             "application_id": issued.application.pk,
             "endpoint_id": endpoint.pk,
+            "delivery_id": delivery.pk,
         }
     return cast.integration_ids  # type: ignore[attr-defined,no-any-return]
 

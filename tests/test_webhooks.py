@@ -1,65 +1,39 @@
-"""Outgoing webhooks (issue 14 item 4, first slice): the outbox, Standard Webhooks signatures, retries.
+"""Outgoing webhooks (issue 14 item 4): the outbox, Standard Webhooks signatures, retries, 410, giving up, rotation.
 
-A real HTTP receiver on loopback (``http.server`` in a thread) takes the
+A real HTTP receiver on loopback (``tests.support.webhooks``) takes the
 deliveries and checks them with the ``standardwebhooks`` library, as an
-integration would. The Celery task is not run by a worker here: the test runs
-the attempt it calls (``core.webhooks.delivery_attempt``) and asserts that the
-task is queued only once the change has committed.
+integration would. No worker runs here: the tests call what the Celery task
+calls (``endpoint_deliver_next``, ``delivery_attempt``); tests/test_webhook_worker.py
+runs a real worker.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import secrets
+from datetime import timedelta
 
 import pytest
+from django.core.mail import EmailMessage
 from django.db import transaction
-from standardwebhooks.webhooks import Webhook
+from django.utils import timezone
+from pytest_django import Settings
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from core.audit.models import AuditEntry
 from core.matters import matter_create
 from core.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from core.webhooks import RETRY_SCHEDULE, delivery_attempt, endpoint_secret_new
+from core.webhooks import (
+    RETRY_SCHEDULE,
+    delivery_attempt,
+    endpoint_deliver_next,
+    endpoint_secret_new,
+    endpoint_secret_rotate,
+)
 from tests.support.cast import Cast
 from tests.support.firms import Firm
 from tests.support.servers import free_port
-
-
-@dataclass
-class Receiver:
-    url: str
-    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # given in order, then 200
-    received: list[tuple[dict[str, str], str]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    port = free_port()
-    state = Receiver(url=f"http://127.0.0.1:{port}/hooks/portico")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            status, headers = state.answers.pop(0) if state.answers else (200, {})
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(b"ok" if status == 200 else b"busy, try later")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+from tests.support.webhooks import Receiver
 
 
 def _endpoint(cast: Cast, url: str, events: list[str] | None = None) -> WebhookEndpoint:
@@ -121,7 +95,7 @@ def test_the_delivery_is_signed_and_verifies_with_standard_webhooks(cast: Cast, 
     [(headers, body)] = receiver.received
     verified = Webhook(endpoint.secret).verify(body, headers)
     assert verified["type"] == "matter.opened"
-    assert verified["data"]["client"] == "carol@acme.test"
+    assert verified["data"]["client"] == cast.carol.pk  # ids, never an email
     assert headers["webhook-id"] == delivery.event.event_id
     assert delivery.status == WebhookDelivery.Status.DELIVERED
     assert delivery.last_status_code == 200
@@ -130,8 +104,6 @@ def test_the_delivery_is_signed_and_verifies_with_standard_webhooks(cast: Cast, 
 
 
 def test_a_tampered_body_or_another_secret_does_not_verify(cast: Cast, receiver: Receiver) -> None:
-    from standardwebhooks.webhooks import WebhookVerificationError
-
     _endpoint(cast, receiver.url)
     _open_matter(cast)
     with cast.firm.tenant:
@@ -169,18 +141,121 @@ def test_a_failed_delivery_is_retried_with_back_off_and_retry_after_then_deliver
     assert len(receiver.received) == 3
 
 
-def test_a_delivery_that_never_succeeds_fails_after_the_schedule(cast: Cast) -> None:
-    _endpoint(cast, f"http://127.0.0.1:{free_port()}/nobody-listens")
+def test_a_delivery_that_never_succeeds_disables_the_endpoint_and_emails_the_admins(
+    cast: Cast, receiver: Receiver, mailoutbox: list[EmailMessage], django_capture_on_commit_callbacks: object
+) -> None:
+    endpoint = _endpoint(cast, f"http://127.0.0.1:{free_port()}/nobody-listens")
+    _open_matter(cast)
+    _open_matter(cast, "2026-0902")  # waits behind the first: failed with it when the endpoint goes off
+
+    with cast.firm.tenant, django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        first = WebhookDelivery.objects.select_related("event", "endpoint").order_by("id").first()
+        assert first is not None
+        outcomes = []
+        for _ in range(len(RETRY_SCHEDULE) + 1):
+            outcomes.append(delivery_attempt(delivery=first))
+        endpoint.refresh_from_db()
+        statuses = list(WebhookDelivery.objects.order_by("id").values_list("status", flat=True))
+
+    assert [o.retry_in for o in outcomes] == [float(s) for s in RETRY_SCHEDULE] + [None]
+    assert statuses == ["failed", "failed"]
+    assert "ConnectionRefusedError" in first.last_response
+    assert sum(RETRY_SCHEDULE) > 2.5 * 24 * 3600  # about 3 days in all
+    assert not endpoint.active
+    assert "10 attempts" in endpoint.disabled_reason
+    [mail] = mailoutbox
+    assert mail.to == [cast.alice.email]  # the firm admins
+    assert endpoint.url in mail.body
+    assert f"/staff/webhooks/{endpoint.pk}/" in mail.body
+    with cast.firm.tenant:
+        [entry] = AuditEntry.objects.filter(action="webhook_endpoint.disabled")
+    assert entry.actor_id is None  # Portico did it
+
+
+def test_a_410_gone_disables_the_endpoint_at_once_and_emails_the_admins(
+    cast: Cast, receiver: Receiver, mailoutbox: list[EmailMessage], django_capture_on_commit_callbacks: object
+) -> None:
+    endpoint = _endpoint(cast, receiver.url)
+    _open_matter(cast)
+    receiver.answers = [(410, {})]
+
+    with cast.firm.tenant, django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        attempt = delivery_attempt(delivery=_delivery(cast))
+        endpoint.refresh_from_db()
+
+    assert (attempt.delivered, attempt.retry_in) == (False, None)
+    assert not endpoint.active
+    assert "410" in endpoint.disabled_reason
+    assert _delivery(cast).status == WebhookDelivery.Status.FAILED
+    assert len(mailoutbox) == 1
+    _open_matter(cast, "2026-0903")
+    with cast.firm.tenant:
+        assert WebhookDelivery.objects.count() == 1  # a turned-off endpoint gets nothing new
+
+
+def test_deliveries_go_in_order_and_a_retried_one_holds_back_the_next(cast: Cast, receiver: Receiver) -> None:
+    endpoint = _endpoint(cast, receiver.url)
+    for number in range(3):
+        _open_matter(cast, f"2026-091{number}")
+    receiver.answers = [(500, {})]
+
+    with cast.firm.tenant:
+        first = endpoint_deliver_next(endpoint_id=endpoint.pk)
+        held = endpoint_deliver_next(endpoint_id=endpoint.pk)  # the head is not due yet: nothing is sent
+        WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        rest = [endpoint_deliver_next(endpoint_id=endpoint.pk) for _ in range(4)]
+
+    references = [json.loads(body)["data"]["reference"] for _, body in receiver.received]
+    assert first == float(RETRY_SCHEDULE[0])
+    assert held is not None
+    assert 0 < held <= RETRY_SCHEDULE[0]
+    assert rest == [0.0, 0.0, 0.0, None]
+    assert references == ["2026-0910", "2026-0910", "2026-0911", "2026-0912"]
+
+
+def test_a_delivered_row_is_never_sent_again(cast: Cast, receiver: Receiver) -> None:
+    endpoint = _endpoint(cast, receiver.url)
     _open_matter(cast)
 
     with cast.firm.tenant:
-        outcomes = [delivery_attempt(delivery=_delivery(cast)) for _ in range(len(RETRY_SCHEDULE) + 1)]
-    delivery = _delivery(cast)
+        assert endpoint_deliver_next(endpoint_id=endpoint.pk) == 0.0
+        attempt_again = delivery_attempt(delivery=_delivery(cast))
+        next_again = endpoint_deliver_next(endpoint_id=endpoint.pk)
 
-    assert [o.retry_in for o in outcomes] == [float(s) for s in RETRY_SCHEDULE] + [None]
-    assert delivery.status == WebhookDelivery.Status.FAILED
-    assert "ConnectionRefusedError" in delivery.last_response or "URLError" in delivery.last_response
-    assert sum(RETRY_SCHEDULE) > 2.5 * 24 * 3600  # about 3 days in all
+    assert attempt_again.delivered
+    assert next_again is None
+    assert len(receiver.received) == 1
+
+
+def test_during_a_rotation_deliveries_carry_both_signatures_then_only_the_new_one(
+    cast: Cast, receiver: Receiver
+) -> None:
+    endpoint = _endpoint(cast, receiver.url)
+    old = endpoint.secret
+    with cast.firm.tenant:
+        new = endpoint_secret_rotate(endpoint=endpoint, by=cast.alice)
+    _open_matter(cast, "2026-0920")
+    with cast.firm.tenant:
+        delivery_attempt(delivery=_delivery(cast))
+        WebhookEndpoint.objects.update(previous_secret_until=timezone.now() - timedelta(seconds=1))
+        _open_matter(cast, "2026-0921")
+        later = WebhookDelivery.objects.select_related("event", "endpoint").order_by("-id").first()
+        assert later is not None
+        delivery_attempt(delivery=later)
+        [entry] = AuditEntry.objects.filter(action="webhook_endpoint.secret_rotated")
+    (during, body), (after, later_body) = receiver.received
+
+    assert new != old
+    assert len(during["webhook-signature"].split(" ")) == 2
+    assert Webhook(old).verify(body, during)["data"]["reference"] == "2026-0920"
+    assert Webhook(new).verify(body, during)["data"]["reference"] == "2026-0920"
+    assert len(after["webhook-signature"].split(" ")) == 1
+    assert Webhook(new).verify(later_body, after)["data"]["reference"] == "2026-0921"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(later_body, after)
+    assert entry.actor_id == cast.alice.pk
+    assert new not in entry.data
+    assert old not in entry.data
 
 
 def test_an_endpoint_gets_only_the_events_it_subscribed_to(cast: Cast, receiver: Receiver) -> None:
@@ -247,3 +322,77 @@ def test_only_firm_admins_reach_the_webhooks_page_others_get_404(cast: Cast, fir
     with cast.firm.tenant:
         endpoint.refresh_from_db()
     assert endpoint.active
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date_and_capped(cast: Cast, receiver: Receiver) -> None:
+    from django.utils.http import http_date
+
+    from core.webhooks.addresses import retry_after_seconds
+
+    in_an_hour = http_date((timezone.now() + timedelta(hours=1)).timestamp())
+    assert retry_after_seconds("120") == 120.0
+    assert 3590 < retry_after_seconds(in_an_hour) <= 3600
+    assert retry_after_seconds("soon") == 0.0
+    assert retry_after_seconds(None) == 0.0
+    _endpoint(cast, receiver.url)
+    _open_matter(cast)
+    receiver.answers = [(429, {"Retry-After": str(30 * 24 * 3600)})]  # a month: more than we wait
+    with cast.firm.tenant:
+        attempt = delivery_attempt(delivery=_delivery(cast))
+    assert attempt.retry_in == 24 * 3600.0
+
+
+def test_the_sweep_finds_endpoints_with_a_delivery_due(cast: Cast, receiver: Receiver) -> None:
+    """What the scheduled sweep re-queues, should a task have been lost (a worker killed outright)."""
+    from core.webhooks.delivery import endpoints_due
+
+    endpoint = _endpoint(cast, receiver.url)
+    idle = _endpoint(cast, receiver.url, events=["invoice.paid"])
+    _open_matter(cast)
+    with cast.firm.tenant:
+        due_now = endpoints_due()
+        receiver.answers = [(500, {})]
+        endpoint_deliver_next(endpoint_id=endpoint.pk)
+        waiting = endpoints_due()
+        later = endpoints_due(now=timezone.now() + timedelta(seconds=RETRY_SCHEDULE[0] + 1))
+
+    assert due_now == [endpoint.pk]
+    assert idle.pk not in due_now
+    assert waiting == []
+    assert later == [endpoint.pk]
+
+
+def test_a_flow_of_events_queues_one_task_per_endpoint_until_it_starts(
+    cast: Cast, receiver: Receiver, settings: Settings, django_capture_on_commit_callbacks: object
+) -> None:
+    """Read from the real broker: events committed while a task waits add no task; once it starts, they do."""
+    from core.celery import app as celery_app
+    from core.webhooks.events import endpoint_task_started
+
+    settings.PORTICO_WEBHOOKS_QUEUE = queue = f"portico-test-{secrets.token_hex(4)}"
+    endpoint = _endpoint(cast, receiver.url)
+
+    def commit_an_event(reference: str) -> None:
+        with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+            _open_matter(cast, reference)
+
+    with celery_app.connection_for_write() as broker:
+        waiting = broker.SimpleQueue(queue)
+        try:
+            for number in range(3):
+                commit_an_event(f"2026-093{number}")
+            first = waiting.get(timeout=5)
+            args = first.payload[0]  # Celery's message body: [args, kwargs, embed]
+            first.ack()
+            with pytest.raises(waiting.Empty):  # three events, one task
+                waiting.get(timeout=1)
+            endpoint_task_started(args[1])
+            commit_an_event("2026-0939")
+            second = waiting.get(timeout=5)
+            second.ack()
+        finally:
+            waiting.clear()
+            waiting.close()
+
+    assert args[0] == endpoint.pk
+    assert second.payload[0][0] == endpoint.pk

@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from billing import events
 from billing.fees.models import FeeTemplate, TimeEntry
 from billing.inputs import check_amount, check_business_date
 from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment
@@ -210,6 +211,7 @@ def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None =
         target=invoice,
         data={"number": invoice.number, "total_minor": invoice.total_minor, "currency": currency},
     )
+    events.invoice_issued(invoice)
     from billing.trust.models import TrustSettings
 
     # The trust account is already ours to lock: this transaction holds the chain head (billing/locks.py).
@@ -262,6 +264,7 @@ def _payment(
         target=invoice,
         data={"method": method, "amount_minor": amount_minor, "reference": reference, "payment": payment.pk},
     )
+    events.invoice_payment_succeeded(payment)
     return payment
 
 

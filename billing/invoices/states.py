@@ -45,4 +45,9 @@ def settle(invoice: Invoice, *, to: str | None = None) -> None:
         raise InvalidTransition(
             f"{invoice} cannot go from {invoice.get_status_display().lower()} to {S(target).label.lower()}"
         )
+    paid_now = target == Invoice.Status.PAID and invoice.status != Invoice.Status.PAID
     invoice.status = target
+    if paid_now:
+        from billing.events import invoice_paid
+
+        invoice_paid(invoice)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from billing.events import invoice_payment_succeeded
 from billing.invoices.models import Invoice, Payment
 from billing.invoices.states import settle
 from billing.ledger.models import Account
@@ -62,4 +63,5 @@ def invoice_apply_trust(*, invoice: Invoice, by: User | None) -> Payment | None:
         target=invoice,
         data={"method": Payment.Method.TRUST, "amount_minor": amount, "payment": payment.pk},
     )
+    invoice_payment_succeeded(payment)
     return payment

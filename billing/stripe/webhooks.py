@@ -26,6 +26,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing.events import online_payment_event
 from billing.invoices.models import Invoice, Payment
 from billing.invoices.services import _payment
 from billing.ledger.accounts import account_for
@@ -155,6 +156,7 @@ def _succeeded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
         payment.entry = deposit.entry
         retainer.status = RetainerRequest.Status.PAID
         retainer.save(update_fields=["status"])
+        online_payment_event("payment.succeeded", payment, purpose="retainer", amount_minor=amount.minor)
     payment.status = OnlinePayment.Status.SUCCEEDED
     payment.save(update_fields=["status", "entry"])
     return "applied"
@@ -201,6 +203,7 @@ def _refunded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
     if payment.refunded_minor == payment.amount_minor:
         payment.status = OnlinePayment.Status.REFUNDED
     payment.save(update_fields=["refunded_minor", "refund_asked_minor", "status"])
+    online_payment_event("payment.refunded", payment, amount_minor=new, refunded_minor=payment.refunded_minor)
     return "applied"
 
 

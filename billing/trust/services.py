@@ -39,6 +39,7 @@ from billing.trust.selectors import cleared_funds
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, User
+from core.webhooks import event_emit
 
 Kind = Account.Kind
 
@@ -111,6 +112,17 @@ def flag_low_balance(*, account: Account, by: User | None) -> None:
         target=task,
         data={"account": account.name, "balance_minor": remaining.minor, "threshold_minor": threshold},
     )
+    event_emit(
+        type="trust.low_balance",
+        data={
+            "matter": account.matter_id,
+            "reference": None if account.matter is None else account.matter.reference,
+            "client": account.client_id,
+            "balance_minor": remaining.minor,
+            "threshold_minor": threshold,
+            "currency": remaining.currency,
+        },
+    )
 
 
 @money_transaction
@@ -168,6 +180,19 @@ def trust_deposit(
             "amount_minor": amount.minor,
             "currency": amount.currency,
             "method": method,
+        },
+    )
+    event_emit(
+        type="trust.deposited",
+        data={
+            "deposit": deposit.pk,
+            "matter": matter.pk,
+            "reference": matter.reference,
+            "client": client.pk,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "method": method,
+            "cleared": cleared_on is not None,
         },
     )
     return deposit

@@ -202,5 +202,12 @@ class AuditAction(StrEnum):
     API_TOKEN_USED = "api_token.used"  # noqa: S105  (an action name, not a secret)
     #: A firm admin added a webhook endpoint; data holds its address and the events it receives.
     WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
-    #: A firm admin turned a webhook endpoint off; nothing more is sent to it.
+    #: A webhook endpoint was turned off, by a firm admin or (no actor) by Portico after a 410 Gone or when its
+    #: retries were spent; data holds its address and the reason. Nothing more is sent to it.
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    #: A firm admin changed a webhook endpoint's address, events or on/off switch; data holds before and after.
+    WEBHOOK_ENDPOINT_CHANGED = "webhook_endpoint.changed"
+    #: A firm admin rotated a webhook endpoint's signing secret; data says until when the old one also signs.
+    WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105  (an action name, not a secret)
+    #: A firm admin replayed a webhook delivery; data names the event, its type and the delivery replayed.
+    WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"

@@ -17,7 +17,11 @@ class WebhookEndpoint(models.Model):
     # Standard Webhooks secret ("whsec_" + base64); kept to sign every delivery.
     secret = models.CharField(max_length=100)
     events = models.JSONField(default=list, help_text="Event types sent here; empty for all.")
+    # During a rotation's grace period deliveries carry a signature with the old secret too.
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)  # why Portico (or an admin) turned it off
     created = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -41,7 +45,7 @@ class WebhookDelivery(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"
         DELIVERED = "delivered"
-        FAILED = "failed"  # out of attempts
+        FAILED = "failed"  # out of attempts, or its endpoint was turned off
 
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
@@ -51,10 +55,18 @@ class WebhookDelivery(models.Model):
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
     last_response = models.CharField(max_length=500, blank=True)  # truncated body, or the connection error
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # A firm admin's replay is a delivery of its own (a delivered row is never sent again).
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "endpoint"], condition=models.Q(replay_of__isnull=True), name="webhook_delivery_once"
+            )
+        ]
+        indexes = [models.Index(fields=["endpoint", "status", "id"], name="webhook_delivery_queue")]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint}"
