@@ -170,6 +170,10 @@ class AgedInvoice:
     bucket: str
 
 
+def _days_past_due(invoice: Invoice, as_of: date) -> int:
+    return max(0, (as_of - invoice.due_on).days) if invoice.due_on is not None else 0
+
+
 def aged_invoices(
     *,
     as_of: date,
@@ -209,7 +213,7 @@ def aged_invoices(
         AgedInvoice(
             invoice=invoices[pk],
             balance=Money(int(balance), currency),
-            days_past_due=max(0, (as_of - invoices[pk].due_on).days) if invoices[pk].due_on else 0,
+            days_past_due=_days_past_due(invoices[pk], as_of),
             bucket=row_bucket,
         )
         for pk, balance, row_bucket in found
