@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.collections.models import ReminderTier
 
 
-class ReminderTierForm(forms.ModelForm[ReminderTier]):
+class ReminderTierForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = ReminderTier
         fields = (
