@@ -142,7 +142,9 @@ def test_the_invoice_page_lists_its_reminders_and_staff_pause_the_client(books: 
     assert "Queued" in page
 
     pause = f"/staff/billing/collections/clients/{books.carol.pk}/pause/"
-    assert books.client_of(books.ivy).post(pause, {"reason": "x"}).status_code == 404  # not billing staff: no such client
+    assert (
+        books.client_of(books.ivy).post(pause, {"reason": "x"}).status_code == 404
+    )  # not billing staff: no such client
     response = bill.post(pause, {"action": "pause", "reason": "pays on the 15th", "invoice": invoice.pk})
     assert response.status_code == 302
     assert ReminderPause.objects.get(client=books.carol).reason == "pays on the 15th"
