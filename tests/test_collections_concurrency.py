@@ -39,7 +39,7 @@ def _queued_sends(broker: redis.Redis, *, remove: bool = False) -> list[int]:
         if headers.get("task") == SEND_TASK and headers.get("_schema_name") == SLUG:
             found.append(json.loads(base64.b64decode(message["body"]))[0][0])
             if remove:
-                broker.lrem(queue, 1, raw)
+                broker.lrem(queue, 1, raw.decode() if isinstance(raw, bytes) else raw)
     return found
 
 

@@ -9,6 +9,7 @@ is shown with pytest-django's ``django_capture_on_commit_callbacks``.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -62,7 +63,9 @@ def test_every_firm_starts_with_the_three_default_tiers(books: Cast) -> None:
     assert all(t.body_es and t.subject_es for t in ReminderTier.objects.all())
 
 
-def test_each_tier_fires_once_when_its_day_has_come(no_quiet_days: Cast, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_each_tier_fires_once_when_its_day_has_come(
+    no_quiet_days: Cast, django_capture_on_commit_callbacks: Any
+) -> None:
     books = no_quiet_days
     not_yet = _overdue(books.m1, books.alice, days=6)
     friendly = _overdue(books.m2, books.alice, days=7)
@@ -176,7 +179,7 @@ def test_a_spanish_clients_reminder_is_in_spanish_with_the_invoice_and_absolute_
     assert "El saldo pendiente es" in message.body
     assert f"Vea la factura: http://acme.localhost:8000/portal/billing/invoices/{invoice.pk}/pdf/" in message.body
     assert "Pague en línea: http://acme.localhost:8000/portal/billing/" in message.body
-    [(filename, content, mimetype)] = message.attachments  # type: ignore[misc]
+    [(filename, content, mimetype)] = message.attachments
     assert filename == f"{invoice.display_number}.pdf"
     assert mimetype == "application/pdf"
     assert content[:5] == b"%PDF-"
