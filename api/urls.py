@@ -14,6 +14,7 @@ urlpatterns = [
     path("access-review", views.AccessReview.as_view(), name="access_review"),
     path("ledger/", include("api.billing_ledger")),
     path("billing/", include("api.billing_invoices")),
+    path("billing/", include("api.billing_collections")),
     path("", include("api.casework")),
     path("schema/", SchemaView.as_view(), name="schema"),
 ]
