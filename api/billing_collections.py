@@ -80,11 +80,16 @@ def _amounts(row: AgingRow) -> dict[str, int]:
 
 
 class Aging(APIView):
+    """Checks the role before DRF picks the handler, so a wrong method is 403 too, never a 405 hint."""
+
     scope_area = "billing"
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        staff_user(request, VIEW_BILLING)
 
     @extend_schema(parameters=[AgingQuery], responses=AgingOut)
     def get(self, request: Request) -> Response:
-        staff_user(request, VIEW_BILLING)
         query = AgingQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         report = aging_report(
