@@ -51,7 +51,7 @@ class BucketsOut(serializers.Serializer[Any]):
 
 class AgingRowOut(BucketsOut):
     key = serializers.IntegerField(allow_null=True, help_text="The client's, matter's or attorney's id (null: none).")
-    label = serializers.CharField()
+    name = serializers.CharField(help_text="The client's or attorney's name, or the matter's reference and title.")
     unclaimed = serializers.BooleanField(help_text="Receivable lines no invoice claims (none are posted today).")
 
 
@@ -97,9 +97,7 @@ class Aging(APIView):
             currency=query.validated_data.get("currency") or default_currency(),
             by=query.validated_data["by"],
         )
-        rows = [
-            {"key": row.key, "label": row.label, "unclaimed": row.unclaimed, **_amounts(row)} for row in report.rows
-        ]
+        rows = [{"key": row.key, "name": row.label, "unclaimed": row.unclaimed, **_amounts(row)} for row in report.rows]
         return Response(
             {
                 "as_of": report.as_of,

@@ -97,7 +97,10 @@ def load_invoices(tenant: Any, matters: list[tuple[int, int, int]], count: int, 
         payment_id = _next_ids(cursor, schema, ["billing_payment"])["billing_payment"]
         for table, trigger in _ROW_TRIGGERS:
             cursor.execute(f'ALTER TABLE "{schema}".{table} DISABLE TRIGGER {trigger}')
-        invoices, entries, lines, payments = [], [], [], []
+        invoices: list[tuple[object, ...]] = []
+        entries: list[tuple[object, ...]] = []
+        lines: list[tuple[object, ...]] = []
+        payments: list[tuple[object, ...]] = []
         entry, line = ids["billing_journalentry"], ids["billing_journalline"]
         every = max(1, round(1 / paid_share)) if paid_share else 0
         for n in range(count):
@@ -129,7 +132,7 @@ def load_invoices(tenant: Any, matters: list[tuple[int, int, int]], count: int, 
                 ]
                 payments.append((payment_id, invoice, "check", paid, "USD", paid_on, "", entry, paid_on))
                 payment_id, entry, line = payment_id + 1, entry + 1, line + 2
-        loads = [
+        loads: list[tuple[str, str, list[tuple[object, ...]]]] = [
             (
                 "billing_journalentry",
                 "id, kind, memo, occurred_on, posted_at, source_type, source_id",
