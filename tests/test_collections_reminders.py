@@ -172,6 +172,7 @@ def test_a_spanish_clients_reminder_is_in_spanish_with_the_invoice_and_absolute_
     delivered = reminder_deliver(sent=sent)
     assert delivered.status == ReminderSent.Status.SENT
     assert delivered.sent_at is not None
+    assert delivered.recipients == "the client"  # not her address: the row outlives an erasure of her identity
     [message] = mail.outbox
     assert message.to == ["lucia@example.test"]
     assert message.subject == f"Recordatorio: la factura {invoice.display_number} está pendiente"
@@ -209,6 +210,7 @@ def test_the_partner_escalation_goes_to_the_partners(no_quiet_days: Cast) -> Non
     reminder_deliver(sent=sent)
 
     assert [m.to for m in mail.outbox] == [["paula@acme.test"]]
+    assert ReminderSent.objects.get(pk=sent.pk).recipients == "1 partner"
     assert invoice.display_number in mail.outbox[0].subject
     assert BillingTask.objects.filter(kind=BillingTask.Kind.PARTNER_ESCALATION, matter=books.m2).exists()
 

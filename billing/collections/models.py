@@ -84,7 +84,7 @@ class ReminderSent(models.Model):
     language = models.CharField(max_length=8, default="en")
     fired_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    recipients = models.CharField(max_length=500, blank=True, default="")
+    recipients = models.CharField(max_length=500, blank=True, default="", help_text="Who, never their addresses.")
     note = models.CharField(max_length=500, blank=True, default="", help_text="Why it was skipped, or what failed.")
 
     class Meta:

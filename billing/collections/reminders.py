@@ -235,11 +235,18 @@ def reminder_deliver(*, sent: ReminderSent, today: date | None = None) -> Remind
         sent.save(update_fields=["status", "note"])
         return sent
     messages = [client_message(sent, today=today)] if sent.tier.email_client else []
-    if sent.tier.escalate_to_partner:
-        messages += partner_messages(sent, today=today)
-    for message in messages:
+    escalations = partner_messages(sent, today=today) if sent.tier.escalate_to_partner else []
+    for message in [*messages, *escalations]:
         message.send()
     sent.status, sent.sent_at = ReminderSent.Status.SENT, timezone.now()
-    sent.recipients = ", ".join(address for message in messages for address in message.to)[:500]
+    sent.recipients = _recipients(client=bool(messages), partners=len(escalations))
     sent.save(update_fields=["status", "sent_at", "recipients"])
     return sent
+
+
+def _recipients(*, client: bool, partners: int) -> str:
+    """Who was written to, without their addresses (the row outlives a client's erasure of identity fields)."""
+    parts = ["the client"] if client else []
+    if partners:
+        parts.append(f"{partners} partner{'s' if partners != 1 else ''}")
+    return ", ".join(parts)

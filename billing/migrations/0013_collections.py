@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
                 ("language", models.CharField(default="en", max_length=8)),
                 ("fired_at", models.DateTimeField(auto_now_add=True)),
                 ("sent_at", models.DateTimeField(blank=True, null=True)),
-                ("recipients", models.CharField(blank=True, default="", max_length=500)),
+                ("recipients", models.CharField(blank=True, default="", help_text="Who, never their addresses.", max_length=500)),
                 (
                     "note",
                     models.CharField(
