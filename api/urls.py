@@ -15,6 +15,7 @@ urlpatterns = [
     path("ledger/", include("api.billing_ledger")),
     path("billing/", include("api.billing_invoices")),
     path("webhooks/", include("api.webhooks")),
+    path("billing/", include("api.billing_collections")),
     path("", include("api.casework")),
     path("schema/", SchemaView.as_view(), name="schema"),
 ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
+from billing.collections.models import ReminderTier
 from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.invoices.models import Invoice, Payment, WriteOff
 from billing.ledger.models import Account, JournalLine
@@ -64,6 +65,27 @@ def client_for_billing(user: Person, client_id: object) -> User:
     found = User.objects.filter(pk=pk).first() if keeps_the_books(user) else None
     if found is None:
         raise Http404("No such client.")
+    return found
+
+
+def attorney_for_billing(user: Person, attorney_id: object) -> User:
+    """A member of staff whose matters billing staff ask about (aging by attorney); 404 for anyone else."""
+    pk = object_id(attorney_id, "attorney")
+    found = User.objects.filter(pk=pk, is_staff=True).first() if keeps_the_books(user) else None
+    if found is None:
+        raise Http404("No such attorney.")
+    return found
+
+
+def reminder_tiers_for_user(user: Person) -> QuerySet[ReminderTier]:
+    """The firm's reminder tiers: billing staff only."""
+    return ReminderTier.objects.all() if keeps_the_books(user) else ReminderTier.objects.none()
+
+
+def reminder_tier_for_user(user: Person, tier_id: object) -> ReminderTier:
+    found = reminder_tiers_for_user(user).filter(pk=object_id(tier_id, "reminder tier")).first()
+    if found is None:
+        raise Http404("No such reminder tier.")
     return found
 
 

@@ -9,6 +9,7 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from billing.collections import tasks as collections_tasks  # noqa: F401  (registers the reminder tasks)
         from billing.fees.services import seed_after_migrate
         from billing.invoices import tasks  # noqa: F401  (registers the recurring-invoice tasks)
         from billing.invoices.automatic import on_matter_stage_completed

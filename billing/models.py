@@ -1,5 +1,6 @@
 """The billing app's models, kept in its sub-parts and imported here so Django finds them."""
 
+from billing.collections.models import CollectionsSettings, ReminderPause, ReminderSent, ReminderTier
 from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.fees.models import FeeTemplate, TimeEntry
 from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment, RecurringPlan, WriteOff
@@ -14,6 +15,7 @@ __all__ = [
     "BankStatement",
     "BillingTask",
     "ClosedMonth",
+    "CollectionsSettings",
     "ConnectedAccount",
     "CreditNote",
     "CreditRefund",
@@ -26,6 +28,9 @@ __all__ = [
     "OnlinePayment",
     "Payment",
     "RecurringPlan",
+    "ReminderPause",
+    "ReminderSent",
+    "ReminderTier",
     "RetainerRequest",
     "StatementLine",
     "StripeEvent",

@@ -313,6 +313,8 @@ CELERY_TASK_ROUTES = {
     "core.tasks.revoke_expired_grants*": {"queue": "maintenance"},
     "core.tasks.webhooks_sweep*": {"queue": "maintenance"},
     "billing.invoices.tasks.draft_recurring_invoices*": {"queue": "maintenance"},
+    "billing.collections.tasks.send_reminders_in_every_firm": {"queue": "maintenance"},
+    "billing.collections.tasks.fire_due_reminders": {"queue": "maintenance"},
 }
 # The worker logs through Django's LOGGING (JSON lines, scrubbed), not a handler of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -537,4 +539,10 @@ PORTICO_RECURRING_INVOICES_SECONDS = env_int("PORTICO_RECURRING_INVOICES_SECONDS
 CELERY_BEAT_SCHEDULE["draft-recurring-invoices"] = {
     "task": "billing.invoices.tasks.draft_recurring_invoices_in_every_firm",
     "schedule": float(PORTICO_RECURRING_INVOICES_SECONDS),
+}
+# How often every firm is asked to fire the reminder tiers that are due (billing/collections).
+PORTICO_REMINDERS_SECONDS = env_int("PORTICO_REMINDERS_SECONDS", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["send-reminders"] = {
+    "task": "billing.collections.tasks.send_reminders_in_every_firm",
+    "schedule": float(PORTICO_REMINDERS_SECONDS),
 }

@@ -4,7 +4,14 @@ and the client's billing page (/portal/billing/). Namespace ``invoicing``.
 
 from django.urls import path
 
-from portal.views import billing_client, billing_invoices, billing_online, billing_payments
+from portal.views import (
+    billing_client,
+    billing_collections,
+    billing_invoices,
+    billing_online,
+    billing_payments,
+    billing_reminders,
+)
 
 app_name = "invoicing"
 urlpatterns = [
@@ -20,6 +27,28 @@ urlpatterns = [
     path("portal/billing/invoices/<int:invoice_id>/pay/", billing_payments.invoice_pay, name="client_invoice_pay"),
     path("portal/billing/retainers/<int:retainer_id>/pay/", billing_payments.retainer_pay, name="client_retainer_pay"),
     path("portal/billing/payments/<int:payment_id>/", billing_payments.payment_status, name="client_payment_status"),
+    # Collections (staff): aging and the invoices behind it, reminders, at-risk matters.
+    path("staff/billing/collections/", billing_collections.aging_page, name="collections_aging"),
+    path("staff/billing/collections/aging.csv", billing_collections.aging_csv, name="collections_aging_csv"),
+    path("staff/billing/collections/aging.pdf", billing_collections.aging_pdf, name="collections_aging_pdf"),
+    path("staff/billing/collections/invoices/", billing_collections.invoices_behind, name="collections_invoices"),
+    path(
+        "staff/billing/collections/invoices.csv",
+        billing_collections.invoices_behind_csv,
+        name="collections_invoices_csv",
+    ),
+    path("staff/billing/collections/reminders/", billing_reminders.reminders_page, name="collections_reminders"),
+    path("staff/billing/collections/at-risk/", billing_reminders.at_risk_page, name="collections_at_risk"),
+    path(
+        "staff/billing/collections/clients/<int:client_id>/pause/",
+        billing_reminders.client_reminders_pause,
+        name="collections_client_pause",
+    ),
+    path(
+        "staff/billing/invoices/<int:invoice_id>/reminders/",
+        billing_reminders.invoice_reminders,
+        name="invoice_reminders",
+    ),
     # Billing (staff): invoices, adjustments, time; the client's billing page.
     path("staff/billing/invoices/", billing_invoices.invoice_list, name="invoices"),
     path("staff/billing/invoices/new/", billing_invoices.invoice_create, name="invoice_create"),

@@ -27,6 +27,7 @@ from core.models import User
 from tenants.db import tenant_connection
 from tests.support.cast import books, cast, cast_create  # noqa: F401 - fixtures
 from tests.support.clamd import clamd_configured, clamd_socket  # noqa: F401 - fixtures
+from tests.support.collections import reminding_firm  # noqa: F401 - fixtures
 from tests.support.database import database_discard, database_prepare
 from tests.support.firms import FIRM_A, FIRM_B, Firm, firm_load, firm_onboard
 from tests.support.residency import (  # noqa: F401 - fixtures

@@ -63,6 +63,7 @@ CLIENT_MODULES = [
     *sorted((ROOT / "core" / "uploads").glob("*.py")),
     *(ROOT / "core" / name for name in ("documents.py", "messages.py", "intake.py", "checklist.py", "services.py")),
     ROOT / "core" / "models" / "casework.py",
+    ROOT / "billing" / "collections" / "reminders.py",  # the payment reminders clients receive
 ]
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
 TEMPLATE_CALL = re.compile(r"\b(?:n?gettext|pgettext)\(u'((?:[^'\\]|\\.)*)'")

@@ -153,6 +153,8 @@ class BillingTask(models.Model):
     class Kind(models.TextChoices):
         LOW_TRUST_BALANCE = "low_trust_balance", "Low trust balance"
         TRUST_REPLENISH = "trust_replenish", "Replenish trust after a dispute"
+        COLLECTIONS = "collections", "Follow up an overdue invoice"
+        PARTNER_ESCALATION = "partner_escalation", "Overdue invoice escalated to the partners"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="billing_tasks")

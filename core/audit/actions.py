@@ -211,3 +211,13 @@ class AuditAction(StrEnum):
     WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105  (an action name, not a secret)
     #: A firm admin replayed a webhook delivery; data names the event, its type and the delivery replayed.
     WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"
+
+    # --- Collections (billing/collections) ---------------------------------------------
+    #: Billing staff paused payment reminders to a client; target is the client, data the reason.
+    COLLECTIONS_REMINDERS_PAUSED = "collections.reminders_paused"
+    #: Billing staff resumed payment reminders to a client they had paused.
+    COLLECTIONS_REMINDERS_RESUMED = "collections.reminders_resumed"
+    #: A firm admin added or changed a reminder tier; data holds its offset, actions and whether it is active.
+    COLLECTIONS_TIER_SAVED = "collections.tier_saved"
+    #: A firm admin changed the collections settings (quiet days between reminders, at-risk horizon).
+    COLLECTIONS_SETTINGS_CHANGED = "collections.settings_changed"

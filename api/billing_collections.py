@@ -1,0 +1,155 @@
+"""API for collections (/api/v1/billing/collections/..., /api/v1/billing/invoices/<id>/reminders).
+
+Billing staff only (``billing.view_billing``; a token needs ``billing:read``).
+The aging is the staff page's (``billing.collections.aging``): buckets of days
+past due on any day, grouped by client, matter or responsible attorney, amounts
+in minor units, and totals that equal the ledger's receivables. An invoice's
+reminders are reached through the invoice's accessor first (404), then the role (403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import path
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.permissions import ObjectView, staff_user
+from billing.access import invoice_for_user
+from billing.collections.aging import BUCKETS, GROUPINGS, AgingRow, aging_report
+from billing.invoices.models import Invoice
+from billing.ledger.accounts import default_currency
+from billing.money import known_currency
+from core.roles import VIEW_BILLING
+
+
+class AgingQuery(serializers.Serializer[Any]):
+    as_of = serializers.DateField(required=False, help_text="The day (default: today).")
+    currency = serializers.CharField(required=False, max_length=3, help_text="ISO 4217 (default: the firm's).")
+    by = serializers.ChoiceField(choices=list(GROUPINGS), required=False, default="client")
+
+    def validate_currency(self, value: str) -> str:
+        if not known_currency(value):
+            raise serializers.ValidationError("not an ISO 4217 currency")
+        return value
+
+
+class BucketsOut(serializers.Serializer[Any]):
+    current_minor = serializers.IntegerField()
+    days_1_30_minor = serializers.IntegerField()
+    days_31_60_minor = serializers.IntegerField()
+    days_61_90_minor = serializers.IntegerField()
+    over_90_minor = serializers.IntegerField()
+    total_minor = serializers.IntegerField()
+    invoices = serializers.IntegerField()
+
+
+class AgingRowOut(BucketsOut):
+    key = serializers.IntegerField(allow_null=True, help_text="The client's, matter's or attorney's id (null: none).")
+    name = serializers.CharField(help_text="The client's or attorney's name, or the matter's reference and title.")
+    unclaimed = serializers.BooleanField(help_text="Receivable lines no invoice claims (none are posted today).")
+
+
+class AgingOut(serializers.Serializer[Any]):
+    as_of = serializers.DateField()
+    currency = serializers.CharField()
+    by = serializers.ChoiceField(choices=list(GROUPINGS))
+    rows = AgingRowOut(many=True)
+    totals = BucketsOut()
+
+
+_FIELDS = dict(
+    zip(
+        BUCKETS,
+        ("current_minor", "days_1_30_minor", "days_31_60_minor", "days_61_90_minor", "over_90_minor"),
+        strict=True,
+    )
+)
+
+
+def _amounts(row: AgingRow) -> dict[str, int]:
+    return {_FIELDS[bucket]: row.minor[bucket] for bucket in BUCKETS} | {
+        "total_minor": row.total_minor,
+        "invoices": row.invoices,
+    }
+
+
+class Aging(APIView):
+    """Checks the role before DRF picks the handler, so a wrong method is 403 too, never a 405 hint."""
+
+    scope_area = "billing"
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        staff_user(request, VIEW_BILLING)
+
+    @extend_schema(parameters=[AgingQuery], responses=AgingOut)
+    def get(self, request: Request) -> Response:
+        query = AgingQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = aging_report(
+            as_of=query.validated_data.get("as_of") or timezone.localdate(),
+            currency=query.validated_data.get("currency") or default_currency(),
+            by=query.validated_data["by"],
+        )
+        rows = [{"key": row.key, "name": row.label, "unclaimed": row.unclaimed, **_amounts(row)} for row in report.rows]
+        return Response(
+            {
+                "as_of": report.as_of,
+                "currency": report.currency,
+                "by": report.by,
+                "rows": rows,
+                "totals": _amounts(report.totals),
+            }
+        )
+
+
+class ReminderOut(serializers.Serializer[Any]):
+    tier = serializers.CharField()
+    offset_days = serializers.IntegerField()
+    status = serializers.CharField()
+    language = serializers.CharField()
+    fired_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    recipients = serializers.CharField()
+    note = serializers.CharField()
+
+
+class InvoiceReminders(ObjectView):
+    """Which reminders went out on the invoice, and when."""
+
+    scope_area = "billing"
+    invoice: Invoice
+
+    def reach(self, request: Request, **kwargs: Any) -> None:
+        self.invoice = invoice_for_user(request.user, kwargs["invoice_id"])
+        staff_user(request, VIEW_BILLING)
+
+    @extend_schema(responses=ReminderOut(many=True))
+    def get(self, request: Request, invoice_id: int) -> Response:
+        reminders = [
+            {
+                "tier": sent.tier.name,
+                "offset_days": sent.tier.offset_days,
+                "status": sent.status,
+                "language": sent.language,
+                "fired_at": sent.fired_at,
+                "sent_at": sent.sent_at,
+                "recipients": sent.recipients,
+                "note": sent.note,
+            }
+            for sent in self.invoice.reminders.select_related("tier")
+        ]
+        return Response(ReminderOut(reminders, many=True).data)
+
+
+app_name = "collections"
+urlpatterns = [
+    path("collections/aging", Aging.as_view(), name="aging"),
+    path("invoices/<int:invoice_id>/reminders", InvoiceReminders.as_view(), name="invoice_reminders"),
+]

@@ -1,0 +1,47 @@
+"""Scheduled reminders. Thin: the beat task fans out one message per active firm; each reminder is its own task."""
+
+from __future__ import annotations
+
+from core.celery import PorticoTask, app
+
+
+@app.task(tenant_required=False)
+def send_reminders_in_every_firm() -> int:
+    """Scheduled (public schema): ask every active firm to fire its due reminder tiers; returns how many firms."""
+    from tenants.models import Tenant
+
+    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
+    for firm in firms:
+        with firm:  # stamps the firm's schema on the message
+            fire_due_reminders.delay()
+    return len(firms)
+
+
+@app.task(bind=True, max_retries=3, default_retry_delay=60)
+def fire_due_reminders(self: PorticoTask) -> int:
+    """In one firm: fire every tier that is due (each fired reminder queues its own send); returns how many fired."""
+    from django.db import DatabaseError
+
+    from billing.collections.reminders import reminders_fire_due
+
+    try:
+        return len(reminders_fire_due())
+    except DatabaseError as exc:
+        raise self.retry(exc=exc) from exc
+
+
+@app.task(bind=True, max_retries=5, default_retry_delay=120)
+def send_reminder(self: PorticoTask, sent_id: int) -> str:
+    """Send one fired reminder (a failure to reach the mail server is retried; a sent one is never sent again)."""
+    from django.db import DatabaseError
+
+    from billing.collections.models import ReminderSent
+    from billing.collections.reminders import reminder_deliver
+
+    sent = ReminderSent.objects.filter(pk=sent_id).first()
+    if sent is None:
+        return "missing"
+    try:
+        return reminder_deliver(sent=sent).status
+    except (OSError, DatabaseError) as exc:  # smtplib's errors are OSErrors
+        raise self.retry(exc=exc) from exc
