@@ -32,7 +32,8 @@ ids that do not exist (0, past bigint) are 404 for the firm admin too.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -40,6 +41,8 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.datastructures import MultiValueDict
+from rest_framework.request import Request
 
 from core.models import Document, Grant, Matter, MatterType, User
 from tests.support.firms import PASSWORD, Firm
@@ -398,18 +401,34 @@ def _send(client: Client, route: Route, method: str, path: str, fields: dict[str
     return client.post(f"{path}?{query}", fields)
 
 
-def _sweep(client: Client, ids: dict[str, int], values: list[dict[str, object]], *, attacker: bool) -> list[str]:
+def _sweep(
+    client: Client,
+    ids: dict[str, int],
+    values: list[dict[str, object]],
+    *,
+    attacker: bool,
+    only: Callable[[Route, str], bool] = lambda route, method: True,
+    reads: dict[tuple[str, str], bool] | None = None,
+) -> list[str]:
     """Every route, method and set of field values: a 5xx is a problem, a leak is one for an attacker,
-    and so is a BODY_LOOKUPS route that reads its field and does not answer 404 (or refuse the caller: 403)."""
+    and so is a BODY_LOOKUPS route that reads its field and does not answer 404 (or refuse the caller: 403).
+
+    ``only`` picks the routes and methods to send; ``reads``, when given, is filled with whether each route
+    and method read any of ID_FIELDS from the query string, the form or (API) the body."""
     problems = []
     for route in all_routes():
         if route.name in PUBLIC:
             continue
         path = path_of(route, ids)
         for method in ("GET", "POST"):
+            if not only(route, method):
+                continue
             for fields in values:
-                if (response := _send(client, route, method, path, fields)) is None:
-                    continue
+                with _id_fields_read() as read:
+                    if (response := _send(client, route, method, path, fields)) is None:
+                        continue
+                if reads is not None:
+                    reads[route.name, method] = reads.get((route.name, method), False) or bool(read)
                 where = f"{method} {path} ({route.name}) with {fields}"
                 if response.status_code >= 500:
                     problems.append(f"{where} answered {response.status_code}")
@@ -420,13 +439,88 @@ def _sweep(client: Client, ids: dict[str, int], values: list[dict[str, object]],
     return problems
 
 
+# Methods through which a view reads a query string or form (QueryDict, a MultiValueDict): by key, or all at once.
+# (Not those that build one: parsing a request fills its QueryDict through appendlist and setlistdefault.)
+_BY_KEY = ("__getitem__", "get", "getlist", "__contains__")
+_ALL_AT_ONCE = ("items", "lists", "values", "keys", "dict", "__iter__", "copy", "__copy__", "__deepcopy__", "urlencode")
+
+
+@contextmanager
+def _id_fields_read() -> Iterator[set[str]]:
+    """The ID_FIELDS that the code run inside reads from any query string or form (every one, on a bulk read)."""
+    read: set[str] = set()
+    building = [0]  # inside setlistdefault, through which parsing fills a QueryDict (it asks `key in self`)
+    names = [name for name in (*_BY_KEY, *_ALL_AT_ONCE, "setlistdefault") if hasattr(MultiValueDict, name)]
+    originals = {name: getattr(MultiValueDict, name) for name in names}
+
+    def by_key(original: Any) -> Any:
+        def recorded(self: MultiValueDict[str, Any], key: object, *args: Any, **kwargs: Any) -> Any:
+            if key in ID_FIELDS and not building[0]:
+                read.add(str(key))
+            return original(self, key, *args, **kwargs)
+
+        return recorded
+
+    def all_at_once(original: Any) -> Any:
+        def recorded(self: MultiValueDict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            if not building[0]:
+                read.update(ID_FIELDS)
+            return original(self, *args, **kwargs)
+
+        return recorded
+
+    def quietly(original: Any) -> Any:
+        def unrecorded(self: MultiValueDict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            building[0] += 1
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                building[0] -= 1
+
+        return unrecorded
+
+    for name, original in originals.items():
+        wrap = by_key if name in _BY_KEY else all_at_once if name in _ALL_AT_ONCE else quietly
+        setattr(MultiValueDict, name, wrap(original))
+    # An API view's body is parsed JSON (a dict): asking DRF for it counts as reading every field.
+    body = Request.data
+    Request.data = property(all_at_once(body.fget))  # type: ignore[method-assign,assignment,attr-defined]
+    try:
+        yield read
+    finally:
+        for name, original in originals.items():
+            setattr(MultiValueDict, name, original)
+        Request.data = body  # type: ignore[method-assign]
+
+
+# Per process: whether each route and method read an id field in the first malformed-value sweep.
+_READS_IDS: dict[tuple[str, str], bool] = {}
+
+
 @pytest.mark.parametrize("bad", [*MALFORMED_IDS, *MALFORMED_JSON], ids=repr)
 def test_malformed_ids_in_bodies_and_query_strings_are_404_never_500(cast: Cast, bad: object) -> None:
     """Alice reaches everything, so only the malformed value can refuse her request (one value per test, so
-    that parallel workers share the sweep)."""
-    values: list[dict[str, object]] = [dict.fromkeys(ID_FIELDS, bad)]
+    that parallel workers share the sweep).
 
-    assert _sweep(cast.firm.client(cast.alice), _victim_ids(cast), values, attacker=False) == []
+    A process's first text sweep sends its value to every route and notes which routes read an id field at
+    all (from the query string or form, or the API body); later sweeps send theirs to those routes only: a
+    view that reads none of the fields answers the same whatever they hold. The JSON values go to the API
+    only, as forms cannot carry them."""
+    values: list[dict[str, object]] = [dict.fromkeys(ID_FIELDS, bad)]
+    client, ids = cast.firm.client(cast.alice), _victim_ids(cast)
+    textual = isinstance(bad, str)
+
+    if textual and not _READS_IDS:
+        found: dict[tuple[str, str], bool] = {}
+        assert _sweep(client, ids, values, attacker=False, reads=found) == []
+        assert any(found.values()), "no page read an id field: the recording of reads is broken"
+        _READS_IDS.update(found)
+        return
+
+    def reads_ids(route: Route, method: str) -> bool:
+        return _READS_IDS.get((route.name, method), True)
+
+    assert _sweep(client, ids, values, attacker=False, only=reads_ids) == []
 
 
 def test_another_clients_ids_in_bodies_and_query_strings_are_404(cast: Cast) -> None:
