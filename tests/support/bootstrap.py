@@ -89,12 +89,12 @@ def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None
     (``…@tests/test_proxy.py``); a pytest whose node ids ignore the suffix (pytest-dev/pytest-xdist#1386)
     silently spreads them, and every shared server and migrated schema is then built once per worker.
     """
-    # xdist hands out work in this order: the tests that start processes go first, so that the run does not
-    # end waiting for one worker on a `portico up` or a proxy while the others sit idle; first of all those
-    # that need no database (`portico up` brings its own), which keep one worker busy while another builds
-    # the run's template database (about 20 s) instead of waiting for it. After pytest-django's sort, which
-    # puts the tests without a database last.
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, _uses_database(item)))
+    # xdist hands out work in this order. First the tests that need no database (`portico up` brings its
+    # own; many check files, settings or a scanner), which keep the workers busy while one of them builds
+    # the run's template database (10-20 s) instead of waiting for it. Within each half, the tests that
+    # start processes first, so that the run does not end waiting for one worker on a `portico up` or a proxy
+    # while the others sit idle. Set after pytest-django's sort, which puts the tests without a database last.
+    items.sort(key=lambda item: (_uses_database(item), item.get_closest_marker("slow") is None))
     if not getattr(config.option, "loadgroup", False):
         return
     lost = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
