@@ -14,6 +14,7 @@ from tests.support.firms import Firm
 DEFAULT_CODES = {"I-130", "I-485", "H-1B", "N-400", "I-589", "consultation"}
 
 
+@pytest.mark.django_db  # the firm fixtures are asked for by name, so pytest-django cannot see the database
 @pytest.mark.parametrize("which", ["firm_a", "firm_b"])
 def test_every_firm_starts_with_the_default_matter_types(which: str, request: pytest.FixtureRequest) -> None:
     firm: Firm = request.getfixturevalue(which)
