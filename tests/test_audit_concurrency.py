@@ -14,41 +14,24 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from django.db import connection, connections
+from django.db import connections
 from django_tenants.utils import schema_context
 
 from core.audit.actions import AuditAction
 from core.audit.models import AuditEntry
 from core.audit.services import audit_record
-from kms import signing
 from tenants.cli.audit import audit
-from tenants.db import tenant_connection
 from tenants.models import Tenant
+from tests.support.firms import FirmSpec, committed_firm
 
 WRITERS = 50
 ENTRIES_EACH = 4
 
 
-def _remove(slug: str) -> None:
-    tenant_connection().set_schema_to_public()
-    Tenant.objects.filter(slug=slug).delete()  # domains, anchors and keys go with it
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
-
-
 @pytest.fixture
 def busy_firm(django_db_setup: object, django_db_blocker: Any) -> Iterator[Tenant]:
-    from tenants.services import tenant_create
-
-    with django_db_blocker.unblock():
-        _remove("busy")
-        signing.forget_cached_key()
-        result = tenant_create(slug="busy", name="Busy Visa LLP", region="eu-central-1", admin_email="b@busy.test")
-        try:
-            yield result.tenant
-        finally:
-            signing.forget_cached_key()
-            _remove("busy")
+    with committed_firm(FirmSpec("busy", "Busy Visa LLP", "eu-central-1", "b@busy.test"), django_db_blocker) as firm:
+        yield firm
 
 
 def test_fifty_concurrent_writers_keep_the_chain_valid_and_gap_free(busy_firm: Tenant) -> None:

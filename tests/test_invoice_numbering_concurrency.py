@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django_tenants.utils import schema_context
 
 from billing.fees.models import FeeTemplate
@@ -21,9 +21,8 @@ from core.matters import matter_create
 from core.models import User
 from core.roles import Role
 from core.services import user_create
-from kms import signing
-from tenants.db import tenant_connection
 from tenants.models import Tenant
+from tests.support.firms import FirmSpec, committed_firm
 
 SLUG = "numbering"
 ISSUERS = 20
@@ -33,26 +32,10 @@ class Abandoned(Exception):
     """Raised by the one issuer whose transaction rolls back after it took a number."""
 
 
-def _remove() -> None:
-    tenant_connection().set_schema_to_public()
-    Tenant.objects.filter(slug=SLUG).delete()
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{SLUG}" CASCADE')
-
-
 @pytest.fixture
 def busy_firm(django_db_setup: object, django_db_blocker: Any) -> Iterator[Tenant]:
-    from tenants.services import tenant_create
-
-    with django_db_blocker.unblock():
-        _remove()
-        signing.forget_cached_key()
-        result = tenant_create(slug=SLUG, name="Numbering LLP", region="us-east-1", admin_email="n@numbering.test")
-        try:
-            yield result.tenant
-        finally:
-            signing.forget_cached_key()
-            _remove()
+    with committed_firm(FirmSpec(SLUG, "Numbering LLP", "us-east-1", "n@numbering.test"), django_db_blocker) as firm:
+        yield firm
 
 
 def _drafts(firm: Tenant, count: int) -> tuple[User, list[int]]:

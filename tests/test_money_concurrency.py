@@ -36,9 +36,8 @@ from core.matters import matter_create
 from core.models import Matter, User
 from core.roles import Role
 from core.services import user_create
-from kms import signing
-from tenants.db import tenant_connection
 from tenants.models import Tenant
+from tests.support.firms import FirmSpec, committed_firm
 
 SLUG = "moneyrush"
 MATTERS = 3
@@ -48,27 +47,10 @@ RETAINER = 600_00
 EACH = 40_00
 
 
-def _remove() -> None:
-    tenant_connection().set_schema_to_public()
-    Tenant.objects.filter(slug=SLUG).delete()
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{SLUG}" CASCADE')
-
-
 @pytest.fixture
 def rush(django_db_setup: object, django_db_blocker: Any) -> Iterator[Tenant]:
-    from tenants.services import tenant_create
-
-    with django_db_blocker.unblock():
-        _remove()
-        signing.forget_cached_key()
-        result = tenant_create(slug=SLUG, name="Money Rush LLP", region="eu-central-1", admin_email="a@mrush.test")
-        try:
-            yield result.tenant
-        finally:
-            connections.close_all()
-            signing.forget_cached_key()
-            _remove()
+    with committed_firm(FirmSpec(SLUG, "Money Rush LLP", "eu-central-1", "a@mrush.test"), django_db_blocker) as firm:
+        yield firm
 
 
 class Books:

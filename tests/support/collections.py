@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from billing.collections.models import CollectionsSettings
@@ -22,34 +21,17 @@ from core.matters import matter_create
 from core.models import User
 from core.roles import Role
 from core.services import user_create
-from kms import signing
-from tenants.db import tenant_connection
 from tenants.models import Tenant
+from tests.support.firms import FirmSpec, committed_firm
 
 SLUG = "reminding"
 INVOICES = 6
 
 
-def _remove() -> None:
-    tenant_connection().set_schema_to_public()
-    Tenant.objects.filter(slug=SLUG).delete()
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{SLUG}" CASCADE')
-
-
 @pytest.fixture
 def reminding_firm(django_db_setup: object, django_db_blocker: Any) -> Iterator[Tenant]:
-    from tenants.services import tenant_create
-
-    with django_db_blocker.unblock():
-        _remove()
-        signing.forget_cached_key()
-        result = tenant_create(slug=SLUG, name="Reminding LLP", region="us-east-1", admin_email="r@reminding.test")
-        try:
-            yield result.tenant
-        finally:
-            signing.forget_cached_key()
-            _remove()
+    with committed_firm(FirmSpec(SLUG, "Reminding LLP", "us-east-1", "r@reminding.test"), django_db_blocker) as firm:
+        yield firm
 
 
 def overdue_invoices(firm: Tenant, *, language: str = "en") -> None:

@@ -9,8 +9,12 @@ domain (``Firm.client``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection, connections
 from django.test import Client
 
 from core.models import User
@@ -61,3 +65,34 @@ def firm_load(spec: FirmSpec) -> Firm:
     with tenant:
         admin = User.objects.get(email=spec.admin_email)
     return Firm(tenant=tenant, host=f"{spec.slug}.localhost", admin=admin)
+
+
+def _firm_remove(slug: str) -> None:
+    from tenants.db import tenant_connection
+
+    tenant_connection().set_schema_to_public()
+    Tenant.objects.filter(slug=slug).delete()  # domains, anchors and keys go with it
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
+
+
+@contextmanager
+def committed_firm(spec: FirmSpec, django_db_blocker: Any) -> Iterator[Tenant]:
+    """A firm of the test's own, onboarded and committed (other threads, processes and workers see it), then removed.
+
+    For tests that must commit: the run's two firms stay as the template has them. One left behind by a
+    test that was killed is removed first.
+    """
+    from kms import signing
+    from tenants.services import tenant_create
+
+    with django_db_blocker.unblock():
+        _firm_remove(spec.slug)
+        signing.forget_cached_key()
+        result = tenant_create(slug=spec.slug, name=spec.name, region=spec.region, admin_email=spec.admin_email)
+        try:
+            yield result.tenant
+        finally:
+            connections.close_all()  # the test's threads' connections, which would hold the schema open
+            signing.forget_cached_key()
+            _firm_remove(spec.slug)
