@@ -3,19 +3,17 @@
 Two threads, each on its own database connection, run the firm's fan-out at
 once over committed invoices in a firm of the test's own (removed again). The
 (invoice, tier) rows, the collections tasks and the sends queued on commit
-(read back from the Redis broker, as messages stamped with the firm's schema)
-are exactly one per invoice and tier.
+(read back from the run's broker, Redis or the filesystem, as messages stamped
+with the firm's schema) are exactly one per invoice and tier.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connections
 from django_tenants.utils import schema_context
@@ -23,36 +21,43 @@ from django_tenants.utils import schema_context
 from billing.collections.models import ReminderSent
 from billing.collections.reminders import reminders_fire_due
 from billing.trust.models import BillingTask
+from core.celery import app as celery_app
 from tenants.models import Tenant
 from tests.support.collections import INVOICES, SLUG, overdue_invoices
 
 SEND_TASK = "billing.collections.tasks.send_reminder"
 
 
-def _queued_sends(broker: redis.Redis, *, remove: bool = False) -> list[int]:
-    """The ids of this firm's send_reminder messages waiting on the default queue (taken off it when ``remove``)."""
-    found = []
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    for raw in broker.lrange(queue, 0, -1):
-        message = json.loads(raw)
-        headers = message.get("headers", {})
-        if headers.get("task") == SEND_TASK and headers.get("_schema_name") == SLUG:
-            found.append(json.loads(base64.b64decode(message["body"]))[0][0])
-            if remove:
-                broker.lrem(queue, 1, raw.decode() if isinstance(raw, bytes) else raw)
+def _queued_sends(broker: Any) -> list[int]:
+    """The ids of this firm's send_reminder messages waiting on the default queue, taken off it (others put back)."""
+    found, others = [], []
+    waiting = broker.SimpleQueue(settings.CELERY_TASK_DEFAULT_QUEUE)
+    try:
+        while True:
+            try:
+                message = waiting.get(timeout=0.5)
+            except waiting.Empty:
+                break
+            if message.headers.get("task") == SEND_TASK and message.headers.get("_schema_name") == SLUG:
+                found.append(message.payload[0][0])  # Celery's body: [args, kwargs, embed]
+                message.ack()
+            else:
+                others.append(message)
+        for message in others:
+            message.requeue()
+    finally:
+        waiting.close()
     return found
 
 
 @pytest.fixture
-def broker() -> Iterator[redis.Redis]:
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("reads the queued sends back from Redis (REDIS_URL)")
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    yield client
-    _queued_sends(client, remove=True)
+def broker() -> Iterator[Any]:
+    with celery_app.connection_for_write() as connection:
+        yield connection
+        _queued_sends(connection)  # what a failed test left queued
 
 
-def test_two_fan_outs_at_once_fire_each_tier_once_per_invoice(reminding_firm: Tenant, broker: redis.Redis) -> None:
+def test_two_fan_outs_at_once_fire_each_tier_once_per_invoice(reminding_firm: Tenant, broker: Any) -> None:
     overdue_invoices(reminding_firm)
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []

@@ -363,12 +363,21 @@ def test_the_sweep_finds_endpoints_with_a_delivery_due(cast: Cast, receiver: Rec
 
 
 def test_a_flow_of_events_queues_one_task_per_endpoint_until_it_starts(
-    cast: Cast, receiver: Receiver, settings: Settings, django_capture_on_commit_callbacks: object
+    cast: Cast,
+    receiver: Receiver,
+    settings: Settings,
+    django_capture_on_commit_callbacks: object,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Read from the real broker: events committed while a task waits add no task; once it starts, they do."""
+    """Read from the real broker: events committed while a task waits add no task; once it starts, they do.
+
+    The mark needs a cache that the web processes and the workers share (Redis). Here the sender and the
+    task's start both run in this process, so its own cache is shared between them, whatever the run's."""
     from core.celery import app as celery_app
+    from core.webhooks import events
     from core.webhooks.events import endpoint_task_started
 
+    monkeypatch.setattr(events, "_cache_is_shared", lambda: True)
     settings.PORTICO_WEBHOOKS_QUEUE = queue = f"portico-test-{secrets.token_hex(4)}"
     endpoint = _endpoint(cast, receiver.url)
 
@@ -396,3 +405,39 @@ def test_a_flow_of_events_queues_one_task_per_endpoint_until_it_starts(
 
     assert args[0] == endpoint.pk
     assert second.payload[0][0] == endpoint.pk
+
+
+def test_without_a_shared_cache_each_event_queues_its_own_task(
+    cast: Cast,
+    receiver: Receiver,
+    settings: Settings,
+    django_capture_on_commit_callbacks: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without Redis each process has its own cache: a worker could never take a sender's mark down, so no
+    mark is set and every event sends a task (the task finds the endpoint's due deliveries itself)."""
+    from core.celery import app as celery_app
+    from core.webhooks import events
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert not events._cache_is_shared()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}}
+    assert events._cache_is_shared()
+    monkeypatch.setattr(events, "_cache_is_shared", lambda: False)
+    settings.PORTICO_WEBHOOKS_QUEUE = queue = f"portico-test-{secrets.token_hex(4)}"
+    endpoint = _endpoint(cast, receiver.url)
+
+    with celery_app.connection_for_write() as broker:
+        waiting = broker.SimpleQueue(queue)
+        try:
+            for number in range(3):
+                with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+                    _open_matter(cast, f"2026-094{number}")
+            tasks = [waiting.get(timeout=5) for _ in range(3)]
+            for task in tasks:
+                task.ack()
+        finally:
+            waiting.clear()
+            waiting.close()
+
+    assert [task.payload[0] for task in tasks] == [[endpoint.pk, None]] * 3

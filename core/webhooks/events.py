@@ -69,9 +69,19 @@ def endpoints_queue(endpoints: list[WebhookEndpoint]) -> None:
     from core.tasks import webhook_deliver
 
     for endpoint in {endpoint.pk: endpoint for endpoint in endpoints}.values():
+        if not _cache_is_shared():
+            # Without Redis each process has a cache of its own: the worker could never take the sender's mark
+            # down, and every event after the first would wait for the sweep. One task per event, then.
+            webhook_deliver.apply_async(args=(endpoint.pk, None), queue=settings.PORTICO_WEBHOOKS_QUEUE)
+            continue
         mark = f"webhooks:queued:{endpoint.pk}:{endpoint.created.timestamp()}"
         if cache.add(mark, 1, QUEUED_MARK_SECONDS):
             webhook_deliver.apply_async(args=(endpoint.pk, mark), queue=settings.PORTICO_WEBHOOKS_QUEUE)
+
+
+def _cache_is_shared() -> bool:
+    """Whether the web processes and the workers see one cache (Redis), so that a mark one sets another sees."""
+    return "redis" in str(settings.CACHES["default"]["BACKEND"]).lower()
 
 
 def endpoint_task_started(mark: str | None) -> None:
