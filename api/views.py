@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.pagination import CursorPage, filtered, paginated
 from api.permissions import ObjectView, StaffPermission, signed_in_user
 from api.scopes import ANY_SCOPE
 from api.serializers import (
@@ -26,6 +27,7 @@ from api.serializers import (
     GrantCreateSerializer,
     GrantExpirySerializer,
     GrantSerializer,
+    MatterFilter,
     MatterSerializer,
     MeSerializer,
 )
@@ -59,12 +61,18 @@ class Me(APIView):
 
 
 class MatterList(APIView):
-    scope_area = "matters"
+    """The matters the caller may see, oldest first, a page at a time; filtered by stage, type or client."""
 
-    @extend_schema(responses=MatterSerializer(many=True))
+    scope_area = "matters"
+    pagination_class = CursorPage
+
+    @extend_schema(parameters=[MatterFilter], responses=MatterSerializer(many=True))
     def get(self, request: Request) -> Response:
+        wanted = filtered(request, MatterFilter)
         matters = matters_for_user(request.user).select_related(*MATTER_RELATIONS)
-        return Response(MatterSerializer(matters, many=True).data)
+        lookups = {"stage": "stage__code", "matter_type": "matter_type__code", "client": "client__email__iexact"}
+        matters = matters.filter(**{lookups[name]: value for name, value in wanted.items()})
+        return paginated(request, self, matters, lambda rows: MatterSerializer(rows, many=True).data)
 
 
 class OneMatterView(ObjectView):
@@ -92,10 +100,13 @@ class ManagedMatterView(OneMatterView):
 
 
 class MatterGrants(ManagedMatterView):
+    pagination_class = CursorPage
+    cursor_ordering = "-pk"  # newest first
+
     @extend_schema(responses=GrantSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
-        found = self.matter.grants.select_related("grantee", "granted_by", "matter").order_by("-created")
-        return Response(GrantSerializer(found, many=True).data)
+        found = self.matter.grants.select_related("grantee", "granted_by", "matter")
+        return paginated(request, self, found, lambda rows: GrantSerializer(rows, many=True).data)
 
     @extend_schema(request=GrantCreateSerializer, responses={201: GrantSerializer})
     def post(self, request: Request, matter_id: int) -> Response:
