@@ -147,6 +147,7 @@ MIDDLEWARE = [
     "core.auth.middleware.SessionTimeoutMiddleware",
     "core.auth.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "api.etags.ApiETagMiddleware",  # ETag and 304 on the API's reads
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
