@@ -17,8 +17,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.idempotency import ApiView
 from api.permissions import ObjectView, staff_user
 from billing.access import invoice_for_user
 from billing.collections.aging import BUCKETS, GROUPINGS, AgingRow, aging_report
@@ -79,7 +79,7 @@ def _amounts(row: AgingRow) -> dict[str, int]:
     }
 
 
-class Aging(APIView):
+class Aging(ApiView):
     """Checks the role before DRF picks the handler, so a wrong method is 403 too, never a 405 hint."""
 
     scope_area = "billing"

@@ -15,9 +15,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.body import json_object
+from api.idempotency import ApiView
 from api.money_fields import MinorUnitsField, money_in
 from api.pagination import CursorPage, filtered, paginated
 from api.permissions import ObjectView, staff_user
@@ -124,7 +124,7 @@ class InvoiceFilter(serializers.Serializer[Any]):
     matter = serializers.CharField(required=False, max_length=64, help_text="Only this matter's (its reference).")
 
 
-class InvoiceList(APIView):
+class InvoiceList(ApiView):
     scope_area = "billing"
     pagination_class = CursorPage
 
@@ -215,7 +215,7 @@ class InvoiceCreditNotes(OneInvoiceView):
         return Response(CreditNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
-class CreditNoteList(APIView):
+class CreditNoteList(ApiView):
     scope_area = "billing"
     pagination_class = CursorPage
 

@@ -20,10 +20,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.body import json_object
 from api.errors import refused_response
+from api.idempotency import ApiView
 from api.money_fields import CurrencyField, MinorUnitsField, money_in
 from api.pagination import CursorPage, paginated
 from api.permissions import staff_user
@@ -47,7 +47,7 @@ def _refused(exc: ValidationError) -> Response:
     return refused_response(exc)  # the API's one error shape (api.errors)
 
 
-class LedgerView(APIView):
+class LedgerView(ApiView):
     """Checks the role before DRF picks the handler, so a wrong method is 403 too, never a 405 hint."""
 
     scope_area = "billing"
@@ -164,7 +164,7 @@ class EntryList(LedgerView):
         return paginated(request, self, entries, lambda rows: EntrySerializer(rows, many=True).data)
 
 
-class MatterTrust(APIView):
+class MatterTrust(ApiView):
     """A matter's trust balance, cleared funds and client ledger."""
 
     scope_area = "trust"

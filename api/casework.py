@@ -22,11 +22,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api import casework_serializers as s
 from api.body import json_object
 from api.errors import ErrorSerializer
+from api.idempotency import ApiView
 from api.pagination import CursorPage, filtered, paginated
 from api.permissions import ObjectView, StaffPermission, signed_in_user, staff_user
 from api.serializers import MatterSerializer
@@ -51,7 +51,7 @@ from core.models import Document, MatterType, User, WorkflowStage
 from core.stages import matter_advance_stage
 
 
-class ClientList(APIView):
+class ClientList(ApiView):
     scope_area = "matters"
     permission_classes = [IsAuthenticated, StaffPermission]
 
@@ -76,7 +76,7 @@ class ClientDetail(ObjectView):
         return Response(s.ClientSerializer(self.client).data)
 
 
-class MatterOpen(APIView):
+class MatterOpen(ApiView):
     """Open a matter for a new or existing client (and invite them), as the staff page does."""
 
     scope_area = "matters"
@@ -111,7 +111,7 @@ class MatterOpen(APIView):
         return Response(MatterSerializer(matter).data, status=status.HTTP_201_CREATED)
 
 
-class ReviewQueue(APIView):
+class ReviewQueue(ApiView):
     """Documents received and waiting for a decision on matters the user may change, oldest first."""
 
     scope_area = "documents"
@@ -125,7 +125,7 @@ class ReviewQueue(APIView):
         return paginated(request, self, found, lambda rows: s.DocumentSerializer(rows, many=True).data)
 
 
-class MatterTypeList(APIView):
+class MatterTypeList(ApiView):
     """The firm's matter types with their questions, requirements and stages (edited in the staff workspace)."""
 
     scope_area = "matters"
@@ -313,7 +313,7 @@ class MatterIntakeExport(OneMatterView):
         return Response(intake_export(self.matter))
 
 
-class IntakeImport(APIView):
+class IntakeImport(ApiView):
     scope_area = "matters"
     permission_classes = [IsAuthenticated, StaffPermission]
     parser_classes = [JSONParser]

@@ -3,7 +3,8 @@
 ``ApiSchema``: every operation also lists the errors it can answer, in the
 API's one shape (``api.errors``): 401 and 403 everywhere, 429 when the caller's
 token is over its rate, 400 on a body, 404 when the URL or body names an object,
-304 on a GET (``If-None-Match``) and 412 on a PATCH/PUT (``If-Match``, ``api.etags``);
+304 on a GET (``If-None-Match``) and 412 on a PATCH/PUT (``If-Match``, ``api.etags``),
+409 and 422 on a POST (``Idempotency-Key``, ``api.idempotency``);
 and the scope a token needs for it, as ``x-token-scope`` (``api.scopes``; an
 HTTP bearer scheme cannot carry scopes in OpenAPI 3.0). ``TokenScheme``
 describes the bearer tokens of ``api.authentication``.
@@ -28,7 +29,9 @@ ERRORS = {
     401: "No credentials, or a token that is unknown, expired or revoked.",
     403: "The caller's role or token scope does not allow this.",
     404: "Not found, or not yours (the two look the same).",
+    409: "A request with this ``Idempotency-Key`` is still being handled.",
     412: "``If-Match`` names an ETag the object no longer has: read it again.",
+    422: "This ``Idempotency-Key`` was used with another body.",
     429: "Too many requests for this token; wait the seconds in ``Retry-After``.",
 }
 NOT_MODIFIED = "``If-None-Match`` names the representation's current ``ETag``: no body."
@@ -37,6 +40,13 @@ IF_NONE_MATCH = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description="The ETag of a representation already held: answered 304 while it is still current.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Any unique string (up to 255): a retry with the same key and body gets the first answer, "
+    "acting once (kept 24 hours; api.idempotency).",
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -69,6 +79,8 @@ class ApiSchema(AutoSchema):
             return [*given, IF_NONE_MATCH]
         if self.method in ("PATCH", "PUT"):
             return [*given, IF_MATCH]
+        if self.method == "POST":
+            return [*given, IDEMPOTENCY_KEY]
         return given
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
@@ -83,6 +95,8 @@ class ApiSchema(AutoSchema):
             codes.add(404)
         if self.method in ("PATCH", "PUT"):
             codes.add(412)
+        if self.method == "POST":
+            codes |= {409, 422}
         if self.method == "GET" and "304" not in bodies:
             bodies["304"] = {"description": NOT_MODIFIED}
         for code in sorted(codes):

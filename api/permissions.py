@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from api.etags import require_current
+from api.idempotency import ApiView
 from core.access import signed_in
 from core.models import User
 
@@ -49,7 +50,7 @@ class StaffPermission(BasePermission):
         return staff_may(request.user, getattr(view, "required_permission", None))
 
 
-class ObjectView(APIView):
+class ObjectView(ApiView):
     """Signed in, then ``reach`` (the accessor: 404), then the permission classes (403)."""
 
     def reach(self, request: Request, **kwargs: Any) -> None:

@@ -17,8 +17,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.idempotency import ApiView
 from api.pagination import CursorPage, filtered, paginated
 from api.permissions import ObjectView, StaffPermission, signed_in_user
 from api.scopes import ANY_SCOPE
@@ -42,7 +42,7 @@ from core.roles import MANAGE_GRANTS, VIEW_ACCESS_REVIEW
 MATTER_RELATIONS = ("client", "responsible_attorney", "assigned_paralegal", "matter_type", "stage")
 
 
-class Me(APIView):
+class Me(ApiView):
     """Who the caller is: the signed-in person, or the staff member a token acts as."""
 
     scope_area = ANY_SCOPE
@@ -60,7 +60,7 @@ class Me(APIView):
         )
 
 
-class MatterList(APIView):
+class MatterList(ApiView):
     """The matters the caller may see, oldest first, a page at a time; filtered by stage, type or client."""
 
     scope_area = "matters"
@@ -153,7 +153,7 @@ class GrantRevoke(OneGrantView):
         return Response(GrantSerializer(grant).data)
 
 
-class AccessReview(APIView):
+class AccessReview(ApiView):
     permission_classes = [IsAuthenticated, StaffPermission]
     required_permission = VIEW_ACCESS_REVIEW
     scope_area = "access"

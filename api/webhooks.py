@@ -17,8 +17,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.idempotency import ApiView
 from api.pagination import CursorPage, paginated
 from api.permissions import ObjectView, signed_in_user
 from core.models import WebhookDelivery, WebhookEndpoint
@@ -95,7 +95,7 @@ class DeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
         return request_body(delivery.event)
 
 
-class EndpointList(APIView):
+class EndpointList(ApiView):
     scope_area = AREA
 
     pagination_class = CursorPage
