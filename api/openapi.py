@@ -32,7 +32,7 @@ ERRORS = {
     409: "A request with this ``Idempotency-Key`` is still being handled.",
     412: "``If-Match`` names an ETag the object no longer has: read it again.",
     422: "This ``Idempotency-Key`` was used with another body.",
-    429: "Too many requests for this token; wait the seconds in ``Retry-After``.",
+    429: "Too many requests for this token or this firm; wait the seconds in ``Retry-After``.",
 }
 NOT_MODIFIED = "``If-None-Match`` names the representation's current ``ETag``: no body."
 IF_NONE_MATCH = OpenApiParameter(
