@@ -5,7 +5,7 @@ token, or the signed-in user) and endpoint by inserting an
 ``IdempotencyKey`` row in the firm's schema, committed before the view acts;
 the unique constraint is the lock. When the view has answered, its status
 and body are stored on the row (an answer of 500 or more releases the key,
-so a retry can act). Then, for 24 hours (``RETENTION``):
+so a retry can act, as does one that raises). Then, for 24 hours (``RETENTION``):
 
 * the same key and the same body: the stored answer, with
   ``Idempotent-Replayed: true``, and nothing done again;
@@ -19,16 +19,19 @@ permissions and throttling (so a refused caller claims nothing).
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.http import QueryDict
 from django.http.request import RawPostDataException
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from core.models import IdempotencyKey
@@ -58,15 +61,25 @@ def _owner(request: Request) -> str:
 
 
 def _request_hash(request: Request) -> str:
-    try:
-        raw = request._request.body
-    except RawPostDataException:  # a form already read (CSRF): its fields and files' names and sizes
-        form = sorted((name, value) for name, values in request._request.POST.lists() for value in values)
-        files = sorted(
-            (name, str(f.name), int(f.size or 0)) for name, files in request._request.FILES.lists() for f in files
-        )
-        raw = repr((form, files)).encode()
-    return hashlib.sha256(raw).hexdigest()
+    """SHA-256 of the body; of a form (an upload: not read whole into memory), its fields and files' contents."""
+    content_type = request.content_type or ""
+    if not content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
+        try:
+            return hashlib.sha256(request._request.body).hexdigest()
+        except RawPostDataException:
+            pass  # a form already read (the CSRF check)
+    digest = hashlib.sha256()
+    data = request.data
+    fields = data.lists() if isinstance(data, QueryDict) else data.items() if isinstance(data, dict) else []
+    for name, value in sorted((name, repr(value)) for name, value in fields if name not in request.FILES):
+        digest.update(f"{name}={value}\n".encode())
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            digest.update(f"{name}:{upload.name}:{upload.size}\n".encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+    return digest.hexdigest()
 
 
 def claim(request: Request) -> IdempotencyKey | Response | None:
@@ -99,7 +112,8 @@ def settle(row: IdempotencyKey, response: Response) -> None:
     if response.status_code >= status.HTTP_500_INTERNAL_SERVER_ERROR:
         row.delete()
         return
-    row.status, row.body = response.status_code, getattr(response, "data", None)
+    row.status = response.status_code
+    row.body = json.loads(json.dumps(getattr(response, "data", None), cls=JSONEncoder))  # dates as sent
     row.save(update_fields=["status", "body"])
 
 
@@ -118,6 +132,15 @@ class ApiView(APIView):
             self.post = lambda *_args, **_kwargs: stored  # the handler dispatch calls next: the stored answer
         elif claimed is not None:
             self._claimed = claimed
+
+    def handle_exception(self, exc: Exception) -> Response:
+        try:
+            return super().handle_exception(exc)
+        except BaseException:  # a server error: DRF re-raises, finalize_response is not reached
+            if self._claimed is not None:
+                claimed, self._claimed = self._claimed, None
+                claimed.delete()  # released, so a retry can act
+            raise
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)

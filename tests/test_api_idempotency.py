@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from core.api_tokens import token_issue
@@ -111,6 +112,24 @@ def test_a_refusal_is_replayed_too(cast: Cast) -> None:
         assert (row.status, row.endpoint) == (400, url)
 
 
+def test_a_post_that_fails_with_a_server_error_releases_its_key(cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    api = _token(cast, cast.alice, "matters:write")
+    api.raise_request_exception = False
+    url = f"/api/v1/matters/{cast.m1.pk}/messages"
+
+    def crash(**_kwargs: object) -> None:
+        raise RuntimeError("the database went away")  # a crash cannot be caused for real in-process
+
+    with monkeypatch.context() as patched:
+        patched.setattr("api.casework.message_send", crash)
+        failed = _send(api, url, {"body": "Retry me"}, key="crash")
+    retried = _send(api, url, {"body": "Retry me"}, key="crash")
+
+    assert failed.status_code == 500
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried
+
+
 def test_a_key_still_being_handled_is_409(cast: Cast) -> None:
     api = _token(cast, cast.alice, "matters:write")
     url = f"/api/v1/matters/{cast.m1.pk}/messages"
@@ -171,3 +190,29 @@ def test_two_posts_with_one_key_at_the_same_moment_act_once(rush: Tenant) -> Non
     assert sorted(statuses) in (["201", "409"], ["201", "201r"]), statuses
     with rush:
         assert WebhookEndpoint.objects.count() == 1
+
+
+def test_an_upload_retried_with_its_key_is_stored_once_and_another_file_is_422(cast: Cast) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from core.models import Document
+    from tests.support.casework import png_bytes, requirement
+
+    carol = cast.firm.client(cast.carol)
+    url = f"/api/v1/matters/{cast.m1.pk}/documents"
+    with cast.firm.tenant:
+        passport = requirement(cast.m1, "passport").pk
+        before = Document.objects.filter(matter=cast.m1).count()
+
+    def upload(content: bytes) -> Any:
+        file = SimpleUploadedFile("IMG_0001.PNG", content, content_type="image/png")
+        body = {"requirement_id": passport, "file": file, "signer": "Carol Diaz"}
+        return carol.post(url, body, headers={"Idempotency-Key": "passport-scan"})
+
+    first, retry, other = upload(png_bytes()), upload(png_bytes()), upload(png_bytes() + b"\0")
+
+    assert first.status_code == 201, first.content
+    assert (retry.status_code, retry.json(), retry["Idempotent-Replayed"]) == (201, first.json(), "true")
+    assert other.status_code == 422
+    with cast.firm.tenant:
+        assert Document.objects.filter(matter=cast.m1).count() == before + 1
