@@ -149,3 +149,19 @@ def test_the_schema_describes_the_page_its_cursor_limit_and_filters(cast: Cast) 
     assert {p["name"] for p in matters["parameters"]} >= {"cursor", "limit", "stage", "matter_type", "client"}
     assert {p["name"] for p in invoices["parameters"]} >= {"cursor", "limit", "status", "matter"}
     assert set(schema["components"]["schemas"][page]["properties"]) == {"next", "previous", "results"}
+
+
+# A matter's checklist is computed from its type's requirements (a few lines), not a list of stored rows.
+NOT_PAGED = {"/api/v1/matters/{matter_id}/checklist"}
+
+
+def test_every_list_in_the_schema_is_a_page(cast: Cast) -> None:
+    schema: dict[str, Any] = _schema(cast.firm)
+    bare = []
+    for path, item in schema["paths"].items():
+        read = item.get("get")
+        body = read and read["responses"].get("200", {}).get("content", {}).get("application/json", {}).get("schema")
+        if body and body.get("type") == "array" and path not in NOT_PAGED:
+            bare.append(path)
+
+    assert bare == []
