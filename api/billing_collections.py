@@ -9,6 +9,7 @@ reminders are reached through the invoice's accessor first (404), then the role 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.urls import path
@@ -17,8 +18,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.idempotency import ApiView
+from api.pagination import CursorPage, paginated
 from api.permissions import ObjectView, staff_user
 from billing.access import invoice_for_user
 from billing.collections.aging import BUCKETS, GROUPINGS, AgingRow, aging_report
@@ -79,7 +81,7 @@ def _amounts(row: AgingRow) -> dict[str, int]:
     }
 
 
-class Aging(APIView):
+class Aging(ApiView):
     """Checks the role before DRF picks the handler, so a wrong method is 403 too, never a 405 hint."""
 
     scope_area = "billing"
@@ -130,22 +132,27 @@ class InvoiceReminders(ObjectView):
         self.invoice = invoice_for_user(request.user, kwargs["invoice_id"])
         staff_user(request, VIEW_BILLING)
 
+    pagination_class = CursorPage
+
     @extend_schema(responses=ReminderOut(many=True))
     def get(self, request: Request, invoice_id: int) -> Response:
-        reminders = [
-            {
-                "tier": sent.tier.name,
-                "offset_days": sent.tier.offset_days,
-                "status": sent.status,
-                "language": sent.language,
-                "fired_at": sent.fired_at,
-                "sent_at": sent.sent_at,
-                "recipients": sent.recipients,
-                "note": sent.note,
-            }
-            for sent in self.invoice.reminders.select_related("tier")
-        ]
-        return Response(ReminderOut(reminders, many=True).data)
+        def rows(page: Sequence[Any]) -> Any:
+            reminders = [
+                {
+                    "tier": sent.tier.name,
+                    "offset_days": sent.tier.offset_days,
+                    "status": sent.status,
+                    "language": sent.language,
+                    "fired_at": sent.fired_at,
+                    "sent_at": sent.sent_at,
+                    "recipients": sent.recipients,
+                    "note": sent.note,
+                }
+                for sent in page
+            ]
+            return ReminderOut(reminders, many=True).data
+
+        return paginated(request, self, self.invoice.reminders.select_related("tier"), rows)
 
 
 app_name = "collections"

@@ -15,10 +15,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.body import json_object
+from api.idempotency import ApiView
 from api.money_fields import MinorUnitsField, money_in
+from api.pagination import CursorPage, filtered, paginated
 from api.permissions import ObjectView, staff_user
 from billing.access import (
     credit_note_for_user,
@@ -116,13 +117,24 @@ class DecisionIn(serializers.Serializer[Any]):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
 
 
-class InvoiceList(APIView):
-    scope_area = "billing"
+class InvoiceFilter(serializers.Serializer[Any]):
+    """The filters of the invoice list (query parameters), each as the invoice shows it."""
 
-    @extend_schema(responses=InvoiceSerializer(many=True))
+    status = serializers.ChoiceField(choices=Invoice.Status.choices, required=False, help_text="Only in this state.")
+    matter = serializers.CharField(required=False, max_length=64, help_text="Only this matter's (its reference).")
+
+
+class InvoiceList(ApiView):
+    scope_area = "billing"
+    pagination_class = CursorPage
+
+    @extend_schema(parameters=[InvoiceFilter], responses=InvoiceSerializer(many=True))
     def get(self, request: Request) -> Response:
-        found = invoices_for_user(request.user).select_related("matter", "client").prefetch_related("lines")
-        return Response(InvoiceSerializer(found[:500], many=True).data)
+        wanted = filtered(request, InvoiceFilter)
+        lookups = {"status": "status", "matter": "matter__reference"}
+        found = invoices_for_user(request.user).filter(**{lookups[name]: value for name, value in wanted.items()})
+        found = found.select_related("matter", "client").prefetch_related("lines")
+        return paginated(request, self, found, lambda rows: InvoiceSerializer(rows, many=True).data)
 
     @extend_schema(request=InvoiceCreateIn, responses={201: InvoiceSerializer})
     def post(self, request: Request) -> Response:
@@ -156,9 +168,13 @@ class InvoiceIssue(OneInvoiceView):
 
 
 class InvoicePayments(OneInvoiceView):
+    pagination_class = CursorPage
+
     @extend_schema(responses=PaymentSerializer(many=True))
     def get(self, request: Request, invoice_id: int) -> Response:
-        return Response(PaymentSerializer(self.invoice.payments.all(), many=True).data)
+        return paginated(
+            request, self, self.invoice.payments.all(), lambda rows: PaymentSerializer(rows, many=True).data
+        )
 
     @extend_schema(request=PaymentIn, responses={201: PaymentSerializer})
     def post(self, request: Request, invoice_id: int) -> Response:
@@ -177,10 +193,12 @@ class InvoicePayments(OneInvoiceView):
 
 
 class InvoiceCreditNotes(OneInvoiceView):
+    pagination_class = CursorPage
+
     @extend_schema(responses=CreditNoteSerializer(many=True))
     def get(self, request: Request, invoice_id: int) -> Response:
         notes = credit_notes_for_user(request.user).filter(invoice=self.invoice).select_related("matter")
-        return Response(CreditNoteSerializer(notes, many=True).data)
+        return paginated(request, self, notes, lambda rows: CreditNoteSerializer(rows, many=True).data)
 
     @extend_schema(request=CreditNoteIn, responses={201: CreditNoteSerializer})
     def post(self, request: Request, invoice_id: int) -> Response:
@@ -197,13 +215,14 @@ class InvoiceCreditNotes(OneInvoiceView):
         return Response(CreditNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
-class CreditNoteList(APIView):
+class CreditNoteList(ApiView):
     scope_area = "billing"
+    pagination_class = CursorPage
 
     @extend_schema(responses=CreditNoteSerializer(many=True))
     def get(self, request: Request) -> Response:
         notes = credit_notes_for_user(request.user).select_related("matter")
-        return Response(CreditNoteSerializer(notes[:500], many=True).data)
+        return paginated(request, self, notes, lambda rows: CreditNoteSerializer(rows, many=True).data)
 
 
 class CreditNoteDecide(ObjectView):

@@ -20,11 +20,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.body import json_object
 from api.errors import refused_response
+from api.idempotency import ApiView
 from api.money_fields import CurrencyField, MinorUnitsField, money_in
+from api.pagination import CursorPage, paginated
 from api.permissions import staff_user
 from billing.access import trust_request_for_user, trust_requests_for_user
 from billing.ledger.accounts import account_for
@@ -46,7 +47,7 @@ def _refused(exc: ValidationError) -> Response:
     return refused_response(exc)  # the API's one error shape (api.errors)
 
 
-class LedgerView(APIView):
+class LedgerView(ApiView):
     """Checks the role before DRF picks the handler, so a wrong method is 403 too, never a 405 hint."""
 
     scope_area = "billing"
@@ -134,35 +135,36 @@ class ApprovalIn(serializers.Serializer[Any]):
 
 
 class AccountList(LedgerView):
+    pagination_class = CursorPage
+
     @extend_schema(responses=AccountSerializer(many=True))
     def get(self, request: Request) -> Response:
-        accounts = Account.objects.select_related("client", "matter").order_by("kind", "name")
-        return Response(AccountSerializer(accounts, many=True, context={"balances": balances_by_account()}).data)
+        accounts = Account.objects.select_related("client", "matter")
+        context = {"balances": balances_by_account()}
+        return paginated(request, self, accounts, lambda rows: AccountSerializer(rows, many=True, context=context).data)
 
 
 class EntryList(LedgerView):
-    """Entries, newest first; ``?account=<id>`` for one account's, ``?limit=`` (at most 500)."""
+    """Entries, newest recorded first, a page at a time; ``?account=<id>`` for one account's."""
+
+    pagination_class = CursorPage
+    cursor_ordering = "-pk"
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("account", OpenApiTypes.INT, description="Only this account's entries."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="At most this many (default 100, at most 500)."),
-        ],
+        parameters=[OpenApiParameter("account", OpenApiTypes.INT, description="Only this account's entries.")],
         responses=EntrySerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        entries = JournalEntry.objects.prefetch_related("lines__account").order_by("-occurred_on", "-id")
+        entries = JournalEntry.objects.prefetch_related("lines__account")
         account = request.query_params.get("account", "")
         if account:
             if not account.isdigit():
                 raise Http404("No such account.")
             entries = entries.filter(lines__account_id=int(account)).distinct()
-        limit = request.query_params.get("limit", "100")
-        count = min(int(limit), 500) if limit.isdigit() else 100
-        return Response(EntrySerializer(entries[:count], many=True).data)
+        return paginated(request, self, entries, lambda rows: EntrySerializer(rows, many=True).data)
 
 
-class MatterTrust(APIView):
+class MatterTrust(ApiView):
     """A matter's trust balance, cleared funds and client ledger."""
 
     scope_area = "trust"
@@ -269,12 +271,15 @@ def _request_data(trust_request: TrustRequest) -> dict[str, Any]:
 class TrustRequests(LedgerView):
     scope_area = "trust"
 
+    pagination_class = CursorPage
+    cursor_ordering = "-pk"
+
     @extend_schema(responses=TrustRequestOut(many=True))
     def get(self, request: Request) -> Response:
         requests = (
-            trust_requests_for_user(request.user).select_related("matter").prefetch_related("approvals__approver")[:200]
+            trust_requests_for_user(request.user).select_related("matter").prefetch_related("approvals__approver")
         )
-        return Response([_request_data(item) for item in requests])
+        return paginated(request, self, requests, lambda rows: [_request_data(item) for item in rows])
 
     @extend_schema(request=RequestSerializer, responses={201: TrustRequestOut})
     def post(self, request: Request) -> Response:

@@ -22,11 +22,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api import casework_serializers as s
 from api.body import json_object
 from api.errors import ErrorSerializer
+from api.idempotency import ApiView
+from api.pagination import CursorPage, filtered, paginated
 from api.permissions import ObjectView, StaffPermission, signed_in_user, staff_user
 from api.serializers import MatterSerializer
 from api.views import OneMatterView
@@ -50,13 +51,17 @@ from core.models import Document, MatterType, User, WorkflowStage
 from core.stages import matter_advance_stage
 
 
-class ClientList(APIView):
+class ClientList(ApiView):
     scope_area = "matters"
     permission_classes = [IsAuthenticated, StaffPermission]
 
+    pagination_class = CursorPage
+
     @extend_schema(responses=s.ClientSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(s.ClientSerializer(clients_for_user(request.user), many=True).data)
+        return paginated(
+            request, self, clients_for_user(request.user), lambda rows: s.ClientSerializer(rows, many=True).data
+        )
 
 
 class ClientDetail(ObjectView):
@@ -71,7 +76,7 @@ class ClientDetail(ObjectView):
         return Response(s.ClientSerializer(self.client).data)
 
 
-class MatterOpen(APIView):
+class MatterOpen(ApiView):
     """Open a matter for a new or existing client (and invite them), as the staff page does."""
 
     scope_area = "matters"
@@ -106,28 +111,32 @@ class MatterOpen(APIView):
         return Response(MatterSerializer(matter).data, status=status.HTTP_201_CREATED)
 
 
-class ReviewQueue(APIView):
+class ReviewQueue(ApiView):
     """Documents received and waiting for a decision on matters the user may change, oldest first."""
 
     scope_area = "documents"
     permission_classes = [IsAuthenticated, StaffPermission]
 
+    pagination_class = CursorPage
+
     @extend_schema(responses=s.DocumentSerializer(many=True))
     def get(self, request: Request) -> Response:
-        found = documents_for_review(request.user).select_related("reviewed_by")[:200]
-        return Response(s.DocumentSerializer(found, many=True).data)
+        found = documents_for_review(request.user).select_related("reviewed_by")
+        return paginated(request, self, found, lambda rows: s.DocumentSerializer(rows, many=True).data)
 
 
-class MatterTypeList(APIView):
+class MatterTypeList(ApiView):
     """The firm's matter types with their questions, requirements and stages (edited in the staff workspace)."""
 
     scope_area = "matters"
     permission_classes = [IsAuthenticated, StaffPermission]
 
+    pagination_class = CursorPage
+
     @extend_schema(responses=s.MatterTypeSerializer(many=True))
     def get(self, request: Request) -> Response:
-        kinds = MatterType.objects.prefetch_related("questions", "requirements", "stages").order_by("code")
-        return Response(s.MatterTypeSerializer(kinds, many=True).data)
+        kinds = MatterType.objects.prefetch_related("questions", "requirements", "stages")
+        return paginated(request, self, kinds, lambda rows: s.MatterTypeSerializer(rows, many=True).data)
 
 
 class MatterCase(OneMatterView):
@@ -180,14 +189,16 @@ class MatterDocuments(OneMatterView):
     scope_area = "documents"
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses=s.DocumentSerializer(many=True))
+    pagination_class = CursorPage
+
+    @extend_schema(parameters=[s.DocumentFilter], responses=s.DocumentSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
         found = (
             documents_for_user(request.user)
-            .filter(matter=self.matter)
+            .filter(matter=self.matter, **filtered(request, s.DocumentFilter))
             .select_related("requirement", "uploaded_by", "reviewed_by")
         )
-        return Response(s.DocumentSerializer(found.order_by("pk"), many=True).data)
+        return paginated(request, self, found, lambda rows: s.DocumentSerializer(rows, many=True).data)
 
     @extend_schema(request=s.DocumentUploadSerializer, responses={201: s.DocumentSerializer, 400: ErrorSerializer})
     def post(self, request: Request, matter_id: int) -> Response:
@@ -260,9 +271,13 @@ class MatterMessages(OneMatterView):
         if not is_party_to(request.user, self.matter):
             raise PermissionDenied("The messages are between the client and the firm.")
 
+    pagination_class = CursorPage
+
     @extend_schema(responses=s.MessageSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
-        return Response(s.MessageSerializer(messages_for(self.matter), many=True).data)
+        return paginated(
+            request, self, messages_for(self.matter), lambda rows: s.MessageSerializer(rows, many=True).data
+        )
 
     @extend_schema(request=s.MessageSerializer, responses={201: s.MessageSerializer})
     def post(self, request: Request, matter_id: int) -> Response:
@@ -298,7 +313,7 @@ class MatterIntakeExport(OneMatterView):
         return Response(intake_export(self.matter))
 
 
-class IntakeImport(APIView):
+class IntakeImport(ApiView):
     scope_area = "matters"
     permission_classes = [IsAuthenticated, StaffPermission]
     parser_classes = [JSONParser]

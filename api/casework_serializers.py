@@ -23,6 +23,14 @@ class ClientSerializer(serializers.ModelSerializer[User]):
         return profile.phone if profile else ""
 
 
+class DocumentFilter(serializers.Serializer[dict[str, object]]):
+    """The filter of a matter's document list (a query parameter)."""
+
+    status = serializers.ChoiceField(
+        choices=Document.Status.choices, required=False, help_text="Only documents in this state."
+    )
+
+
 class DocumentSerializer(serializers.ModelSerializer[Document]):
     requirement = serializers.CharField(source="requirement.code", read_only=True, default=None)
     uploaded_by = serializers.EmailField(source="uploaded_by.email", read_only=True)

@@ -2,7 +2,9 @@
 
 ``ApiSchema``: every operation also lists the errors it can answer, in the
 API's one shape (``api.errors``): 401 and 403 everywhere, 429 when the caller's
-token is over its rate, 400 on a body, 404 when the URL or body names an object;
+token is over its rate, 400 on a body, 404 when the URL or body names an object,
+304 on a GET (``If-None-Match``) and 412 on a PATCH/PUT (``If-Match``, ``api.etags``),
+409 and 422 on a POST (``Idempotency-Key``, ``api.idempotency``);
 and the scope a token needs for it, as ``x-token-scope`` (``api.scopes``; an
 HTTP bearer scheme cannot carry scopes in OpenAPI 3.0). ``TokenScheme``
 describes the bearer tokens of ``api.authentication``.
@@ -16,7 +18,8 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from api.errors import ErrorSerializer
 from api.scopes import ANY_SCOPE, scope_needed
@@ -26,8 +29,31 @@ ERRORS = {
     401: "No credentials, or a token that is unknown, expired or revoked.",
     403: "The caller's role or token scope does not allow this.",
     404: "Not found, or not yours (the two look the same).",
-    429: "Too many requests for this token; wait the seconds in ``Retry-After``.",
+    409: "A request with this ``Idempotency-Key`` is still being handled.",
+    412: "``If-Match`` names an ETag the object no longer has: read it again.",
+    422: "This ``Idempotency-Key`` was used with another body.",
+    429: "Too many requests for this token or this firm; wait the seconds in ``Retry-After``.",
 }
+NOT_MODIFIED = "``If-None-Match`` names the representation's current ``ETag``: no body."
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag of a representation already held: answered 304 while it is still current.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Any unique string (up to 255): a retry with the same key and body gets the first answer, "
+    "acting once (kept 24 hours; api.idempotency).",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag the change is based on (from a GET): 412 when the object has changed since.",
+)
 
 
 class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
@@ -47,6 +73,16 @@ class ApiSchema(AutoSchema):
         needed = scope_needed(self.view, self.method)
         return {"x-token-scope": "any" if needed == ANY_SCOPE else needed}
 
+    def get_override_parameters(self) -> list[Any]:
+        given: list[Any] = list(super().get_override_parameters())
+        if self.method == "GET":
+            return [*given, IF_NONE_MATCH]
+        if self.method in ("PATCH", "PUT"):
+            return [*given, IF_MATCH]
+        if self.method == "POST":
+            return [*given, IDEMPOTENCY_KEY]
+        return given
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         # The one private hook that sees the responses both guessed and given by @extend_schema.
         bodies: dict[str, Any] = super()._get_response_bodies(direction)
@@ -57,6 +93,12 @@ class ApiSchema(AutoSchema):
             codes |= {400, 404}
         if "{" in self.path:
             codes.add(404)
+        if self.method in ("PATCH", "PUT"):
+            codes.add(412)
+        if self.method == "POST":
+            codes |= {409, 422}
+        if self.method == "GET" and "304" not in bodies:
+            bodies["304"] = {"description": NOT_MODIFIED}
         for code in sorted(codes):
             if str(code) not in bodies:
                 bodies[str(code)] = self._get_response_for_code(  # type: ignore[no-untyped-call]

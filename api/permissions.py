@@ -7,7 +7,8 @@
 * ``ObjectView`` — the base of every view whose URL names an object: signed in
   (401/403), then the object through its accessor (``reach``: 404 for missing
   and not yours), then the permission classes (403). So "not yours" is 404
-  whatever the method or role, exactly as in the web UI (``portal.guards``).
+  whatever the method or role, exactly as in the web UI (``portal.guards``);
+  on PATCH/PUT, then the ``If-Match`` precondition (``api.etags``: 412).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from api.etags import require_current
+from api.idempotency import ApiView
 from core.access import signed_in
 from core.models import User
 
@@ -47,7 +50,7 @@ class StaffPermission(BasePermission):
         return staff_may(request.user, getattr(view, "required_permission", None))
 
 
-class ObjectView(APIView):
+class ObjectView(ApiView):
     """Signed in, then ``reach`` (the accessor: 404), then the permission classes (403)."""
 
     def reach(self, request: Request, **kwargs: Any) -> None:
@@ -58,6 +61,8 @@ class ObjectView(APIView):
             self.permission_denied(request)  # 401/403 before anything about the object is looked at
         self.reach(request, **self.kwargs)
         super().check_permissions(request)
+        if request.method in ("PATCH", "PUT"):
+            require_current(self, request)  # 412 on a stale If-Match, after the caller may change it at all
 
 
 def signed_in_user(request: Request) -> User:

@@ -40,6 +40,14 @@ class MatterSerializer(serializers.ModelSerializer[Matter]):
         ]
 
 
+class MatterFilter(serializers.Serializer[dict[str, object]]):
+    """The filters of the matter list (query parameters), each as the matter shows it."""
+
+    stage = serializers.CharField(required=False, max_length=64, help_text="Only matters at this stage (its code).")
+    matter_type = serializers.CharField(required=False, max_length=64, help_text="Only matters of this type (code).")
+    client = serializers.EmailField(required=False, help_text="Only this client's matters (their email).")
+
+
 class GrantSerializer(serializers.ModelSerializer[Grant]):
     grantee = serializers.EmailField(source="grantee.email", read_only=True)
     granted_by = serializers.EmailField(source="granted_by.email", read_only=True)

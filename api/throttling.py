@@ -1,8 +1,11 @@
-"""A rate per access token (``PORTICO_API_TOKEN_RATE``), counted in the cache (Redis), per firm.
+"""A rate per access token (``PORTICO_API_TOKEN_RATE``) and a budget per firm (``PORTICO_API_FIRM_RATE``).
 
-Over the rate, DRF answers 429 with ``Retry-After`` (in the one error shape,
-``api.errors``). Session requests (the staff's own browser) are not counted
-here. The cache key is made per tenant by django-tenants' key function.
+Both are counted in the cache (Redis): a token's requests, and all the token
+requests of the firm together, so a firm's many integrations cannot starve
+the others on the same servers. Over either, DRF answers 429 with
+``Retry-After`` (in the one error shape, ``api.errors``). Session requests
+(the staff's own browser) are not counted here. The cache keys are made per
+tenant by django-tenants' key function, so "the firm" is the request's schema.
 """
 
 from __future__ import annotations
@@ -30,3 +33,16 @@ class TokenRateThrottle(SimpleRateThrottle):
         if not isinstance(token, AccessToken):
             return None
         return f"api-throttle:token:{token.pk}"
+
+
+class FirmRateThrottle(TokenRateThrottle):
+    scope = "firm"
+
+    def get_rate(self) -> str:
+        rate: str = settings.PORTICO_API_FIRM_RATE
+        return rate
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if super().get_cache_key(request, view) is None:
+            return None
+        return "api-throttle:firm"  # one key per tenant (django-tenants' cache key function prefixes the schema)

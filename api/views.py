@@ -17,8 +17,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.idempotency import ApiView
+from api.pagination import CursorPage, filtered, paginated
 from api.permissions import ObjectView, StaffPermission, signed_in_user
 from api.scopes import ANY_SCOPE
 from api.serializers import (
@@ -26,6 +27,7 @@ from api.serializers import (
     GrantCreateSerializer,
     GrantExpirySerializer,
     GrantSerializer,
+    MatterFilter,
     MatterSerializer,
     MeSerializer,
 )
@@ -40,7 +42,7 @@ from core.roles import MANAGE_GRANTS, VIEW_ACCESS_REVIEW
 MATTER_RELATIONS = ("client", "responsible_attorney", "assigned_paralegal", "matter_type", "stage")
 
 
-class Me(APIView):
+class Me(ApiView):
     """Who the caller is: the signed-in person, or the staff member a token acts as."""
 
     scope_area = ANY_SCOPE
@@ -58,13 +60,19 @@ class Me(APIView):
         )
 
 
-class MatterList(APIView):
-    scope_area = "matters"
+class MatterList(ApiView):
+    """The matters the caller may see, oldest first, a page at a time; filtered by stage, type or client."""
 
-    @extend_schema(responses=MatterSerializer(many=True))
+    scope_area = "matters"
+    pagination_class = CursorPage
+
+    @extend_schema(parameters=[MatterFilter], responses=MatterSerializer(many=True))
     def get(self, request: Request) -> Response:
+        wanted = filtered(request, MatterFilter)
         matters = matters_for_user(request.user).select_related(*MATTER_RELATIONS)
-        return Response(MatterSerializer(matters, many=True).data)
+        lookups = {"stage": "stage__code", "matter_type": "matter_type__code", "client": "client__email__iexact"}
+        matters = matters.filter(**{lookups[name]: value for name, value in wanted.items()})
+        return paginated(request, self, matters, lambda rows: MatterSerializer(rows, many=True).data)
 
 
 class OneMatterView(ObjectView):
@@ -92,10 +100,13 @@ class ManagedMatterView(OneMatterView):
 
 
 class MatterGrants(ManagedMatterView):
+    pagination_class = CursorPage
+    cursor_ordering = "-pk"  # newest first
+
     @extend_schema(responses=GrantSerializer(many=True))
     def get(self, request: Request, matter_id: int) -> Response:
-        found = self.matter.grants.select_related("grantee", "granted_by", "matter").order_by("-created")
-        return Response(GrantSerializer(found, many=True).data)
+        found = self.matter.grants.select_related("grantee", "granted_by", "matter")
+        return paginated(request, self, found, lambda rows: GrantSerializer(rows, many=True).data)
 
     @extend_schema(request=GrantCreateSerializer, responses={201: GrantSerializer})
     def post(self, request: Request, matter_id: int) -> Response:
@@ -142,7 +153,7 @@ class GrantRevoke(OneGrantView):
         return Response(GrantSerializer(grant).data)
 
 
-class AccessReview(APIView):
+class AccessReview(ApiView):
     permission_classes = [IsAuthenticated, StaffPermission]
     required_permission = VIEW_ACCESS_REVIEW
     scope_area = "access"

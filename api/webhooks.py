@@ -17,14 +17,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.idempotency import ApiView
+from api.pagination import CursorPage, paginated
 from api.permissions import ObjectView, signed_in_user
 from core.models import WebhookDelivery, WebhookEndpoint
 from core.webhooks import (
     EVENT_TYPES,
-    deliveries_for_admin,
     delivery_for_admin,
+    delivery_log_for_admin,
     delivery_replay,
     endpoint_create,
     endpoint_disable,
@@ -94,12 +95,15 @@ class DeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
         return request_body(delivery.event)
 
 
-class EndpointList(APIView):
+class EndpointList(ApiView):
     scope_area = AREA
+
+    pagination_class = CursorPage
 
     @extend_schema(responses=EndpointSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(EndpointSerializer(endpoints_for_admin(request.user), many=True).data)
+        found = endpoints_for_admin(request.user)
+        return paginated(request, self, found, lambda rows: EndpointSerializer(rows, many=True).data)
 
     @extend_schema(request=EndpointInputSerializer, responses={201: EndpointWithSecretSerializer})
     def post(self, request: Request) -> Response:
@@ -155,10 +159,13 @@ class EndpointRotate(OneEndpointView):
 
 
 class DeliveryList(OneEndpointView):
+    pagination_class = CursorPage
+    cursor_ordering = "-pk"  # newest first
+
     @extend_schema(responses=DeliverySerializer(many=True))
     def get(self, request: Request, endpoint_id: int) -> Response:
-        found = deliveries_for_admin(request.user, endpoint=self.endpoint)
-        return Response(DeliverySerializer(found, many=True).data)
+        found = delivery_log_for_admin(request.user, endpoint=self.endpoint)
+        return paginated(request, self, found, lambda rows: DeliverySerializer(rows, many=True).data)
 
 
 class DeliveryReplay(OneEndpointView):

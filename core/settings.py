@@ -147,6 +147,7 @@ MIDDLEWARE = [
     "core.auth.middleware.SessionTimeoutMiddleware",
     "core.auth.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "api.etags.ApiETagMiddleware",  # ETag and 304 on the API's reads
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
@@ -378,7 +379,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle", "api.throttling.FirmRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "api.openapi.ApiSchema",
     # Every API error in one shape: {"error": {"code", "message", "fields"}}.
     "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
@@ -412,9 +413,17 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
-PORTICO_API_TOKEN_RATE = env_str("PORTICO_API_TOKEN_RATE", "600/min")
-if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", PORTICO_API_TOKEN_RATE):
-    raise ImproperlyConfigured(f"PORTICO_API_TOKEN_RATE: {PORTICO_API_TOKEN_RATE!r} is not like 600/min")
+
+
+def _api_rate(name: str, rate: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(f"{name}: {rate!r} is not like 600/min")
+    return rate
+
+
+PORTICO_API_TOKEN_RATE = _api_rate("PORTICO_API_TOKEN_RATE", env_str("PORTICO_API_TOKEN_RATE", "600/min"))
+# All the token requests of one firm together (every token of the firm counts against it).
+PORTICO_API_FIRM_RATE = _api_rate("PORTICO_API_FIRM_RATE", env_str("PORTICO_API_FIRM_RATE", "3000/min"))
 PORTICO_API_TOKEN_MAX_DAYS = 365
 
 # The OpenAPI schema of /api/v1/ (served to staff at /api/v1/schema/).

@@ -116,7 +116,7 @@ def test_messages_go_both_ways_through_the_api(cast: Cast) -> None:
     pete.post(f"/api/v1/matters/{cast.m1.pk}/messages", {"body": "We will tell you."}, content_type="application/json")
     empty = carol.post(f"/api/v1/matters/{cast.m1.pk}/messages", {"body": " "}, content_type="application/json")
 
-    thread = carol.get(f"/api/v1/matters/{cast.m1.pk}/messages").json()
+    thread = carol.get(f"/api/v1/matters/{cast.m1.pk}/messages").json()["results"]
     assert [(m["sender"], m["body"]) for m in thread] == [
         ("carol@acme.test", "When is my interview?"),
         ("pete@acme.test", "We will tell you."),
@@ -217,11 +217,11 @@ def test_the_review_queue_and_matter_types_are_in_the_api_for_staff(cast: Cast) 
     )
     pete = cast.firm.client(cast.pete)
 
-    queue = pete.get("/api/v1/review-queue").json()
-    kinds = {kind["code"]: kind for kind in pete.get("/api/v1/matter-types").json()}
+    queue = pete.get("/api/v1/review-queue").json()["results"]
+    kinds = {kind["code"]: kind for kind in pete.get("/api/v1/matter-types").json()["results"]}
 
     assert [(d["matter"], d["requirement"], d["status"]) for d in queue] == [(cast.m1.pk, "passport", "received")]
-    assert cast.firm.client(cast.anna).get("/api/v1/review-queue").json() == []
+    assert cast.firm.client(cast.anna).get("/api/v1/review-queue").json()["results"] == []
     assert cast.firm.client(cast.carol).get("/api/v1/review-queue").status_code == 403
     repeated = next(r for r in kinds["I-130"]["requirements"] if r["code"] == "prior_marriage_ended")
     assert repeated["repeat_for"] == "prior_marriages"

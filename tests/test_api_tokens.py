@@ -87,7 +87,9 @@ def test_a_token_reads_what_its_user_may_with_its_scope(cast: Cast) -> None:
     assert me.status_code == 200
     assert me.json()["email"] == "arthur@acme.test"
     assert matters.status_code == 200
-    assert {m["reference"] for m in matters.json()} == {"2025-0001"}  # arthur's matter only, as in his session
+    assert {m["reference"] for m in matters.json()["results"]} == {
+        "2025-0001"
+    }  # arthur's matter only, as in his session
     assert one.status_code == 200
     assert one.json()["reference"] == "2025-0001"
 

@@ -69,7 +69,7 @@ def test_expired_grantee_gets_404_although_the_sweep_has_not_run(cast: Cast) -> 
 
     assert client.get(f"/portal/matters/{cast.m1.pk}/").status_code == 404
     assert client.get(f"/api/v1/matters/{cast.m1.pk}").status_code == 404
-    assert client.get("/api/v1/matters").json() == []
+    assert client.get("/api/v1/matters").json()["results"] == []
 
 
 # --- The sweep ---------------------------------------------------------------------
@@ -303,7 +303,7 @@ def test_api_gives_lists_and_revokes_grants_for_a_partner(cast: Cast) -> None:
 
     assert created.status_code == 201
     assert created.json()["grantee"] == "olga@acme.test"
-    assert [g["reason"] for g in listed.json()] == ["API grant"]
+    assert [g["reason"] for g in listed.json()["results"]] == ["API grant"]
     assert revoked.status_code == 200
     assert revoked.json()["revoked_at"] is not None
 

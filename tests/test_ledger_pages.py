@@ -158,9 +158,9 @@ def test_the_api_reads_accounts_and_a_matters_trust_ledger(books: Cast) -> None:
     _fund_carol(books)
     client = books.firm.client(books.bill)
 
-    accounts = client.get("/api/v1/ledger/accounts").json()
+    accounts = client.get("/api/v1/ledger/accounts").json()["results"]
     trust = client.get(f"/api/v1/ledger/matters/{books.m1.pk}/trust").json()
-    entries = client.get("/api/v1/ledger/entries").json()
+    entries = client.get("/api/v1/ledger/entries").json()["results"]
 
     assert {a["name"]: a["balance_minor"] for a in accounts}["assets:trust bank:USD"] == 1500_00
     assert trust["balance_minor"] == trust["cleared_minor"] == 1500_00

@@ -107,7 +107,7 @@ def test_attorney_sees_only_assigned_matters_in_the_staff_list_and_the_api(cast:
     assert page.status_code == 200
     assert b"2025-0001" in page.content
     assert b"2025-0002" not in page.content
-    assert [m["reference"] for m in api.json()] == ["2025-0001"]
+    assert [m["reference"] for m in api.json()["results"]] == ["2025-0001"]
 
 
 def test_client_sees_her_matter_in_the_portal_and_another_clients_matter_is_404(cast: Cast) -> None:

@@ -84,4 +84,4 @@ def test_counsel_reach_only_the_granted_matter(cast: Cast) -> None:
     assert "2025-0001" in listed
     assert "2025-0002" not in listed
     assert olga.get(f"/portal/matters/{cast.m2.pk}/").status_code == 404
-    assert [m["reference"] for m in olga.get("/api/v1/matters").json()] == ["2025-0001"]
+    assert [m["reference"] for m in olga.get("/api/v1/matters").json()["results"]] == ["2025-0001"]

@@ -34,14 +34,14 @@ def test_an_admins_token_manages_endpoints_reads_the_log_rotates_and_replays(cas
     assert created.status_code == 201, created.content
     endpoint_id, secret = created.json()["id"], created.json()["secret"]
     assert "secret" not in api.get(f"{BASE}/{endpoint_id}").json()
-    assert [e["id"] for e in api.get(BASE).json()] == [endpoint_id]
+    assert [e["id"] for e in api.get(BASE).json()["results"]] == [endpoint_id]
     with cast.firm.tenant:
         matter_create(reference="2026-0970", title="x", matter_type="I-130", client=cast.carol, by=cast.alice)
         endpoint_deliver_next(endpoint_id=endpoint_id)
     [(headers, body)] = receiver.received
     assert Webhook(secret).verify(body, headers)["data"]["reference"] == "2026-0970"
 
-    [logged] = api.get(f"{BASE}/{endpoint_id}/deliveries").json()
+    [logged] = api.get(f"{BASE}/{endpoint_id}/deliveries").json()["results"]
     assert (logged["status"], logged["attempts"], logged["last_status_code"], logged["request_body"]) == (
         "delivered",
         1,
@@ -101,7 +101,7 @@ def test_without_the_scope_403_and_for_anyone_but_the_firms_admin_404(cast: Cast
         assert cast.firm.client(person).get(f"{BASE}/{endpoint.pk}").status_code == 404, person.email
     other_admin = firm_b.client(firm_b.admin)
     assert other_admin.get(f"{BASE}/{endpoint.pk}").status_code == 404
-    assert other_admin.get(BASE).json() == []  # their own firm's endpoints: none
+    assert other_admin.get(BASE).json()["results"] == []  # their own firm's endpoints: none
     with cast.firm.tenant:
         endpoint.refresh_from_db()
     assert endpoint.active

@@ -218,6 +218,7 @@ from core.models.casework import (  # noqa: E402  (registered with the core app)
     Message,
     Notification,
 )
+from core.models.idempotency import IdempotencyKey  # noqa: E402
 from core.models.matter_types import (  # noqa: E402
     DocumentRequirement,
     IntakeQuestion,
@@ -232,6 +233,7 @@ __all__ = [
     "DocumentRequirement",
     "FirmSettings",
     "Grant",
+    "IdempotencyKey",
     "IntakeQuestion",
     "Matter",
     "MatterEvent",

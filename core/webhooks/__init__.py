@@ -19,6 +19,7 @@ from core.webhooks.delivery import RETRY_SCHEDULE, delivery_attempt, endpoint_de
 from core.webhooks.endpoints import (
     deliveries_for_admin,
     delivery_for_admin,
+    delivery_log_for_admin,
     delivery_replay,
     endpoint_create,
     endpoint_disable,
@@ -37,6 +38,7 @@ __all__ = [
     "deliveries_for_admin",
     "delivery_attempt",
     "delivery_for_admin",
+    "delivery_log_for_admin",
     "delivery_replay",
     "endpoint_create",
     "endpoint_deliver_next",

@@ -50,10 +50,15 @@ def deliveries_for_admin(
     user: object, *, endpoint: WebhookEndpoint | None = None, limit: int = LOG_LENGTH
 ) -> list[WebhookDelivery]:
     """The delivery log, newest first: event, endpoint, status, attempts, last status code, latency, response."""
+    return list(delivery_log_for_admin(user, endpoint=endpoint).order_by("-id")[:limit])
+
+
+def delivery_log_for_admin(user: object, *, endpoint: WebhookEndpoint | None = None) -> QuerySet[WebhookDelivery]:
+    """Every delivery of the endpoints the user administers (of one endpoint if given), unordered, unsliced."""
     found = WebhookDelivery.objects.filter(endpoint__in=endpoints_for_admin(user))
     if endpoint is not None:
         found = found.filter(endpoint=endpoint)
-    return list(found.select_related("event", "endpoint").order_by("-id")[:limit])
+    return found.select_related("event", "endpoint")
 
 
 def delivery_for_admin(user: object, endpoint: WebhookEndpoint, delivery_id: object) -> WebhookDelivery:
