@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.firm import bench_firm, percentiles
+from bench.table import GoalTable
 
 DATABASE = "portico_bench_audit"
 APPEND_P95_GOAL_MS = 2.0
@@ -132,8 +133,7 @@ def measure_verify(tenant: Any) -> tuple[int, float, bool, str]:
     return report.checked, report.seconds, report.ok, report.problem.message if report.problem else ""
 
 
-def _row(name: str, value: str, goal: str = "", verdict: str = "") -> str:
-    return f"{name:<40}{value:>16}   {goal:<12}{verdict}"
+_row = GoalTable(name=40, value=16, goal=12).row
 
 
 def main(argv: list[str] | None = None) -> int:

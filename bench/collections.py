@@ -23,6 +23,7 @@ Goal (issue 13): aging <= 500 ms at 1,000,000 invoices. Exit 1 on a FAIL.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -32,6 +33,7 @@ from typing import Any
 
 from bench.firm import bench_firm
 from bench.ledger import _ROW_TRIGGERS
+from bench.table import GoalTable, warm_timings
 
 DATABASE = "portico_bench_collections"
 AGING_GOAL_SECONDS = 0.5
@@ -172,18 +174,7 @@ def load_invoices(tenant: Any, matters: list[tuple[int, int, int]], count: int, 
     return time.perf_counter() - started
 
 
-def _timed(call: Any, runs: int = 5) -> tuple[list[float], Any]:
-    call()  # warm up: plans, caches
-    timings, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = call()
-        timings.append(time.perf_counter() - started)
-    return timings, result
-
-
-def _row(name: str, value: str, goal: str = "", verdict: str = "") -> str:
-    return f"{name:<48}{value:>16}   {goal:<10}{verdict}"
+_row = GoalTable().row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             today = timezone.localdate()
             for by in ("client", "matter", "attorney"):
                 print(f"timing the aging by {by}...", file=sys.stderr, flush=True)
-                results[by] = _timed(lambda by=by: aging_report(as_of=today, currency="USD", by=by))
+                results[by] = warm_timings(functools.partial(aging_report, as_of=today, currency="USD", by=by))
             ledger = kind_total(Account.Kind.RECEIVABLE, currency="USD", as_of=today).minor
-            due_timings, due = _timed(lambda: reminders_due(today=today), runs=3)
+            due_timings, due = warm_timings(lambda: reminders_due(today=today), runs=3)
 
     print(f"\nCollections benchmark ({firm.server}, {os.cpu_count()} CPUs)\n")
     print(_row("metric", "value", "goal", "result"))

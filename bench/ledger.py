@@ -34,6 +34,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bench.firm import bench_firm, percentiles
+from bench.table import GoalTable, warm_timings
 
 DATABASE = "portico_bench_ledger"
 REPORT_GOAL_SECONDS = 1.0
@@ -205,19 +206,11 @@ def check_balanced(tenant: Any) -> list[int]:
 def measure_report(tenant: Any, runs: int = 5) -> tuple[list[float], Any]:
     from billing.reconciliation.selectors import three_way
 
-    timings = []
-    report = None
     with tenant:
-        three_way(period_end=PERIOD_END, currency="USD")  # warm up: plans, caches
-        for _ in range(runs):
-            started = time.perf_counter()
-            report = three_way(period_end=PERIOD_END, currency="USD")
-            timings.append(time.perf_counter() - started)
-    return timings, report
+        return warm_timings(lambda: three_way(period_end=PERIOD_END, currency="USD"), runs)
 
 
-def _row(name: str, value: str, goal: str = "", verdict: str = "") -> str:
-    return f"{name:<46}{value:>18}   {goal:<10}{verdict}"
+_row = GoalTable(name=46, value=18).row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         _row(
             "three-way: adjusted bank = book = clients",
-            f"{report.book_balance_minor / 100:,.2f}",
+            f"{report.book_balance.minor / 100:,.2f}",
             "",
             "balanced" if report.balanced else "NOT balanced",
         )
