@@ -16,6 +16,8 @@ from django_tenants.utils import remove_www
 from core.audit.context import request_origin
 from core.errors import api_error_response, is_api_request
 from core.logging import request_id_var
+from tenants.db import tenant_connection
+from tenants.routing import tenant_for_host
 from tenants.schema_check import schema_verified
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -71,7 +73,18 @@ class TenantMiddleware(TenantMainMiddleware):
         # The not-found page of an unknown host is made here, before LocaleMiddleware: in the
         # visitor's language (cookie, browser), not in whatever the process's previous request used.
         translation.activate(translation.get_language_from_request(request))
-        return super().process_request(request)
+        hostname = self.hostname_from_request(request)
+        # Cached per process and checked against the routing version in the same statement
+        # that sets the firm's search_path (tenants.routing): one round trip, never stale.
+        tenant = tenant_for_host(hostname)
+        if tenant is None:
+            tenant_connection().set_schema_to_public()
+            response: HttpResponse | None = self.no_tenant_found(request, hostname)  # type: ignore[attr-defined]
+            return response
+        tenant.domain_url = hostname
+        request.tenant = tenant  # type: ignore[attr-defined]
+        self.setup_url_routing(request)  # type: ignore[attr-defined]
+        return None
 
 
 def _schema_incomplete(request: HttpRequest, schema: str, problems: list[str]) -> HttpResponse:

@@ -154,3 +154,19 @@ class AuditAnchor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} #{self.sequence} ({self.kind})"
+
+
+class RoutingVersion(models.Model):
+    """One row: the version of the host → firm routing, which every web process caches (``tenants.routing``).
+
+    Triggers on the tenant and domain tables set it to a fresh value of its own
+    sequence in the same transaction as any change to them (a suspension, an
+    offboarding, a domain added or removed): the change and its invalidation commit
+    together. Fresh sequence values never repeat, so a rolled-back change leaves no
+    version that a later change could take again.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"routing version {self.version}"
