@@ -293,7 +293,7 @@ def _committed(statement: str, *params: object) -> None:
     import psycopg
 
     with psycopg.connect(**database_params(), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(statement, params)  # type: ignore[arg-type]
+        conn.execute(statement, params)
 
 
 def test_a_suspension_and_a_removed_domain_take_effect_on_the_next_request_in_every_web_process(stack: Stack) -> None:
