@@ -20,8 +20,8 @@ import os
 from typing import Any
 
 from celery.canvas import Signature
-from celery.signals import beat_init, worker_init
-from tenant_schemas_celery.app import CeleryApp
+from celery.signals import beat_init, task_prerun, worker_init
+from tenant_schemas_celery.app import CeleryApp, get_schema_name_from_task
 from tenant_schemas_celery.task import TenantTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
@@ -59,6 +59,34 @@ class PorticoTask(TenantTask):
         return sig
 
     subtask = signature
+
+
+# The library enters the task's firm by reading its tenant row (a public-schema query per task), then
+# sets search_path on the task's first query. Portico enters it from the routing cache instead.
+task_prerun.disconnect(dispatch_uid="tenant_schemas_switch_schema")
+
+
+@task_prerun.connect(dispatch_uid="portico_switch_schema")
+def _enter_the_tasks_firm(task: Any, **kwargs: Any) -> None:
+    """tenant-schemas-celery's switch_schema, with the firm from ``tenants.routing``: one statement per task.
+
+    The tenant is cached per worker process and checked against the routing version in the
+    statement that sets ``search_path``, so a change to the firm reaches the next task.
+    """
+    from django_tenants.utils import get_public_schema_name
+
+    from tenants.db import tenant_connection
+    from tenants.routing import tenant_for_schema
+
+    connection = tenant_connection()
+    task._old_schema = (connection.schema_name, connection.include_public_schema)
+    schema = get_schema_name_from_task(task, kwargs) or get_public_schema_name()
+    if connection.schema_name == schema:
+        return
+    if schema == get_public_schema_name():
+        connection.set_schema_to_public()
+        return
+    tenant_for_schema(schema)
 
 
 class PorticoCelery(CeleryApp[PorticoTask]):

@@ -12,8 +12,9 @@ whole cache is dropped and the host looked up again. So a change takes effect
 on the next request in every process, and routing costs one round trip
 however many firms there are.
 
-Unknown hosts are not cached (they would let anyone grow the cache); the cache
-holds at most one entry per domain row.
+Celery tasks enter their firm the same way, by the schema name they carry
+(``tenant_for_schema``). Unknown hosts are not cached (they would let anyone
+grow the cache); the cache holds at most one entry per domain row and per firm.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DatabaseError
-from django.db.models import Subquery
+from django.db.models import QuerySet, Subquery
 from django_tenants.utils import get_public_schema_name
 
 from tenants.db import tenant_connection
@@ -36,7 +38,8 @@ class _Route:
     version: int
 
 
-_routes: dict[str, _Route] = {}
+_routes: dict[str, _Route] = {}  # by host name (web requests)
+_schemas: dict[str, _Route] = {}  # by schema name (Celery tasks, which carry their firm's schema)
 _lock = threading.Lock()
 
 
@@ -47,25 +50,53 @@ def tenant_for_host(hostname: str) -> Tenant | None:
     """
     route = _routes.get(hostname)
     if route is not None:
+        tenant = copy.copy(route.tenant)  # the caller's own: a request or task may annotate it
         try:
-            version = _enter(route.tenant)
+            version = _enter(tenant)
         except DatabaseError:
             version = None  # e.g. a broken connection: the slow path below says what is wrong
         if version == route.version:
-            return copy.copy(route.tenant)
-        with _lock:
-            _routes.clear()
+            return tenant
+        routing_forget()
     return _lookup(hostname)
+
+
+def tenant_for_schema(schema_name: str) -> Tenant:
+    """The tenant of ``schema_name``, with the connection set to it: how a Celery task enters its firm.
+
+    Cached and checked like host names (one statement per task); ``Tenant.DoesNotExist``
+    for a schema no tenant has.
+    """
+    route = _schemas.get(schema_name)
+    if route is not None:
+        tenant = copy.copy(route.tenant)
+        try:
+            version = _enter(tenant)
+        except DatabaseError:
+            version = None
+        if version == route.version:
+            return tenant
+        routing_forget()
+    connection = tenant_connection()
+    connection.set_schema_to_public()
+    tenant = Tenant.objects.annotate(routing_version=Subquery(_version_now())).get(schema_name=schema_name)
+    with _lock:
+        _schemas[schema_name] = _Route(tenant=copy.copy(tenant), version=int(tenant.routing_version))
+    connection.set_tenant(tenant)
+    return tenant
+
+
+def _version_now() -> QuerySet[RoutingVersion, Any]:
+    return RoutingVersion.objects.filter(pk=1).values("version")[:1]
 
 
 def _lookup(hostname: str) -> Tenant | None:
     """Read the host's tenant and the routing version in one statement (one snapshot), cache both, enter it."""
     connection = tenant_connection()
     connection.set_schema_to_public()
-    version_now = RoutingVersion.objects.filter(pk=1).values("version")[:1]
     domain = (
         Domain.objects.select_related("tenant")
-        .annotate(routing_version=Subquery(version_now))
+        .annotate(routing_version=Subquery(_version_now()))
         .filter(domain=hostname)
         .first()
     )
@@ -73,9 +104,9 @@ def _lookup(hostname: str) -> Tenant | None:
         return None
     tenant: Tenant = domain.tenant
     with _lock:
-        _routes[hostname] = _Route(tenant=tenant, version=int(domain.routing_version))
+        _routes[hostname] = _Route(tenant=copy.copy(tenant), version=int(domain.routing_version))
     connection.set_tenant(tenant)
-    return copy.copy(tenant)
+    return tenant
 
 
 def _enter(tenant: Tenant) -> int | None:
@@ -104,6 +135,7 @@ def _quote(name: str) -> str:
 
 
 def routing_forget() -> None:
-    """Drop this process's cache (tests that rewrite routing rows outside a transaction may call it)."""
+    """Drop this process's cache: the routing version moved."""
     with _lock:
         _routes.clear()
+        _schemas.clear()

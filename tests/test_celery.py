@@ -12,6 +12,7 @@ from core.celery import app as celery_app
 from core.models import User
 from core.scrubbing import scrub_text
 from core.tasks import send_invitation
+from tests.support.database import commit_sql
 from tests.support.firms import Firm
 from tests.support.worker import PUBLIC_PORT, Worker, celery_worker, wait_for
 
@@ -45,6 +46,26 @@ def test_a_task_sent_from_a_firm_runs_in_that_firms_schema(worker: Worker, firm_
     assert "Globex Visa Partners" in mail_b
     assert "acme" not in mail_b.lower()
     assert len(worker.mails_to(alice.email)) == 1
+
+
+def test_a_change_to_the_firm_committed_elsewhere_reaches_the_workers_next_task(worker: Worker, firm_a: Firm) -> None:
+    """The worker caches each firm it enters (tenants.routing), checked against the routing version on every task."""
+    alice = firm_a.admin
+    before = len(worker.mails_to(alice.email))
+    first = worker.send_invitation(user_id=alice.pk, tenant=firm_a.tenant)
+    worker.wait_for_log(f"send_invitation[{first}] succeeded")
+    commit_sql("UPDATE tenants_tenant SET name = 'Acme Immigration Partners' WHERE schema_name = 'acme'")
+    try:
+        second = worker.send_invitation(user_id=alice.pk, tenant=firm_a.tenant)
+        worker.wait_for_log(f"send_invitation[{second}] succeeded")
+    finally:
+        commit_sql("UPDATE tenants_tenant SET name = 'Acme Immigration LLP' WHERE schema_name = 'acme'")
+    mails = worker.mails_to(alice.email)[before:]
+
+    assert len(mails) == 2
+    assert "Acme Immigration LLP" in mails[0]
+    assert "Acme Immigration Partners" in mails[1]
+    assert "Acme Immigration LLP" not in mails[1]
 
 
 def test_a_task_sent_without_a_firm_fails_instead_of_running_in_public(worker: Worker, firm_a: Firm) -> None:

@@ -35,7 +35,7 @@ from core.models import User
 from core.roles import Role
 from core.services import user_create
 from tenants.models import Domain, Tenant
-from tests.support.database import database_params
+from tests.support.database import commit_sql, database_params
 from tests.support.firms import PASSWORD, Firm
 from tests.support.infra_servers import Certificate, Gunicorn, Nginx, gunicorn, nginx, pgbouncer, wildcard_certificate
 
@@ -288,34 +288,26 @@ def test_an_unknown_subdomain_gets_the_not_found_page(stack: Stack) -> None:
     assert "There is nothing at this address." in response.text
 
 
-def _committed(statement: str, *params: object) -> None:
-    """Run one statement on its own committed connection (as another process would: this test's is in a transaction)."""
-    import psycopg
-
-    with psycopg.connect(**database_params(), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(statement, params)
-
-
 def test_a_suspension_and_a_removed_domain_take_effect_on_the_next_request_in_every_web_process(stack: Stack) -> None:
     """Each gunicorn worker caches host → firm (tenants.routing); another process (this one) commits the change."""
     host, extra = f"globex.{BASE}", f"globex-old.{BASE}"
-    _committed(
+    commit_sql(
         "INSERT INTO tenants_domain (domain, tenant_id, is_primary) "
         "SELECT %s, id, false FROM tenants_tenant WHERE schema_name = 'globex'",
         extra,
     )
     try:
         warm = [stack.https(name, "/accounts/login/").status for name in (host, extra) * 4]  # both workers, both hosts
-        _committed("UPDATE tenants_tenant SET status = 'suspended' WHERE schema_name = 'globex'")
+        commit_sql("UPDATE tenants_tenant SET status = 'suspended' WHERE schema_name = 'globex'")
         try:
             suspended = [stack.https(host, "/accounts/login/") for _ in range(4)]
         finally:
-            _committed("UPDATE tenants_tenant SET status = 'active' WHERE schema_name = 'globex'")
+            commit_sql("UPDATE tenants_tenant SET status = 'active' WHERE schema_name = 'globex'")
         resumed = stack.https(host, "/accounts/login/").status
-        _committed("DELETE FROM tenants_domain WHERE domain = %s", extra)
+        commit_sql("DELETE FROM tenants_domain WHERE domain = %s", extra)
         removed = [stack.https(extra, "/accounts/login/") for _ in range(4)]
     finally:
-        _committed("DELETE FROM tenants_domain WHERE domain = %s", extra)
+        commit_sql("DELETE FROM tenants_domain WHERE domain = %s", extra)
 
     assert warm == [200] * 8
     assert [r.status for r in suspended] == [403] * 4

@@ -13,8 +13,10 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core.celery import app as celery_app
+from tenants.current import current_firm
 from tenants.db import tenant_connection
-from tenants.models import Domain, RoutingVersion
+from tenants.models import Domain, RoutingVersion, Tenant
 from tests.support.firms import Firm
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +45,7 @@ def test_every_change_to_a_tenant_or_domain_row_gives_the_routing_a_new_version(
     seen = [RoutingVersion.objects.get().version]
     Domain.objects.create(domain="acme-new.localhost", tenant=firm_a.tenant, is_primary=False)
     seen.append(RoutingVersion.objects.get().version)
-    firm_a.tenant.__class__.objects.filter(pk=firm_a.tenant.pk).update(name="Acme Immigration LLP (renamed)")
+    Tenant.objects.filter(pk=firm_a.tenant.pk).update(name="Acme Immigration LLP (renamed)")
     seen.append(RoutingVersion.objects.get().version)
     Domain.objects.filter(domain="acme-new.localhost").delete()
     seen.append(RoutingVersion.objects.get().version)
@@ -73,3 +75,29 @@ def test_a_rolled_back_domain_leaves_no_route_behind_and_its_version_is_never_re
     assert reassigned[0] == 200
     assert "<strong>Globex Visa Partners</strong>" in reassigned[1]
     assert "Acme" not in reassigned[1]
+
+
+@celery_app.task(name="tests.test_routing_cache.firm_name")
+def firm_name() -> str:
+    return current_firm().name
+
+
+def _run_in(schema: str) -> tuple[str, list[str]]:
+    """Run ``firm_name`` as a worker runs a message stamped with ``schema`` (from public, as after a task)."""
+    tenant_connection().set_schema_to_public()
+    with CaptureQueriesContext(connection) as seen:
+        result = firm_name.apply(headers={"_schema_name": schema}).get()
+    return result, [q["sql"] for q in seen.captured_queries]
+
+
+def test_a_task_enters_its_firm_in_one_statement_and_sees_a_change_to_the_firm_at_once(firm_a: Firm) -> None:
+    _run_in("acme")  # this process has now entered the firm once
+    name, statements = _run_in("acme")
+    tenant_connection().set_schema_to_public()
+    Tenant.objects.filter(schema_name="acme").update(name="Acme Immigration LLP (renamed)")
+    renamed, _statements = _run_in("acme")
+
+    assert name == "Acme Immigration LLP"
+    assert len(statements) == 1
+    assert statements[0].startswith("SELECT set_config('search_path', '\"acme\", \"public\"', false)")
+    assert renamed == "Acme Immigration LLP (renamed)"

@@ -132,6 +132,15 @@ def database_params() -> dict[str, str]:
     return {key: str(value) for key, value in found.items() if value is not None}
 
 
+def commit_sql(statement: str, *params: object) -> None:
+    """Run one statement on a connection of its own, committed at once: as another process would change the data.
+
+    For tests that run inside a transaction of their own and need a change other processes see.
+    """
+    with psycopg.connect(**database_params(), autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(statement, params)
+
+
 def subprocess_database_url() -> str:
     """The test database as a ``DATABASE_URL`` for a subprocess."""
     params = database_params()
