@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,7 +26,7 @@ from api.body import json_object
 from api.idempotency import ApiView
 from api.money_fields import MinorUnitsField, money_in
 from api.pagination import CursorPage, filtered, paginated
-from api.permissions import ObjectView, staff_user
+from api.permissions import ObjectView, StaffPermission, staff_user
 from billing.access import (
     invoice_for_user,
     matter_for_billing,
@@ -44,7 +45,7 @@ from billing.stripe.selectors import payment_entries, payment_events
 from billing.stripe.services import PAYABLE_ONLINE, payment_refund, retainer_request_create
 from billing.stripe.trust_refunds import trust_card_refund_request
 from billing.trust.requests import trust_request_approve, trust_request_reject
-from core.roles import APPROVE_TRUST, MANAGE_INVOICES, MANAGE_TRUST, VIEW_BILLING
+from core.roles import APPROVE_TRUST, MANAGE_INVOICES, MANAGE_TRUST, VIEW_BILLING, VIEW_LEDGER
 
 
 class StripeUnavailable(APIException):
@@ -56,7 +57,7 @@ class StripeUnavailable(APIException):
 # --- Representations ---------------------------------------------------------------------------------------------
 
 
-class PaymentSerializer(serializers.ModelSerializer[OnlinePayment]):
+class OnlinePaymentSerializer(serializers.ModelSerializer[OnlinePayment]):
     client = serializers.EmailField(source="client.email", read_only=True)
     matter = serializers.CharField(source="matter.reference", read_only=True)
     invoice = serializers.CharField(source="invoice.display_number", read_only=True, allow_null=True, default=None)
@@ -107,12 +108,12 @@ class EventSerializer(serializers.Serializer[Any]):
     received = serializers.DateTimeField()
 
 
-class PaymentDetailSerializer(PaymentSerializer):
+class OnlinePaymentDetailSerializer(OnlinePaymentSerializer):
     entries = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
 
-    class Meta(PaymentSerializer.Meta):
-        fields = [*PaymentSerializer.Meta.fields, "entries", "events"]
+    class Meta(OnlinePaymentSerializer.Meta):
+        fields = [*OnlinePaymentSerializer.Meta.fields, "entries", "events"]
 
     @extend_schema(responses=EntrySerializer(many=True))
     def get_entries(self, payment: OnlinePayment) -> Any:
@@ -157,7 +158,8 @@ class RefundOut(serializers.Serializer[Any]):
     payment = serializers.IntegerField()
     amount_minor = serializers.IntegerField()
     currency = serializers.CharField()
-    status = serializers.ChoiceField(choices=["asked", *TrustCardRefund.Status.values])
+    # An invoice payment's refund is "asked" at once; a retainer's starts "awaiting" its approvers.
+    status = serializers.ChoiceField(choices=TrustCardRefund.Status.choices)
     stripe_refund_id = serializers.CharField(allow_null=True)
     trust_request = serializers.IntegerField(allow_null=True, help_text="The two-approver request, for a retainer.")
 
@@ -231,12 +233,12 @@ class PaymentList(ApiView):
     scope_area = "billing"
     pagination_class = CursorPage
 
-    @extend_schema(parameters=[PaymentFilter], responses=PaymentSerializer(many=True))
+    @extend_schema(parameters=[PaymentFilter], responses=OnlinePaymentSerializer(many=True))
     def get(self, request: Request) -> Response:
         wanted = filtered(request, PaymentFilter)
         lookups = {"status": "status", "account": "account_kind", "client": "client__email__iexact"}
         found = online_payments_for_user(request.user).filter(**{lookups[k]: v for k, v in wanted.items()})
-        return paginated(request, self, _payments(found), lambda rows: PaymentSerializer(rows, many=True).data)
+        return paginated(request, self, _payments(found), lambda rows: OnlinePaymentSerializer(rows, many=True).data)
 
 
 class PaymentDetail(ObjectView):
@@ -248,10 +250,10 @@ class PaymentDetail(ObjectView):
     def reach(self, request: Request, **kwargs: Any) -> None:
         self.payment = online_payment_for_user(request.user, kwargs["payment_id"])
 
-    @extend_schema(responses=PaymentDetailSerializer)
+    @extend_schema(responses=OnlinePaymentDetailSerializer)
     def get(self, request: Request, payment_id: int) -> Response:
         staff_user(request, VIEW_BILLING)
-        return Response(PaymentDetailSerializer(self.payment).data)
+        return Response(OnlinePaymentDetailSerializer(self.payment).data)
 
 
 class PaymentLinks(ApiView):
@@ -283,6 +285,7 @@ class Refunds(ApiView):
     """POST a refund: of an invoice payment, asked of Stripe at once; of a retainer, a request for two approvers."""
 
     scope_area = "billing"
+    permission_classes = [IsAuthenticated, StaffPermission]
 
     @extend_schema(request=RefundIn, responses={201: RefundOut})
     def post(self, request: Request) -> Response:
@@ -312,6 +315,8 @@ class TrustRefunds(ApiView):
     """Card refunds of retainers in trust, newest first, with their approvals (those who read the ledger)."""
 
     scope_area = "trust"
+    permission_classes = [IsAuthenticated, StaffPermission]
+    required_permission = VIEW_LEDGER
     pagination_class = CursorPage
     cursor_ordering = "-pk"
 
@@ -326,6 +331,8 @@ class TrustRefundApprovals(ApiView):
     """POST ``{"request": id}`` approves (the second approval asks Stripe); with ``"reject": true`` rejects."""
 
     scope_area = "trust"
+    permission_classes = [IsAuthenticated, StaffPermission]
+    required_permission = APPROVE_TRUST
 
     @extend_schema(request=TrustRefundDecisionIn, responses={200: TrustRefundSerializer})
     def post(self, request: Request) -> Response:

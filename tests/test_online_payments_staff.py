@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
@@ -238,3 +240,35 @@ def test_a_trust_refund_stripe_refused_is_sent_again_with_the_same_key(
     assert refund.request.approvals.count() == 2
     assert refunded_at_stripe(stripe_front, payment, amount_refunded=50_00) == "applied"
     assert payment.refunded_minor == 50_00
+
+
+def test_the_payments_list_costs_the_same_queries_for_one_payment_or_many(books: Cast) -> None:
+    accounts = accounts_enabled(books.alice)
+    bill = books.client_of(books.bill)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            invoice = issued(books.dora_matter if i % 2 else books.lucia_matter, books.alice, "PET-FLAT")
+            OnlinePayment.objects.create(
+                purpose="invoice",
+                account=accounts["operating"],
+                account_kind="operating",
+                invoice=invoice,
+                client=invoice.client,
+                matter=invoice.matter,
+                amount_minor=invoice.total_minor,
+                currency=invoice.currency,
+                idempotency_key=f"count-{invoice.pk}",
+                payment_intent_id=f"pi_count_{invoice.pk}",
+                status="succeeded",
+            )
+
+    add(1)
+    bill.get("/staff/billing/online-payments/")  # warm the session and caches
+    with CaptureQueriesContext(connection) as few:
+        page(bill, "/staff/billing/online-payments/")
+    add(4)
+    with CaptureQueriesContext(connection) as many:
+        shown = page(bill, "/staff/billing/online-payments/")
+    assert shown.count('data-testid="online-payment-') == 5
+    assert len(many) == len(few)

@@ -10,6 +10,7 @@ from billing.ledger.models import JournalEntry
 from billing.stripe import gateway
 from billing.stripe.models import ConnectedAccount, OnlinePayment, StripeEvent
 from core.audit.models import AuditEntry
+from core.models import User
 
 
 def online_payment_available(kind: str) -> bool:
@@ -17,6 +18,11 @@ def online_payment_available(kind: str) -> bool:
     return ConnectedAccount.objects.filter(
         kind=kind, status=ConnectedAccount.Status.ENABLED, stripe_account_id__isnull=False
     ).exists()
+
+
+def payment_clients() -> QuerySet[User]:
+    """The clients who have started an online payment, by name (the payments list's client filter)."""
+    return User.objects.filter(online_payments__isnull=False).distinct().order_by("full_name", "id")
 
 
 def payment_entries(payment: OnlinePayment) -> QuerySet[JournalEntry]:

@@ -28,7 +28,13 @@ from billing.ledger.accounts import default_currency
 from billing.money import Money
 from billing.stripe.gateway import GatewayError
 from billing.stripe.models import ConnectedAccount, OnlinePayment
-from billing.stripe.selectors import payment_audit, payment_entries, payment_events, payment_stripe_ids
+from billing.stripe.selectors import (
+    payment_audit,
+    payment_clients,
+    payment_entries,
+    payment_events,
+    payment_stripe_ids,
+)
 from billing.stripe.services import payment_refund, retainer_request_create
 from billing.stripe.trust_refunds import refundable, trust_card_refund_request
 from billing.trust.requests import trust_request_approve, trust_request_reject
@@ -51,8 +57,7 @@ def online_payments(request: HttpRequest) -> HttpResponse:
     user = require_staff(request, permission=VIEW_BILLING)
     if refused := wrong_method(request, "GET"):
         return refused
-    everyone = online_payments_for_user(user)
-    rows = everyone.select_related("client", "matter", "invoice", "retainer")
+    rows = online_payments_for_user(user).select_related("client", "matter", "invoice", "retainer")
     status, kind, client = request.GET.get("status", ""), request.GET.get("account", ""), request.GET.get("client", "")
     if status in OnlinePayment.Status.values:
         rows = rows.filter(status=status)
@@ -60,7 +65,6 @@ def online_payments(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(account_kind=kind)
     if client:
         rows = rows.filter(client=client_for_billing(user, client))
-    clients = {payment.client_id: payment.client for payment in everyone.select_related("client").order_by("client_id")}
     return render(
         request,
         "portal/billing_online_payments.html",
@@ -68,7 +72,7 @@ def online_payments(request: HttpRequest) -> HttpResponse:
             "payments": rows[:200],
             "statuses": OnlinePayment.Status.choices,
             "kinds": ConnectedAccount.Kind.choices,
-            "clients": sorted(clients.values(), key=lambda person: person.get_full_name()),
+            "clients": payment_clients(),
             "status": status,
             "kind": kind,
             "client": client,
