@@ -47,6 +47,10 @@ from billing.stripe.trust_refunds import trust_card_refund_request
 from billing.trust.requests import trust_request_approve, trust_request_reject
 from core.roles import APPROVE_TRUST, MANAGE_INVOICES, MANAGE_TRUST, VIEW_BILLING, VIEW_LEDGER
 
+# Where the client pays, by what is paid. Today's client pages start the card payment on POST; when paying moves
+# to Stripe Checkout these name its pages instead, and the link answers those.
+PAY_PAGES = {"invoice": "invoicing:client_invoice_pay", "retainer": "invoicing:client_retainer_pay"}
+
 
 class StripeUnavailable(APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
@@ -270,12 +274,12 @@ class PaymentLinks(ApiView):
             invoice = invoice_for_user(request.user, body["invoice"])
             if invoice.status not in PAYABLE_ONLINE or invoice.balance_due_minor <= 0:
                 raise ValidationError({"invoice": ["This invoice has nothing left to pay."]})
-            where, amount = reverse("invoicing:client_invoice_pay", args=[invoice.pk]), invoice.balance_due
+            where, amount = reverse(PAY_PAGES["invoice"], args=[invoice.pk]), invoice.balance_due
         else:
             retainer = retainer_request_for_user(request.user, body["retainer"])
             if retainer.status != RetainerRequest.Status.OPEN:
                 raise ValidationError({"retainer": ["This retainer is already paid."]})
-            where, amount = reverse("invoicing:client_retainer_pay", args=[retainer.pk]), retainer.amount
+            where, amount = reverse(PAY_PAGES["retainer"], args=[retainer.pk]), retainer.amount
         return Response(
             {"url": request.build_absolute_uri(where), "amount_minor": amount.minor, "currency": amount.currency}
         )

@@ -159,9 +159,15 @@ def test_a_retainer_refund_through_the_api_needs_two_approvers_before_stripe(
     assert one.json()["approvals"] == ["alice@acme.test"]
     assert post(books.client_of(books.alice), approvals, {"request": request_id}, key="a-1").json() == one.json()
     assert not stripe_front.made("POST", "/v1/refunds")
-    two = post(books.client_of(books.paula), approvals, {"request": request_id})
+    # The ledger's approvals endpoint decides the same request by the same rules, and hands it to Stripe.
+    two = post(books.client_of(books.paula), "/api/v1/ledger/trust/approvals", {"request": request_id})
     assert two.status_code == 200, two.content
-    assert two.json()["status"] == "asked"
+    assert two.json()["status"] == "posted"
+    assert two.json()["entry"] is None  # the ledger follows Stripe's charge.refunded
+    listed_after = books.client_of(books.paula).get(f"{BASE}/trust-refunds").json()["results"]
+    assert [(row["status"], row["approvals"]) for row in listed_after] == [
+        ("asked", ["alice@acme.test", "paula@acme.test"])
+    ]
     (call,) = stripe_front.made("POST", "/v1/refunds")
     refund = TrustCardRefund.objects.get(request_id=request_id)
     assert call.idempotency_key == refund.idempotency_key

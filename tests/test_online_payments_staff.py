@@ -272,3 +272,33 @@ def test_the_payments_list_costs_the_same_queries_for_one_payment_or_many(books:
         shown = page(bill, "/staff/billing/online-payments/")
     assert shown.count('data-testid="online-payment-') == 5
     assert len(many) == len(few)
+
+
+def test_a_crash_after_stripe_took_a_trust_refund_resends_the_same_key(
+    books: Cast, stripe_front: StripeFront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stripe answers a repeated key with the first refund; localstripe ignores keys, so the test asserts the keys."""
+    from billing.stripe import trust_refunds
+
+    payment = lucia_retainer(books, stripe_front)
+    refund = trust_card_refund_request(payment=payment, amount=Money(30_00), reason="", by=books.bill)
+    trust_request_approve(request=refund.request, by=books.alice)
+
+    class Died(Exception):
+        pass
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise Died("the process died after Stripe answered, before Portico saved the answer")
+
+    monkeypatch.setattr(trust_refunds, "_sent", die)
+    with pytest.raises(Died):
+        trust_request_approve(request=refund.request, by=books.paula)
+    monkeypatch.undo()
+    refund.refresh_from_db()
+    assert refund.status == "sending"
+    trust_request_approve(request=refund.request, by=books.paula)
+    first, second = stripe_front.made("POST", "/v1/refunds")
+    assert first.idempotency_key == second.idempotency_key == refund.idempotency_key
+    refund.refresh_from_db()
+    assert refund.status == "asked"
+    assert refund.request.approvals.count() == 2

@@ -20,7 +20,6 @@ ledger holds beyond what is already on its way back.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -198,20 +197,24 @@ def _send(refund: TrustCardRefund, *, by: User) -> TrustCardRefund:
         raise ValidationError(
             f"{exc} Both approvals stand; approve again to send it once more (Stripe refunds it only once)."
         ) from exc
-    with transaction.atomic():
-        refund.stripe_refund_id = refund_id
-        refund.status = Status.ASKED
-        refund.last_error = ""
-        refund.save(update_fields=["stripe_refund_id", "status", "last_error"])
-        TrustRequest.objects.filter(pk=refund.request_id).update(
-            status=TrustRequest.Status.POSTED, decided_at=timezone.now()
-        )
-        audit_record(
-            AuditAction.STRIPE_TRUST_REFUND_SENT,
-            actor=by,
-            target=refund.request,
-            data={"online_payment": payment.pk, "amount_minor": refund.amount_minor, "stripe_refund": refund_id},
-        )
+    return _sent(refund, refund_id=refund_id, by=by)
+
+
+@money_transaction
+def _sent(refund: TrustCardRefund, *, refund_id: str, by: User) -> TrustCardRefund:
+    """What Stripe answered, saved; a crash before this commit leaves the refund ``sending`` (resent, same key)."""
+    refund.stripe_refund_id = refund_id
+    refund.status = Status.ASKED
+    refund.last_error = ""
+    refund.save(update_fields=["stripe_refund_id", "status", "last_error"])
+    posted = TrustRequest.Status.POSTED
+    TrustRequest.objects.filter(pk=refund.request_id).update(status=posted, decided_at=timezone.now())
+    audit_record(
+        AuditAction.STRIPE_TRUST_REFUND_SENT,
+        actor=by,
+        target=refund.request,
+        data={"online_payment": refund.payment_id, "amount_minor": refund.amount_minor, "stripe_refund": refund_id},
+    )
     return refund
 
 

@@ -6,6 +6,10 @@ requester never approves their own request. It is refused at once when the
 client-matter's cleared funds could never pay it, and checked again, under the
 trust account's lock, when the last approval pays it. ``trust_request_create``
 is the one way portal pages and the API ask (it picks the kind and the payee).
+
+A card refund of a retainer (``billing.stripe.trust_refunds``) is a refund request
+too, always for two approvers under the same rules (``check_approver``); its last
+approval asks Stripe instead of posting, and the ledger follows Stripe's event.
 """
 
 from __future__ import annotations
