@@ -16,6 +16,7 @@ urlpatterns = [
     path("billing/", include("api.billing_invoices")),
     path("webhooks/", include("api.webhooks")),
     path("billing/", include("api.billing_collections")),
+    path("billing/", include("api.billing_payments")),
     path("", include("api.casework")),
     path("schema/", SchemaView.as_view(), name="schema"),
 ]

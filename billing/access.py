@@ -12,7 +12,7 @@ objects only through a matter ``core.access`` gives them: a client sees their
 own issued invoices, the approved credit notes on them and their payments.
 Write-offs and credit refunds are internal: billing staff only.
 
-Trust and reconciliation (trust requests, trust deposits, bank statements, their
+Trust and reconciliation (trust requests and the card refunds they ask, trust deposits, bank statements, their
 lines, and the trust-bank ledger lines they are matched to) are the firm's books
 proper: billing staff who may read the ledger (``reads_the_ledger``:
 ``billing.view_ledger``) reach every one of them; nobody else reaches any. The
@@ -29,7 +29,7 @@ from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.invoices.models import Invoice, Payment, WriteOff
 from billing.ledger.models import Account, JournalLine
 from billing.reconciliation.models import BankStatement, StatementLine
-from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest
+from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest, TrustCardRefund
 from billing.trust.models import TrustDeposit, TrustRequest
 from core.access import Person, matter_for_user, matters_for_user, object_id, signed_in
 from core.models import Matter, User
@@ -291,3 +291,21 @@ def online_payment_for_user(user: Person, payment_id: object) -> OnlinePayment:
     if payment is None:
         raise Http404("No such payment.")
     return payment
+
+
+def trust_card_refunds_for_user(user: Person) -> QuerySet[TrustCardRefund]:
+    """Card refunds of retainers (money in trust, two approvers): for those who read the ledger; none for others."""
+    return TrustCardRefund.objects.all() if reads_the_ledger(user) else TrustCardRefund.objects.none()
+
+
+def trust_card_refund_for_user(user: Person, request_id: object) -> TrustCardRefund:
+    """The card refund asked by trust request ``request_id`` (its approvals are the request's)."""
+    number = _books_id(user, request_id, "request")
+    found = (
+        TrustCardRefund.objects.select_related("request", "payment", "payment__matter", "payment__client")
+        .filter(request_id=number)
+        .first()
+    )
+    if found is None:
+        raise Http404("No such request.")
+    return found

@@ -6,7 +6,7 @@ from billing.fees.models import FeeTemplate, TimeEntry
 from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment, RecurringPlan, WriteOff
 from billing.ledger.models import Account, AccountMonth, ClosedMonth, JournalEntry, JournalLine
 from billing.reconciliation.models import BankStatement, StatementLine
-from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest, StripeEvent
+from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest, StripeEvent, TrustCardRefund
 from billing.trust.models import BillingTask, TrustApproval, TrustDeposit, TrustRequest, TrustSettings
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "StripeEvent",
     "TimeEntry",
     "TrustApproval",
+    "TrustCardRefund",
     "TrustDeposit",
     "TrustRequest",
     "TrustSettings",

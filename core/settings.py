@@ -439,6 +439,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LanguageEnum": ["en", "es"],
         "TrustRequestKindEnum": "billing.trust.models.TrustRequest.Kind",
+        "OnlinePaymentStatusEnum": "billing.stripe.models.OnlinePayment.Status",
+        "TrustCardRefundStatusEnum": "billing.stripe.models.TrustCardRefund.Status",
+        "RetainerRequestStatusEnum": "billing.stripe.models.RetainerRequest.Status",
     },
 }
 

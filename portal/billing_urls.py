@@ -15,8 +15,14 @@ from portal.views import (
 
 app_name = "invoicing"
 urlpatterns = [
-    # Online payments (staff): list, refunds, retainer requests.
+    # Online payments (staff): list, a payment's detail, refunds (trust: two approvers), retainer requests.
     path("staff/billing/online-payments/", billing_online.online_payments, name="online_payments"),
+    path("staff/billing/online-payments/<int:payment_id>/", billing_online.online_payment, name="online_payment"),
+    path(
+        "staff/billing/online-payments/<int:payment_id>/trust-refunds/decide/",
+        billing_online.trust_refund_decide,
+        name="online_payment_trust_refund_decide",
+    ),
     path(
         "staff/billing/online-payments/<int:payment_id>/refund/",
         billing_online.online_payment_refund,

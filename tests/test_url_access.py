@@ -72,6 +72,11 @@ OWN_THINGS = frozenset(
         "invoicing:client",
         "api:billing:invoices",
         "api:billing:credit_notes",
+        # Online payments and retainer requests scoped by their accessors: a client sees only their own;
+        # a payment link answers the client only for their own open invoice or retainer.
+        "api:payments:online_payments",
+        "api:payments:retainer_requests",
+        "api:payments:payment_links",
     }
 )
 
@@ -385,6 +390,10 @@ BODY_LOOKUPS = {
     "portal:client_download": ("GET", "document"),
     "portal:client_upload": ("GET", "item"),
     "api:billing:invoices": ("POST", "matter_id"),
+    "invoicing:online_payment_trust_refund_decide": ("POST", "request_id"),
+    "api:payments:payment_links": ("POST", "invoice"),
+    "api:payments:trust_refund_approvals": ("POST", "request"),
+    "api:payments:retainer_requests": ("POST", "matter_id"),
 }
 
 

@@ -135,6 +135,19 @@ def payment_intent_create(
     )
 
 
+def payment_intent_charge(*, account_id: str, payment_intent_id: str) -> str | None:
+    """The id of the PaymentIntent's charge on ``account_id`` (None before it is charged)."""
+    retrieve = _client().v1.payment_intents.retrieve
+    intent = _call("read the payment", retrieve, payment_intent_id, None, {"stripe_account": account_id})
+    charge = intent.get("latest_charge")
+    if not charge:
+        charges = (intent.get("charges") or {}).get("data") or []  # older API versions (and the test server)
+        charge = charges[0].get("id") if charges else None
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    return str(charge) if charge else None
+
+
 def refund_create(*, account_id: str, payment_intent_id: str, amount_minor: int, idempotency_key: str) -> str:
     refund = _call(
         "refund the payment",

@@ -1,4 +1,5 @@
-"""The firm's connected accounts at Stripe, its clients' online payments, retainer requests, and the events seen."""
+"""The firm's connected accounts at Stripe, its clients' online payments, retainer requests, card refunds of
+retainers (two approvers), and the events seen."""
 
 from __future__ import annotations
 
@@ -131,6 +132,45 @@ class OnlinePayment(models.Model):
 
     def __str__(self) -> str:
         return f"online {self.purpose} payment {self.pk} ({self.status})"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+
+class TrustCardRefund(models.Model):
+    """A refund of a card retainer (client money in trust) back to the card, sent once two approvers agree.
+
+    The approvals are those of its ``TrustRequest`` (``billing.trust``: two different
+    approvers, never the requester). The idempotency key is saved with the row, long
+    before the last approval makes the one call to Stripe, so a retry after a crash or a
+    refusal sends the same key and Stripe refunds once. The ledger follows Stripe's
+    ``charge.refunded`` event, as for any refund.
+    """
+
+    class Status(models.TextChoices):
+        AWAITING = "awaiting", "Awaiting approval"
+        # Both approvals given and the amount reserved on the payment; Stripe has not yet accepted it.
+        SENDING = "sending", "Approved, not yet accepted by Stripe"
+        ASKED = "asked", "Asked of Stripe"
+        REJECTED = "rejected", "Rejected"
+
+    request = models.OneToOneField("billing.TrustRequest", on_delete=models.PROTECT, related_name="card_refund")
+    payment = models.ForeignKey(OnlinePayment, on_delete=models.PROTECT, related_name="trust_refunds")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    stripe_refund_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.AWAITING)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="trustcardrefund_positive")]
+
+    def __str__(self) -> str:
+        return f"card refund of {self.amount} from payment {self.payment_id} ({self.status})"
 
     @property
     def amount(self) -> Money:

@@ -6,6 +6,10 @@ requester never approves their own request. It is refused at once when the
 client-matter's cleared funds could never pay it, and checked again, under the
 trust account's lock, when the last approval pays it. ``trust_request_create``
 is the one way portal pages and the API ask (it picks the kind and the payee).
+
+A card refund of a retainer (``billing.stripe.trust_refunds``) is a refund request
+too, always for two approvers under the same rules (``check_approver``); its last
+approval asks Stripe instead of posting, and the ledger follows Stripe's event.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from billing.ledger.models import Account
 from billing.ledger.services import Line, journal_post
 from billing.locks import money_transaction
 from billing.money import Money
+from billing.stripe.models import TrustCardRefund
 from billing.trust.models import TrustApproval, TrustRequest, TrustSettings
 from billing.trust.services import check_owner, flag_low_balance, take_from_trust
 from core.audit.actions import AuditAction
@@ -155,16 +160,36 @@ def _post_request(request: TrustRequest, *, by: User) -> None:
     flag_low_balance(account=client_trust, by=by)
 
 
-@money_transaction
-def trust_request_approve(*, request: TrustRequest, by: User) -> TrustRequest:
-    """Approve a disbursement or refund; the last approval needed pays it (posts the entry)."""
-    request = TrustRequest.objects.select_for_update(of=("self",)).select_related("client", "matter").get(pk=request.pk)
+def check_approver(request: TrustRequest, by: User) -> None:
+    """Who may approve a payment out of trust: active, holding ``approve_trust``, and not its requester."""
     if not by.is_active or not by.has_perm(APPROVE_TRUST):
         raise PermissionDenied("Your role does not allow approving payments from trust.")
-    if request.status != TrustRequest.Status.PENDING:
-        raise ValidationError("This request has already been decided.")
     if by.pk == request.requested_by_id:
         raise PermissionDenied("The person who asked for a payment from trust cannot approve it.")
+
+
+def trust_request_approve(*, request: TrustRequest, by: User) -> TrustRequest:
+    """Approve a disbursement or refund; the last approval needed pays it (posts the entry).
+
+    A card refund of a retainer (``billing.stripe.trust_refunds``) is paid by Stripe, not by
+    an entry: its last approval asks Stripe after the approval has committed, so it is
+    handed over before any transaction starts.
+    """
+    if TrustCardRefund.objects.filter(request_id=request.pk).exists():
+        # Imported here: billing.stripe builds on this module (the approval rules above).
+        from billing.stripe.trust_refunds import trust_card_refund_approve
+
+        trust_card_refund_approve(request=request, by=by)
+        return TrustRequest.objects.select_related("client", "matter").get(pk=request.pk)
+    return _approve(request=request, by=by)
+
+
+@money_transaction
+def _approve(*, request: TrustRequest, by: User) -> TrustRequest:
+    request = TrustRequest.objects.select_for_update(of=("self",)).select_related("client", "matter").get(pk=request.pk)
+    check_approver(request, by)
+    if request.status != TrustRequest.Status.PENDING:
+        raise ValidationError("This request has already been decided.")
     if request.approvals.filter(approver=by).exists():
         raise ValidationError("You have already approved this request; it needs another approver.")
     approval = TrustApproval.objects.create(request=request, approver=by)
@@ -187,6 +212,11 @@ def trust_request_reject(*, request: TrustRequest, by: User, reason: str) -> Tru
         raise PermissionDenied("Your role does not allow deciding payments from trust.")
     if request.status != TrustRequest.Status.PENDING:
         raise ValidationError("This request has already been decided.")
+    card_refund = TrustCardRefund.objects.filter(request=request).first()
+    if card_refund is not None:
+        from billing.stripe.trust_refunds import trust_card_refund_reject  # see trust_request_approve
+
+        trust_card_refund_reject(refund=card_refund)
     request.status = TrustRequest.Status.REJECTED
     request.decided_at = timezone.now()
     request.save(update_fields=["status", "decided_at"])

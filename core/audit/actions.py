@@ -177,6 +177,9 @@ class AuditAction(StrEnum):
     TRUST_RETAINER_REQUEST = "trust.retainer_request"
     #: Billing staff refunded (part of) an online payment through Stripe.
     STRIPE_REFUND_REQUEST = "stripe.refund_request"
+    #: Stripe accepted the card refund of a retainer in trust after its two approvals (the approver who sent it
+    #: is the actor); data: the payment, the amount and Stripe's refund id. The ledger follows on ``charge.refunded``.
+    STRIPE_TRUST_REFUND_SENT = "stripe.trust_refund_sent"
 
     # --- Operations --------------------------------------------------------------------
     #: The log was exported (vendor CLI ``audit export``).
