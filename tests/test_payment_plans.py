@@ -422,3 +422,42 @@ def test_no_one_else_reaches_a_clients_plan(cast: Cast, firm_b: Firm, stripe_fro
                 first_due_on=timezone.localdate(),
                 by=cast.bill,
             )
+
+
+def _queries_for(client: Client, path: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_the_plan_lists_do_not_query_per_plan(cast: Cast) -> None:
+    """No Stripe here: an offer needs only the operating account to be enabled in the firm's books."""
+
+    def offer_more(count: int) -> None:
+        with cast.firm.tenant:
+            for _ in range(count):
+                invoice = issued(cast.lucia_matter, cast.alice, "PET-FLAT")
+                plan_offer(
+                    invoice=invoice, installments=3, interval="weekly", first_due_on=timezone.localdate(), by=cast.bill
+                )
+
+    with cast.firm.tenant:
+        ConnectedAccount.objects.create(
+            kind="operating",
+            stripe_account_id="acct_plans_lists",
+            idempotency_key="plans-lists",
+            status="enabled",
+            created_by=cast.alice,
+        )
+    offer_more(1)
+    bill, lucia = cast.client_of(cast.bill), cast.client_of(cast.lucia)
+    _queries_for(bill, "/staff/billing/plans/")  # the session's first request loads what it caches
+    _queries_for(lucia, "/portal/billing/")
+    staff_before, client_before = _queries_for(bill, "/staff/billing/plans/"), _queries_for(lucia, "/portal/billing/")
+    offer_more(3)
+    assert _queries_for(bill, "/staff/billing/plans/") == staff_before
+    assert _queries_for(lucia, "/portal/billing/") == client_before
