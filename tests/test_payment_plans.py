@@ -19,26 +19,43 @@ which is what an installment meets.
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
 from billing.collections.reminders import skip_reason
+from billing.fees.models import FeeTemplate
 from billing.invoices.models import Invoice
+from billing.invoices.services import invoice_add_fee, invoice_create, invoice_issue
 from billing.stripe.models import ConnectedAccount, PaymentPlan, PlanInstallment
 from billing.stripe.plan_tasks import charge_due_installments, charge_installments_in_every_firm
-from billing.stripe.plans import installments_charge_due, plan_accept, plan_amounts, plan_dates, plan_offer
+from billing.stripe.plans import (
+    installments_charge_due,
+    plan_accept,
+    plan_amounts,
+    plan_dates,
+    plan_offer,
+    plan_setup_refresh,
+)
 from billing.stripe.services import connected_account_create, connected_account_link, connected_account_refresh
 from billing.trust.models import BillingTask
 from core.audit.models import AuditEntry
+from core.matters import matter_create
+from core.models import User
+from core.roles import Role
+from core.services import user_create
+from tenants.models import Tenant
 from tests.support.billing import issued
 from tests.support.cast import Cast
-from tests.support.firms import Firm
+from tests.support.firms import Firm, FirmSpec, committed_firm
 from tests.support.stripe import STRIPE_GROUP, StripeFront, event, sign
 
 pytestmark = pytest.mark.xdist_group(STRIPE_GROUP)
@@ -461,3 +478,83 @@ def test_the_plan_lists_do_not_query_per_plan(cast: Cast) -> None:
     offer_more(3)
     assert _queries_for(bill, "/staff/billing/plans/") == staff_before
     assert _queries_for(lucia, "/portal/billing/") == client_before
+
+
+# --- Two runs of the job at the same moment -------------------------------------------------------------------
+
+
+@pytest.fixture
+def planning_firm(django_db_setup: object, django_db_blocker: Any) -> Iterator[Tenant]:
+    """A committed firm of this test's own (threads on their own connections must see its rows), removed after."""
+    with committed_firm(
+        FirmSpec("planning", "Planning LLP", "us-east-1", "p@planning.test"), django_db_blocker
+    ) as firm:
+        yield firm
+
+
+def test_two_runs_at_once_charge_a_due_installment_once(
+    planning_firm: Tenant, stripe_front: StripeFront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run is held inside its call to Stripe while the second runs: the second skips the installment."""
+    from billing.stripe import gateway
+
+    firm = planning_firm
+    with firm:
+        admin = User.objects.get(email="p@planning.test")
+        client = user_create(email="rosa@planning.test", role=Role.CLIENT, full_name="Rosa Vega", language="es")
+        matter = matter_create(reference="2026-0001", title="Vega I-130", matter_type="I-130", client=client, by=admin)
+        draft = invoice_create(matter=matter, by=admin)
+        invoice_add_fee(invoice=draft, template=FeeTemplate.objects.get(code="CONS-FLAT"))
+        invoice = invoice_issue(invoice=draft, by=admin)
+        ConnectedAccount.objects.create(
+            kind="operating",
+            stripe_account_id="acct_planning_operating",
+            idempotency_key="planning-operating",
+            status="enabled",
+            created_by=admin,
+        )
+        plan = plan_offer(
+            invoice=invoice, installments=2, interval="monthly", first_due_on=timezone.localdate(), by=admin
+        )
+        setup = plan_accept(plan=plan, by=client)
+    save_card(stripe_front, setup.setup_intent_id, GOOD_CARD)
+    with firm:
+        assert plan_setup_refresh(plan=plan).status == PaymentPlan.Status.ACTIVE
+
+    real = gateway.installment_charge
+    in_call, second_done = threading.Event(), threading.Event()
+    results: dict[str, dict[str, int]] = {}
+    errors: list[BaseException] = []
+
+    def held(**kwargs: Any) -> Any:
+        in_call.set()
+        assert second_done.wait(timeout=60), "the second run never finished"
+        return real(**kwargs)
+
+    def run(name: str) -> None:
+        try:
+            if name == "second":
+                assert in_call.wait(timeout=60), "the first run never reached Stripe"
+            with firm:
+                results[name] = installments_charge_due()
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            if name == "second":
+                second_done.set()
+            connections.close_all()
+
+    monkeypatch.setattr(gateway, "installment_charge", held)
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors[:3]
+    assert results == {"first": {"charged": 1}, "second": {"busy": 1}}
+    (charge,) = stripe_front.made("POST", "/v1/payment_intents")
+    with firm:
+        first = PlanInstallment.objects.get(plan=plan, number=1)
+        assert charge.idempotency_key == first.idempotency_key
+        assert first.status == PlanInstallment.Status.CHARGED
+        assert first.attempts == 1
