@@ -306,6 +306,34 @@ def test_a_crash_after_the_charge_replays_the_same_key(
     assert [call.idempotency_key for call in calls] == [first.idempotency_key] * 2
 
 
+def test_a_charge_in_flight_when_the_plan_is_cancelled_is_still_recorded(
+    cast: Cast, stripe_front: StripeFront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stripe may have charged it: the replay records the answer; nothing else is charged after the cancel."""
+    from billing.stripe import plans
+
+    operating_account(cast)
+    plan = offer(cast, first=timezone.localdate())
+    accept(cast, stripe_front, plan)
+    real = plans._record
+
+    def crash(*args: Any, **kwargs: Any) -> str:
+        raise ConnectionError("the worker died after Stripe answered")
+
+    monkeypatch.setattr(plans, "_record", crash)
+    with cast.firm.tenant, pytest.raises(ConnectionError):
+        installments_charge_due()
+    monkeypatch.setattr(plans, "_record", real)
+    assert cast.client_of(cast.bill).post(f"/staff/billing/plans/{plan.pk}/cancel/", {"reason": "x"}).status_code == 302
+    with cast.firm.tenant:
+        assert installments_charge_due() == {"charged": 1}
+        assert installments_charge_due(today=timezone.localdate() + timedelta(days=400)) == {}
+        plan.refresh_from_db()
+        assert plan.status == PaymentPlan.Status.CANCELLED
+        assert list(plan.installments.values_list("status", flat=True)) == ["charged", "cancelled", "cancelled"]
+    assert len(stripe_front.made("POST", "/v1/payment_intents")) == 2  # the first call and its replay, one key
+
+
 def test_a_decline_is_retried_and_the_spanish_client_is_told_each_time(cast: Cast, stripe_front: StripeFront) -> None:
     operating_account(cast)
     plan = offer(cast, first=timezone.localdate())

@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -283,13 +283,11 @@ def _end(plan: PaymentPlan, status: str, reason: str) -> None:
 
 
 def installments_due(*, today: date) -> list[int]:
-    """Installments of active plans whose (next) attempt is due, a charge left in flight by a crash included."""
+    """Installments of active plans whose (next) attempt is due, and any charge a crash left in flight (replayed
+    under its key even if the plan was cancelled since: Stripe may have charged it, and its answer is recorded)."""
+    due = Q(plan__status=PaymentPlan.Status.ACTIVE, status__in=[Status.SCHEDULED, Status.RETRYING])
     return list(
-        PlanInstallment.objects.filter(
-            plan__status=PaymentPlan.Status.ACTIVE,
-            status__in=[Status.SCHEDULED, Status.RETRYING, Status.CHARGING],
-            next_attempt_on__lte=today,
-        )
+        PlanInstallment.objects.filter(due | Q(status=Status.CHARGING), next_attempt_on__lte=today)
         .order_by("next_attempt_on", "plan_id", "number")
         .values_list("id", flat=True)
     )
@@ -333,11 +331,11 @@ def _claim(installment_id: int, today: date) -> PlanInstallment | str:
         if installment is None:
             return "busy"  # another run holds it right now
         plan = installment.plan
-        due = installment.status in (Status.SCHEDULED, Status.RETRYING, Status.CHARGING)
-        if plan.status != PaymentPlan.Status.ACTIVE or not due or installment.next_attempt_on > today:
-            return "not due"
         if installment.status == Status.CHARGING:
             return installment  # a crash after the key was saved: the same key again
+        due = installment.status in (Status.SCHEDULED, Status.RETRYING)
+        if plan.status != PaymentPlan.Status.ACTIVE or not due or installment.next_attempt_on > today:
+            return "not due"
         invoice = Invoice.objects.get(pk=plan.invoice_id)
         outstanding = _outstanding(plan, invoice, installment)
         if invoice.status not in PAYABLE_ONLINE or outstanding <= 0:
@@ -409,7 +407,7 @@ def installment_charge(*, installment_id: int, today: date) -> str:
             idempotency_key=installment.idempotency_key,
         )
         outcome = _record(installment, charge, today)
-    if outcome != "charged":
+    if outcome in ("declined", "failed"):
         _notify_decline(installment, final=outcome == "failed")
     return outcome
 
@@ -421,9 +419,13 @@ def _record(installment: PlanInstallment, charge: gateway.OffSessionCharge, toda
     if charge.payment_intent_id:
         payment.payment_intent_id = charge.payment_intent_id
         payment.save(update_fields=["payment_intent_id"])
+    locked = PaymentPlan.objects.select_for_update(of=("self",)).get(pk=plan.pk)
     if charge.status != "declined":
         installment.status, installment.charged_at, installment.last_error = Status.CHARGED, timezone.now(), ""
         outcome = "charged"
+    elif locked.status != PaymentPlan.Status.ACTIVE:  # cancelled while this charge was in flight: no retry
+        installment.status, installment.last_error = Status.CANCELLED, charge.message[:300]
+        outcome = "cancelled"
     elif installment.attempts > len(RETRY_DAYS):
         installment.status, installment.last_error = Status.FAILED, charge.message[:300]
         outcome = "failed"
@@ -445,7 +447,6 @@ def _record(installment: PlanInstallment, charge: gateway.OffSessionCharge, toda
             **({"decline_code": charge.decline_code} if charge.status == "declined" else {}),
         },
     )
-    locked = PaymentPlan.objects.select_for_update(of=("self",)).get(pk=plan.pk)
     if outcome == "failed":
         _plan_failed(locked, installment)
     elif outcome == "charged" and not locked.installments.exclude(status=Status.CHARGED).exists():
