@@ -29,7 +29,7 @@ from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.invoices.models import Invoice, Payment, WriteOff
 from billing.ledger.models import Account, JournalLine
 from billing.reconciliation.models import BankStatement, StatementLine
-from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest, TrustCardRefund
+from billing.stripe.models import ConnectedAccount, OnlinePayment, PaymentPlan, RetainerRequest, TrustCardRefund
 from billing.trust.models import TrustDeposit, TrustRequest
 from core.access import Person, matter_for_user, matters_for_user, object_id, signed_in
 from core.models import Matter, User
@@ -309,3 +309,22 @@ def trust_card_refund_for_user(user: Person, request_id: object) -> TrustCardRef
     if found is None:
         raise Http404("No such request.")
     return found
+
+# --- Payment plans ----------------------------------------------------------------------------------------
+
+
+def payment_plans_for_user(user: Person) -> QuerySet[PaymentPlan]:
+    """Every payment plan for billing staff; otherwise the user's own, on the matters they reach."""
+    if not signed_in(user):
+        return PaymentPlan.objects.none()
+    if keeps_the_books(user):
+        return PaymentPlan.objects.all()
+    return PaymentPlan.objects.filter(client=user, matter__in=matters_for_user(user))
+
+
+def payment_plan_for_user(user: Person, plan_id: object) -> PaymentPlan:
+    pk = object_id(plan_id, "payment plan")
+    plan = payment_plans_for_user(user).select_related("invoice", "matter", "client", "account").filter(pk=pk).first()
+    if plan is None:
+        raise Http404("No such payment plan.")
+    return plan

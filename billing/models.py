@@ -6,7 +6,15 @@ from billing.fees.models import FeeTemplate, TimeEntry
 from billing.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment, RecurringPlan, WriteOff
 from billing.ledger.models import Account, AccountMonth, ClosedMonth, JournalEntry, JournalLine
 from billing.reconciliation.models import BankStatement, StatementLine
-from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest, StripeEvent, TrustCardRefund
+from billing.stripe.models import (
+    ConnectedAccount,
+    OnlinePayment,
+    PaymentPlan,
+    PlanInstallment,
+    RetainerRequest,
+    StripeEvent,
+    TrustCardRefund,
+)
 from billing.trust.models import BillingTask, TrustApproval, TrustDeposit, TrustRequest, TrustSettings
 
 __all__ = [
@@ -27,6 +35,8 @@ __all__ = [
     "NumberSequence",
     "OnlinePayment",
     "Payment",
+    "PaymentPlan",
+    "PlanInstallment",
     "RecurringPlan",
     "ReminderPause",
     "ReminderSent",

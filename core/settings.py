@@ -316,6 +316,7 @@ CELERY_TASK_ROUTES = {
     "billing.invoices.tasks.draft_recurring_invoices*": {"queue": "maintenance"},
     "billing.collections.tasks.send_reminders_in_every_firm": {"queue": "maintenance"},
     "billing.collections.tasks.fire_due_reminders": {"queue": "maintenance"},
+    "billing.stripe.plan_tasks.*": {"queue": "maintenance"},
 }
 # The worker logs through Django's LOGGING (JSON lines, scrubbed), not a handler of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -557,4 +558,10 @@ PORTICO_REMINDERS_SECONDS = env_int("PORTICO_REMINDERS_SECONDS", 3600, minimum=6
 CELERY_BEAT_SCHEDULE["send-reminders"] = {
     "task": "billing.collections.tasks.send_reminders_in_every_firm",
     "schedule": float(PORTICO_REMINDERS_SECONDS),
+}
+# How often every firm is asked to charge the payment plan installments that are due (billing/stripe/plans.py).
+PORTICO_PLAN_CHARGES_SECONDS = env_int("PORTICO_PLAN_CHARGES_SECONDS", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["charge-plan-installments"] = {
+    "task": "billing.stripe.plan_tasks.charge_installments_in_every_firm",
+    "schedule": float(PORTICO_PLAN_CHARGES_SECONDS),
 }

@@ -2,7 +2,7 @@
 and the client's billing page (/portal/billing/). Namespace ``invoicing``.
 """
 
-from django.urls import path
+from django.urls import include, path
 
 from portal.views import (
     billing_client,
@@ -99,6 +99,7 @@ urlpatterns = [
     ),
     path("staff/matters/<int:matter_id>/time/", billing_invoices.matter_time, name="matter_time"),
     path("portal/billing/", billing_client.billing_overview, name="client"),
+    path("", include("portal.billing_plans_urls")),  # payment plans (staff and the client)
     path(
         "portal/billing/invoices/<int:invoice_id>/pdf/",
         billing_client.invoice_pdf_for_client,

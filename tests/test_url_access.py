@@ -82,7 +82,13 @@ OWN_THINGS = frozenset(
 
 # Only the invoice's (or retainer's, or payment's) own client is entitled to these.
 CLIENT_PAYS = frozenset(
-    {"invoicing:client_invoice_pay", "invoicing:client_retainer_pay", "invoicing:client_payment_status"}
+    {
+        "invoicing:client_invoice_pay",
+        "invoicing:client_retainer_pay",
+        "invoicing:client_payment_status",
+        "invoicing:client_plan",
+        "invoicing:client_plan_accept",
+    }
 )
 
 # What a leaked response would contain.
@@ -146,8 +152,9 @@ def _billing_victims(cast: Cast) -> dict[str, int]:
 
 
 def _stripe_victims(cast: Cast, invoice: Any) -> dict[str, int]:
-    """Firm A's trust account (never created at Stripe here), a retainer asked of Carol, a payment she started."""
-    from billing.stripe.models import ConnectedAccount, OnlinePayment
+    """Firm A's operating account (never created at Stripe here), a retainer asked of Carol, a payment she started
+    and a payment plan offered to her."""
+    from billing.stripe.models import ConnectedAccount, OnlinePayment, PaymentPlan
     from billing.stripe.services import retainer_request_create
 
     operating = ConnectedAccount.objects.create(
@@ -165,7 +172,18 @@ def _stripe_victims(cast: Cast, invoice: Any) -> dict[str, int]:
         currency=invoice.currency,
         idempotency_key="victim-payment",
     )
-    return {"account_id": operating.pk, "retainer_id": retainer.pk, "payment_id": payment.pk}
+    plan = PaymentPlan.objects.create(
+        invoice=invoice,
+        client=cast.carol,
+        matter=cast.m1,
+        total_minor=invoice.total_minor,
+        currency=invoice.currency,
+        installment_count=2,
+        interval="monthly",
+        first_due_on=invoice.issued_on,
+        offered_by=cast.alice,
+    )
+    return {"account_id": operating.pk, "retainer_id": retainer.pk, "payment_id": payment.pk, "plan_id": plan.pk}
 
 
 def _casework_victims(cast: Cast) -> dict[str, int]:

@@ -36,7 +36,7 @@ from billing.collections.models import CollectionsSettings, ReminderPause, Remin
 from billing.invoices.models import Invoice
 from billing.invoices.pdf import invoice_pdf, invoice_pdf_filename
 from billing.locks import money_transaction
-from billing.stripe.models import ConnectedAccount, OnlinePayment
+from billing.stripe.models import ConnectedAccount, OnlinePayment, PaymentPlan
 from billing.stripe.selectors import online_payment_available
 from billing.trust.models import BillingTask
 from core.mail import firm_link, firm_sender
@@ -48,11 +48,9 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 def under_payment_plan(invoice: Invoice) -> bool:
-    """Whether the invoice is being paid under an agreed plan (such invoices get no reminder).
-
-    Portico has no payment plans yet: this is the hook for them, and answers no.
-    """
-    return False
+    """Whether the invoice is being paid under an agreed plan (``billing.stripe.plans``): such invoices get no
+    reminder while the plan is active. An offer not yet accepted, or a plan that failed, does not hold them back."""
+    return PaymentPlan.objects.filter(invoice=invoice, status=PaymentPlan.Status.ACTIVE).exists()
 
 
 def _open() -> Q:

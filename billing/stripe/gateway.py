@@ -169,3 +169,126 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict[str, 
         raise InvalidWebhook(str(exc) or "bad signature") from exc
     body: dict[str, Any] = event.to_dict()
     return body
+
+
+# --- Payment plans: a card saved off-session on the operating account, then one charge per installment -----
+
+
+@dataclass(frozen=True)
+class Setup:
+    setup_intent_id: str
+    client_secret: str
+    status: str
+    payment_method_id: str
+
+
+@dataclass(frozen=True)
+class OffSessionCharge:
+    """What Stripe answered to an off-session charge: ``declined`` carries the bank's reason."""
+
+    status: Literal["succeeded", "processing", "declined"]
+    payment_intent_id: str
+    decline_code: str = ""
+    message: str = ""
+
+
+def _setup(intent: dict[str, Any]) -> Setup:
+    method = intent.get("payment_method") or ""
+    return Setup(
+        setup_intent_id=str(intent["id"]),
+        client_secret=str(intent.get("client_secret") or ""),
+        status=str(intent["status"]),
+        payment_method_id=str(method["id"] if isinstance(method, dict) else method),
+    )
+
+
+def customer_create(
+    *, account_id: str, email: str, name: str, language: str, metadata: dict[str, str], idempotency_key: str
+) -> str:
+    """A Customer on the connected account ``account_id`` (the card is saved there, where it is charged)."""
+    customer = _call(
+        "save the client at Stripe",
+        _client().v1.customers.create,
+        {"email": email, "name": name, "preferred_locales": [language], "metadata": metadata},
+        {"stripe_account": account_id, "idempotency_key": idempotency_key},
+    )
+    return str(customer["id"])
+
+
+def payment_plan_start(*, account_id: str, customer_id: str, metadata: dict[str, str], idempotency_key: str) -> Setup:
+    """A SetupIntent for off-session use: Stripe.js confirms it with the client's card, which is then kept
+    on ``customer_id`` for the plan's installments. Direct: on the connected account the charges will be on."""
+    intent = _call(
+        "start saving the card",
+        _client().v1.setup_intents.create,
+        {"customer": customer_id, "usage": "off_session", "payment_method_types": ["card"], "metadata": metadata},
+        {"stripe_account": account_id, "idempotency_key": idempotency_key},
+    )
+    return _setup(intent)
+
+
+def setup_intent_retrieve(*, account_id: str, setup_intent_id: str) -> Setup:
+    """The SetupIntent as Stripe holds it now (whether the client's card was saved)."""
+    return _setup(
+        _call(
+            "read the saved card",
+            _client().v1.setup_intents.retrieve,
+            setup_intent_id,
+            None,
+            {"stripe_account": account_id},
+        )
+    )
+
+
+def installment_charge(
+    *,
+    account_id: str,
+    customer_id: str,
+    payment_method_id: str,
+    amount_minor: int,
+    currency: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> OffSessionCharge:
+    """Charge a saved card off-session (``confirm=true``), a direct charge of ``amount_minor`` on ``account_id``.
+
+    A decline is an answer, not an error: ``OffSessionCharge(status="declined")``. Anything
+    else Stripe refuses (or not reaching it) is ``GatewayError``, and the caller retries with the same key.
+    """
+    params: Any = {
+        "amount": amount_minor,
+        "currency": currency.lower(),
+        "customer": customer_id,
+        "payment_method": payment_method_id,
+        "payment_method_types": ["card"],
+        "confirm": True,
+        "off_session": True,
+        "metadata": metadata,
+    }
+    options: Any = {"stripe_account": account_id, "idempotency_key": idempotency_key}
+    try:
+        intent: dict[str, Any] = _client().v1.payment_intents.create(params, options).to_dict()
+    except stripe.CardError as exc:
+        body: dict[str, Any] = exc.json_body if isinstance(exc.json_body, dict) else {}
+        error: dict[str, Any] = body.get("error") or {}
+        declined = error.get("payment_intent") or {}
+        return OffSessionCharge(
+            status="declined",
+            payment_intent_id=str(declined.get("id") or "") if isinstance(declined, dict) else "",
+            decline_code=str(error.get("decline_code") or error.get("code") or "card_declined"),
+            message=str(error.get("message") or exc.user_message or "declined"),
+        )
+    except stripe.StripeError as exc:
+        message = getattr(exc, "user_message", None) or str(exc) or type(exc).__name__
+        raise GatewayError(f"Stripe refused to charge the installment: {message}") from exc
+    status = str(intent.get("status"))
+    if status in ("succeeded", "processing"):
+        return OffSessionCharge(status=status, payment_intent_id=str(intent["id"]))  # type: ignore[arg-type]
+    # requires_action (the bank wants the client present) or requires_payment_method: not charged.
+    error = intent.get("last_payment_error") or {}
+    return OffSessionCharge(
+        status="declined",
+        payment_intent_id=str(intent["id"]),
+        decline_code=str(error.get("code") or status),
+        message=str(error.get("message") or "The bank asked for the cardholder to confirm the payment."),
+    )

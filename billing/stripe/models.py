@@ -191,3 +191,111 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class PaymentPlan(models.Model):
+    """An open invoice paid in installments off a card the client saved for it (a SetupIntent for off-session use).
+
+    Staff offer it (proposed); the client accepts it by saving a card on the firm's
+    operating account (invoices are earned fees), and the plan is active once Stripe
+    says the SetupIntent succeeded. Each idempotency key is saved before its call.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Offered")
+        ACTIVE = "active", _("Active")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Interval(models.TextChoices):
+        WEEKLY = "weekly", _("Weekly")
+        MONTHLY = "monthly", _("Monthly")
+
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="payment_plans")
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payment_plans")
+    matter = models.ForeignKey("core.Matter", on_delete=models.PROTECT, related_name="payment_plans")
+    total_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    installment_count = models.PositiveSmallIntegerField()
+    interval = models.CharField(max_length=8, choices=Interval.choices)
+    first_due_on = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    # Set when the client accepts: the operating account, the Customer there, the SetupIntent, the saved card.
+    account = models.ForeignKey(ConnectedAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    customer_idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    customer_id = models.CharField(max_length=64, blank=True, default="")
+    setup_idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    setup_intent_id = models.CharField(max_length=64, blank=True, default="")
+    payment_method_id = models.CharField(max_length=64, blank=True, default="")
+    offered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(total_minor__gt=0), name="paymentplan_positive"),
+            models.CheckConstraint(condition=models.Q(installment_count__gte=2), name="paymentplan_two_or_more"),
+            # One live plan per invoice: a second offer waits until the first is cancelled, failed or done.
+            models.UniqueConstraint(
+                fields=["invoice"], condition=models.Q(status__in=["proposed", "active"]), name="paymentplan_one_live"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"payment plan {self.pk} ({self.status})"
+
+    @property
+    def total(self) -> Money:
+        return Money(self.total_minor, self.currency)
+
+
+class PlanInstallment(models.Model):
+    """One charge of a plan: due on a day, charged off-session; a decline is retried on a schedule.
+
+    ``idempotency_key`` is the key of the current attempt's PaymentIntent, saved
+    (with ``status`` charging) before the call; ``payment`` is the OnlinePayment the
+    ``payment_intent.succeeded`` event posts to the ledger.
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        CHARGING = "charging", _("Being charged")
+        CHARGED = "charged", _("Charged")
+        RETRYING = "retrying", _("Declined, will retry")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.PROTECT, related_name="installments")
+    number = models.PositiveSmallIntegerField()
+    due_on = models.DateField()
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_on = models.DateField()
+    idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    payment_intent_id = models.CharField(max_length=64, blank=True, default="")
+    payment = models.OneToOneField(
+        OnlinePayment, on_delete=models.PROTECT, null=True, blank=True, related_name="installment"
+    )
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    charged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="planinstallment_unique_number"),
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="planinstallment_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_on"], name="planinstallment_due")]
+
+    def __str__(self) -> str:
+        return f"installment {self.number} of plan {self.plan_id} ({self.status})"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)

@@ -81,6 +81,8 @@ def event_apply(event: dict[str, Any]) -> str:
         .filter(payment_intent_id=intent_id)
         .first()
     )
+    if payment is None and _charge_being_recorded(obj):
+        raise RetryLater(f"{kind} {event_id} arrived before its PaymentIntent id was saved")
     problem = _mismatch(payment, account=account, obj=obj)
     if payment is None or problem:
         audit_record(
@@ -107,6 +109,17 @@ def event_apply(event: dict[str, Any]) -> str:
             },
         )
     return outcome
+
+
+def _charge_being_recorded(obj: dict[str, Any]) -> bool:
+    """A PaymentIntent Portico created (its metadata names our payment row) whose id is not saved yet: an
+    off-session installment's charge answers at once, and its event can come before the answer is recorded."""
+    ref = (obj.get("metadata") or {}).get("portico_payment") if obj.get("object") == "payment_intent" else None
+    return (
+        isinstance(ref, str)
+        and ref.isdigit()
+        and OnlinePayment.objects.filter(pk=int(ref), payment_intent_id__isnull=True).exists()
+    )
 
 
 def _mismatch(payment: OnlinePayment | None, *, account: str, obj: dict[str, Any]) -> str:

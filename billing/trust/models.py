@@ -155,6 +155,7 @@ class BillingTask(models.Model):
         TRUST_REPLENISH = "trust_replenish", "Replenish trust after a dispute"
         COLLECTIONS = "collections", "Follow up an overdue invoice"
         PARTNER_ESCALATION = "partner_escalation", "Overdue invoice escalated to the partners"
+        PAYMENT_PLAN_FAILED = "payment_plan_failed", "Payment plan failed: contact the client"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="billing_tasks")

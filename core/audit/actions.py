@@ -181,6 +181,18 @@ class AuditAction(StrEnum):
     #: is the actor); data: the payment, the amount and Stripe's refund id. The ledger follows on ``charge.refunded``.
     STRIPE_TRUST_REFUND_SENT = "stripe.trust_refund_sent"
 
+    # --- Payment plans (billing/stripe/plans.py) ---------------------------------------
+    #: Billing staff offered a client a payment plan on an open invoice; data: installments, interval, first date.
+    PAYMENT_PLAN_OFFER = "payment_plan.offer"
+    #: The client accepted a plan: Stripe confirmed the card saved for off-session charges (the plan is active).
+    PAYMENT_PLAN_ACCEPT = "payment_plan.accept"
+    #: Billing staff (or the client, before accepting) cancelled a plan; its remaining installments are not charged.
+    PAYMENT_PLAN_CANCEL = "payment_plan.cancel"
+    #: An installment was charged off-session (no actor: the scheduled job); data: attempt, key, PaymentIntent, outcome.
+    PAYMENT_PLAN_CHARGE = "payment_plan.charge"
+    #: A plan failed: an installment was declined on its last retry; billing staff got a task to contact the client.
+    PAYMENT_PLAN_FAIL = "payment_plan.fail"
+
     # --- Operations --------------------------------------------------------------------
     #: The log was exported (vendor CLI ``audit export``).
     AUDIT_EXPORT = "audit.export"
