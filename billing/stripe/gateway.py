@@ -35,6 +35,18 @@ class AccountState:
 
 
 @dataclass(frozen=True)
+class CheckoutSession:
+    """A Stripe-hosted Checkout page: where to send the client, and what Stripe knows of it."""
+
+    session_id: str
+    url: str
+    status: str  # open, complete, expired
+    payment_status: str  # unpaid, paid, no_payment_required
+    payment_intent_id: str | None
+    expires_at: int
+
+
+@dataclass(frozen=True)
 class Intent:
     payment_intent_id: str
     client_secret: str
@@ -132,6 +144,82 @@ def payment_intent_create(
     )
     return Intent(
         payment_intent_id=str(intent["id"]), client_secret=str(intent["client_secret"]), status=intent["status"]
+    )
+
+
+def _session(answer: dict[str, Any]) -> CheckoutSession:
+    intent = answer.get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    return CheckoutSession(
+        session_id=str(answer["id"]),
+        url=str(answer.get("url") or ""),
+        status=str(answer.get("status") or ""),
+        payment_status=str(answer.get("payment_status") or ""),
+        payment_intent_id=str(intent) if intent else None,
+        expires_at=int(answer.get("expires_at") or 0),
+    )
+
+
+def checkout_session_create(
+    *,
+    account_id: str,
+    amount_minor: int,
+    currency: str,
+    description: str,
+    metadata: dict[str, str],
+    locale: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
+    idempotency_key: str,
+) -> CheckoutSession:
+    """A Stripe-hosted payment page for exactly ``amount_minor``: a direct charge on ``account_id``.
+
+    The PaymentIntent Stripe makes when the client pays carries ``metadata``
+    (``portico_payment``, ``portico_firm``), so its events find the payment even
+    before ``checkout.session.completed`` has told Portico its id. No card data
+    reaches Portico; the page speaks ``locale`` (the client's language).
+    """
+    session = _call(
+        "start the payment",
+        _client().v1.checkout.sessions.create,
+        {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": amount_minor,
+                        "product_data": {"name": description[:250]},
+                    },
+                }
+            ],
+            "payment_method_types": ["card"],
+            "payment_intent_data": {"metadata": metadata, "description": description[:500]},
+            "metadata": metadata,
+            "client_reference_id": metadata.get("portico_payment", ""),
+            "locale": locale,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": expires_at,
+        },
+        {"stripe_account": account_id, "idempotency_key": idempotency_key},
+    )
+    return _session(session)
+
+
+def checkout_session_retrieve(*, account_id: str, session_id: str) -> CheckoutSession:
+    """What Stripe knows of the session now (read on the connected account it was made on)."""
+    return _session(
+        _call(
+            "read the payment",
+            _client().v1.checkout.sessions.retrieve,
+            session_id,
+            None,
+            {"stripe_account": account_id},
+        )
     )
 
 

@@ -14,8 +14,9 @@ Handled: ``payment_intent.succeeded`` (an invoice payment into operating, a
 retainer into the client's trust ledger), ``charge.refunded`` (the refunded
 amount, counted from Stripe's cumulative ``amount_refunded``, so a reordered or
 repeated refund event posts only what is new) and ``charge.dispute.created``
-(the disputed amount leaves the books; from trust only what that client holds).
-Other types are recorded and ignored.
+(the disputed amount leaves the books; from trust only what that client holds);
+the ``checkout.session.*`` events and payments paid on Stripe's hosted page
+are found and handled in ``checkout_events``. Other types are recorded and ignored.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
 from billing.locks import money_transaction
 from billing.money import Money
+from billing.stripe.checkout_events import payment_for_checkout, session_completed, session_expired
 from billing.stripe.models import OnlinePayment, RetainerRequest, StripeEvent
 from billing.trust.models import BillingTask, TrustDeposit
 from billing.trust.services import trust_deposit
@@ -80,7 +82,7 @@ def event_apply(event: dict[str, Any]) -> str:
         .select_related("account")
         .filter(payment_intent_id=intent_id)
         .first()
-    )
+    ) or payment_for_checkout(obj)
     problem = _mismatch(payment, account=account, obj=obj)
     if payment is None or problem:
         audit_record(
@@ -158,7 +160,7 @@ def _succeeded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
         retainer.save(update_fields=["status"])
         online_payment_event("payment.succeeded", payment, purpose="retainer", amount_minor=amount.minor)
     payment.status = OnlinePayment.Status.SUCCEEDED
-    payment.save(update_fields=["status", "entry"])
+    payment.save(update_fields=["status", "entry", "payment_intent_id"])  # the id, when found by its metadata
     return "applied"
 
 
@@ -269,4 +271,6 @@ _HANDLERS = {
     "payment_intent.succeeded": _succeeded,
     "charge.refunded": _refunded,
     "charge.dispute.created": _disputed,
+    "checkout.session.completed": session_completed,
+    "checkout.session.expired": session_expired,
 }
