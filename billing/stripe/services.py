@@ -149,7 +149,8 @@ def _checkout(
                 checkout_expires_at=(timezone.now() + CHECKOUT_EXPIRY).replace(microsecond=0),
                 **target,
             )
-    assert account.stripe_account_id is not None and payment.checkout_expires_at is not None  # checked by _enabled
+    assert account.stripe_account_id is not None  # checked by _enabled
+    assert payment.checkout_expires_at is not None
     status = firm_link(reverse("invoicing:client_payment_status", kwargs={"payment_id": payment.pk}))
     session = gateway.checkout_session_create(
         account_id=account.stripe_account_id,
