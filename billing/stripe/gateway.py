@@ -5,7 +5,8 @@ The only module that imports ``stripe``. Keys come from the environment
 base from ``PORTICO_STRIPE_API_BASE`` (tests point it at a local server).
 Every mutating call takes an idempotency key that the caller saved before the
 call; every charge is a direct charge on one connected account (the
-``Stripe-Account`` header).
+``Stripe-Account`` header). Clients pay on Stripe-hosted Checkout
+(``checkout_session_create``): no card data reaches Portico.
 """
 
 from __future__ import annotations
@@ -44,13 +45,6 @@ class CheckoutSession:
     payment_status: str  # unpaid, paid, no_payment_required
     payment_intent_id: str | None
     expires_at: int
-
-
-@dataclass(frozen=True)
-class Intent:
-    payment_intent_id: str
-    client_secret: str
-    status: str
 
 
 def _client() -> stripe.StripeClient:
@@ -118,33 +112,6 @@ def account_link(*, account_id: str, refresh_url: str, return_url: str) -> str:
         {"account": account_id, "refresh_url": refresh_url, "return_url": return_url, "type": "account_onboarding"},
     )
     return str(link["url"])
-
-
-def payment_intent_create(
-    *,
-    account_id: str,
-    amount_minor: int,
-    currency: str,
-    description: str,
-    metadata: dict[str, str],
-    idempotency_key: str,
-) -> Intent:
-    """A direct charge of exactly ``amount_minor`` on ``account_id`` (no application fee)."""
-    intent = _call(
-        "start the payment",
-        _client().v1.payment_intents.create,
-        {
-            "amount": amount_minor,
-            "currency": currency.lower(),
-            # In metadata, not ``description``: the test server refuses that field, and staff see it either way.
-            "metadata": {**metadata, "portico_description": description[:500]},
-            "payment_method_types": ["card"],
-        },
-        {"stripe_account": account_id, "idempotency_key": idempotency_key},
-    )
-    return Intent(
-        payment_intent_id=str(intent["id"]), client_secret=str(intent["client_secret"]), status=intent["status"]
-    )
 
 
 def _session(answer: dict[str, Any]) -> CheckoutSession:

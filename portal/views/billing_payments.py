@@ -231,9 +231,10 @@ def payment_status(request: HttpRequest, payment_id: int) -> HttpResponse:
     outcome = payment_outcome(payment, left=request.GET.get("left") == "1")
     again = ""
     if outcome in ("expired", "left"):
-        target = ("client_invoice_pay", payment.invoice_id) if payment.invoice_id else None
-        target = target or ("client_retainer_pay", payment.retainer_id)
-        again = reverse(f"invoicing:{target[0]}", args=[target[1]])
+        if payment.invoice_id is not None:
+            again = reverse("invoicing:client_invoice_pay", args=[payment.invoice_id])
+        else:
+            again = reverse("invoicing:client_retainer_pay", args=[payment.retainer_id])
     with translation.override(language):
         return render(
             request,
