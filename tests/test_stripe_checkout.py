@@ -333,3 +333,35 @@ def test_the_invoice_email_and_pdf_carry_the_absolute_payment_link(
     text = subprocess.run(["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert "Pagar en línea:" in text
     assert link in text.replace("\n", "")
+
+
+def test_the_firm_sets_the_minimum_in_its_currency_and_an_english_client_reads_it(
+    cast: Cast, stripe_front: StripeFront
+) -> None:
+    connect_both(cast)
+    admin = cast.client_of(cast.alice)
+    assert 'value="50.00"' in admin.get("/staff/billing/trust/settings/").content.decode()  # the default, as an amount
+    saved = admin.post(
+        "/staff/billing/trust/settings/",
+        {
+            "currency": "USD",
+            "two_approver_threshold": "5000.00",
+            "low_balance": "500.00",
+            "partial_payment_minimum": "75",
+        },
+    )
+    assert saved.status_code == 302
+    with cast.firm.tenant:
+        assert TrustSettings.load().partial_payment_minimum == Money(75_00)
+        invoice = issued_for_dora(cast)
+    dora = cast.client_of(cast.dora)
+    page = dora.get(f"/portal/billing/invoices/{invoice.pk}/pay/").content.decode()
+    assert "pay part of it: at least $75.00." in page
+    refused = dora.post(f"/portal/billing/invoices/{invoice.pk}/pay/", {"amount": "74.99"}).content.decode()
+    assert f"Pay at least $75.00, or the whole balance of {invoice.balance_due.format('en')}." in refused
+
+
+def issued_for_dora(cast: Cast) -> Invoice:
+    from tests.support.billing import issued
+
+    return issued(cast.dora_matter, cast.alice, "PET-FLAT")
