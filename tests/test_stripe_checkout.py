@@ -273,6 +273,9 @@ def test_an_expired_or_left_checkout_charged_nothing(cast: Cast, stripe_front: S
     with cast.firm.tenant:
         payment.refresh_from_db()
         assert payment.status == OnlinePayment.Status.EXPIRED
+    reads = stripe_front.made("GET", "/v1/checkout/sessions/")
+    assert reads
+    assert {read.stripe_account for read in reads} == {accounts["operating"].stripe_account_id}
     assert "no se completó. No se cobró nada" in lucia.get(status).content.decode()
     # "Pay" again opens a new page (the expired one is not offered).
     assert lucia.post(f"/portal/billing/invoices/{invoice.pk}/pay/").status_code == 303
@@ -333,6 +336,21 @@ def test_the_invoice_email_and_pdf_carry_the_absolute_payment_link(
     text = subprocess.run(["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert "Pagar en línea:" in text
     assert link in text.replace("\n", "")
+
+
+def test_a_retainer_request_email_carries_its_payment_link(
+    cast: Cast, stripe_front: StripeFront, django_capture_on_commit_callbacks: Any
+) -> None:
+    connect_both(cast)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        retainer = _retainer(cast, Money(600_00))
+    (message,) = mail.outbox
+    assert message.to == [cast.lucia.email]
+    assert "le solicita un anticipo para el caso 2026-0101" in message.subject
+    with cast.firm.tenant:
+        assert f"Pague en línea: {firm_link(f'/portal/billing/retainers/{retainer.pk}/pay/')}" in message.body
+    assert _es(600_00) in message.body
 
 
 def test_the_firm_sets_the_minimum_in_its_currency_and_an_english_client_reads_it(

@@ -131,11 +131,14 @@ def _checkout(
 ) -> str:
     """A Stripe-hosted Checkout Session for ``amount`` on ``account``; its address (the client is sent there)."""
     target = {"invoice": invoice} if invoice is not None else {"retainer": retainer}
-    payment = _reusable(purpose=purpose, client=client, amount=amount, **target)
-    if payment is not None and payment.checkout_url:
-        return payment.checkout_url
-    if payment is None:
-        with transaction.atomic():  # committed before the call: the key outlives a crash
+    with transaction.atomic():  # committed before the call: the key outlives a crash
+        # Two taps at once: the second waits here, then finds the first's payment.
+        if invoice is not None:
+            Invoice.objects.select_for_update(of=("self",)).filter(pk=invoice.pk).first()
+        elif retainer is not None:
+            RetainerRequest.objects.select_for_update(of=("self",)).filter(pk=retainer.pk).first()
+        payment = _reusable(purpose=purpose, client=client, amount=amount, **target)
+        if payment is None:
             payment = OnlinePayment.objects.create(
                 purpose=purpose,
                 account=account,
@@ -149,6 +152,8 @@ def _checkout(
                 checkout_expires_at=(timezone.now() + CHECKOUT_EXPIRY).replace(microsecond=0),
                 **target,
             )
+    if payment.checkout_url:
+        return payment.checkout_url
     assert account.stripe_account_id is not None  # checked by _enabled
     assert payment.checkout_expires_at is not None
     status = firm_link(reverse("invoicing:client_payment_status", kwargs={"payment_id": payment.pk}))
@@ -248,7 +253,7 @@ def checkout_for_trust_request(*, retainer: RetainerRequest, by: User) -> str:
 
 @transaction.atomic
 def retainer_request_create(*, matter: Matter, amount: Money, purpose: str, by: User) -> RetainerRequest:
-    """Ask the matter's client for a retainer into trust (paid online from the portal)."""
+    """Ask the matter's client for a retainer into trust; they are emailed its payment link once committed."""
     if amount.minor <= 0:
         raise ValidationError("A retainer is a positive amount.")
     retainer = RetainerRequest.objects.create(
@@ -265,6 +270,15 @@ def retainer_request_create(*, matter: Matter, amount: Money, purpose: str, by: 
         target=retainer,
         data={"matter": matter.reference, "amount_minor": amount.minor, "currency": amount.currency},
     )
+    firm, retainer_id = current_firm(), retainer.pk
+
+    def email() -> None:  # once committed, in this firm's schema
+        from billing.stripe.mail import retainer_requested_send
+
+        with firm:
+            retainer_requested_send(retainer_id=retainer_id)
+
+    transaction.on_commit(email)
     return retainer
 
 
