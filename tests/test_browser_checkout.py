@@ -12,7 +12,7 @@ page, which reads "confirming" before the event and "received" after it.
 
 The app, the firm and Chromium are those of tests/test_browser_journey.py
 (its ``journey`` fixture, recorder and phone); screenshots go to
-``test-artifacts/browser-journey/`` next to the journey's.
+``test-artifacts/browser-checkout/`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from billing.stripe.services import (
     retainer_request_create,
 )
 from core.models import User
+from tests import test_browser_journey as browser_journey
 from tests.support.billing import issued
 from tests.support.stripe import STRIPE_GROUP, StripeFront, event, sign
 from tests.test_browser_journey import CHROMIUM_ARGS, Journey, Recorder, _fits_the_phone, _phone, journey  # noqa: F401
@@ -73,7 +74,9 @@ def test_a_spanish_speaking_client_pays_an_invoice_in_part_and_a_retainer_from_h
     journey: Journey,  # noqa: F811 - the fixture, imported
     stripe_front: StripeFront,
     django_db_blocker: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(browser_journey, "ARTIFACTS", browser_journey.ARTIFACTS.parent / "browser-checkout")
     with django_db_blocker.unblock(), journey.tenant:
         admin = User.objects.get(email="admin@journey.test")
         lucia = User.objects.get(email="lucia@journey.test")
