@@ -383,3 +383,33 @@ def issued_for_dora(cast: Cast) -> Invoice:
     from tests.support.billing import issued
 
     return issued(cast.dora_matter, cast.alice, "PET-FLAT")
+
+
+def test_a_new_amount_closes_the_page_left_open_so_only_one_can_be_paid(cast: Cast, stripe_front: StripeFront) -> None:
+    accounts = connect_both(cast)
+    _minimum(cast, 100_00)
+    invoice = lucia_invoice(cast)
+    link = f"/portal/billing/invoices/{invoice.pk}/pay/"
+    lucia = cast.client_of(cast.lucia)
+    assert lucia.post(link, {"amount": "150"}).status_code == 303
+    first = _payment(cast, invoice=invoice, amount_minor=150_00)
+    assert lucia.post(link, {"amount": "200"}).status_code == 303  # she left Stripe's page and chose another amount
+    (closed,) = stripe_front.made("POST", "/v1/checkout/sessions/")
+    assert closed.path == f"/v1/checkout/sessions/{first.checkout_session_id}/expire"
+    assert closed.stripe_account == accounts["operating"].stripe_account_id
+    assert closed.idempotency_key == f"{first.idempotency_key}-expire"
+    assert stripe_front.session(str(first.checkout_session_id))["status"] == "expired"
+    second = _payment(cast, invoice=invoice, amount_minor=200_00)
+    assert (_payment(cast, pk=first.pk).status, second.status) == ("expired", "started")
+
+    stripe_front.checkout_complete(str(second.checkout_session_id))  # paid at Stripe, its events not here yet
+    refused = lucia.post(link, {"amount": "300"})
+    assert refused.status_code == 400
+    assert (
+        f"Estamos confirmando su pago de {_es(200_00)}. Espere la confirmación antes de volver a pagar."
+        in refused.content.decode()
+    )
+    opened = [r for r in stripe_front.made("POST", "/v1/checkout/sessions") if r.path == "/v1/checkout/sessions"]
+    assert len(opened) == 2  # no third page
+    with cast.firm.tenant:
+        assert not OnlinePayment.objects.filter(invoice=invoice, status="started").exclude(pk=second.pk).exists()

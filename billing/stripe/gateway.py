@@ -190,6 +190,19 @@ def checkout_session_retrieve(*, account_id: str, session_id: str) -> CheckoutSe
     )
 
 
+def checkout_session_expire(*, account_id: str, session_id: str, idempotency_key: str) -> CheckoutSession:
+    """Close an open session so it can no longer be paid (Stripe refuses once it is complete)."""
+    return _session(
+        _call(
+            "close the earlier payment page",
+            _client().v1.checkout.sessions.expire,
+            session_id,
+            None,
+            {"stripe_account": account_id, "idempotency_key": idempotency_key},
+        )
+    )
+
+
 def refund_create(*, account_id: str, payment_intent_id: str, amount_minor: int, idempotency_key: str) -> str:
     refund = _call(
         "refund the payment",

@@ -118,6 +118,43 @@ def _reusable(*, purpose: str, client: User, amount: Money, **target: object) ->
     )
 
 
+def _close_earlier(payment: OnlinePayment, target: dict[str, object]) -> None:
+    """Close the client's other open Stripe pages for the same invoice or retainer before opening a new one.
+
+    Only one page can be paid, so a client who left a page for 150 and now pays
+    200 is not charged both. A page Stripe will not close was paid meanwhile:
+    then no new page is opened (the earlier payment's event is on its way).
+    """
+    earlier = OnlinePayment.objects.filter(
+        client_id=payment.client_id,
+        status=OnlinePayment.Status.STARTED,
+        checkout_session_id__isnull=False,
+        checkout_expires_at__gt=timezone.now(),
+        **target,
+    ).exclude(pk=payment.pk)
+    for other in earlier.select_related("account"):
+        assert other.account.stripe_account_id is not None
+        assert other.checkout_session_id is not None
+        try:
+            gateway.checkout_session_expire(
+                account_id=other.account.stripe_account_id,
+                session_id=other.checkout_session_id,
+                idempotency_key=f"{other.idempotency_key}-expire",  # derived from the key saved on the row
+            )
+        except gateway.GatewayError as exc:
+            session = gateway.checkout_session_retrieve(
+                account_id=other.account.stripe_account_id, session_id=other.checkout_session_id
+            )
+            if session.status != "expired":
+                raise ValidationError(
+                    _("Your payment of %(amount)s is being confirmed. Please wait for it before paying again.")
+                    % {"amount": other.amount.format(translation.get_language() or "en")}
+                ) from exc
+        OnlinePayment.objects.filter(pk=other.pk, status=OnlinePayment.Status.STARTED).update(
+            status=OnlinePayment.Status.EXPIRED
+        )
+
+
 def _checkout(
     *,
     purpose: str,
@@ -154,6 +191,11 @@ def _checkout(
             )
     if payment.checkout_url:
         return payment.checkout_url
+    try:
+        _close_earlier(payment, target)
+    except ValidationError:
+        OnlinePayment.objects.filter(pk=payment.pk).update(status=OnlinePayment.Status.EXPIRED)  # never opened
+        raise
     assert account.stripe_account_id is not None  # checked by _enabled
     assert payment.checkout_expires_at is not None
     status = firm_link(reverse("invoicing:client_payment_status", kwargs={"payment_id": payment.pk}))

@@ -12,7 +12,8 @@ made on.
 
 localstripe has no Checkout Sessions either: the front answers
 ``/v1/checkout/sessions`` (create, with Stripe's answer to a repeated
-idempotency key; retrieve, only on the account it was made on) with objects
+idempotency key; retrieve and expire, only on the account it was made on;
+expire refused once paid, as Stripe does) with objects
 shaped from Stripe's example ``checkout.session``, and serves a tiny HTML page at
 each session's hosted ``url`` so a browser can land there. What the client does
 on Stripe's page is ``StripeFront.checkout_complete``: it creates a real
@@ -214,6 +215,8 @@ class _Handler(BaseHTTPRequestHandler):
             if session is None or session["_account"] != self.headers.get("Stripe-Account"):
                 return self._answer(404, {"error": {"type": "invalid_request_error", "message": "No such session"}})
             return self._answer(200, self._public(session))
+        if path.startswith("/v1/checkout/sessions/") and path.endswith("/expire") and self.command == "POST":
+            return self._session_expire(path.split("/")[4])
         if path.startswith("/checkout/pay/") and self.command == "GET":
             return self._page(path.rsplit("/", 1)[1])
         self._forward(raw)
@@ -266,6 +269,16 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self.front.sessions[session_id] = session
         return session
+
+    def _session_expire(self, session_id: str) -> None:
+        session = self.front.sessions.get(session_id)
+        if session is None or session["_account"] != self.headers.get("Stripe-Account"):
+            return self._answer(404, {"error": {"type": "invalid_request_error", "message": "No such session"}})
+        if session["status"] != "open":
+            message = "Only Checkout Sessions with a status in [open] can be expired."
+            return self._answer(400, {"error": {"type": "invalid_request_error", "message": message}})
+        session.update(status="expired", url=None)
+        return self._answer(200, self._public(session))
 
     def _page(self, session_id: str) -> None:
         """Stripe's hosted page, as far as a test browser needs: it landed there, and on which session."""
