@@ -167,7 +167,7 @@ def _checkout(
     retainer: RetainerRequest | None = None,
 ) -> str:
     """A Stripe-hosted Checkout Session for ``amount`` on ``account``; its address (the client is sent there)."""
-    target = {"invoice": invoice} if invoice is not None else {"retainer": retainer}
+    target: dict[str, object] = {"invoice": invoice} if invoice is not None else {"retainer": retainer}
     with transaction.atomic():  # committed before the call: the key outlives a crash
         # Two taps at once: the second waits here, then finds the first's payment.
         if invoice is not None:
