@@ -310,6 +310,7 @@ def trust_card_refund_for_user(user: Person, request_id: object) -> TrustCardRef
         raise Http404("No such request.")
     return found
 
+
 # --- Payment plans ----------------------------------------------------------------------------------------
 
 

@@ -54,10 +54,10 @@ PORTICO_BASE_DOMAIN = env_str("PORTICO_BASE_DOMAIN", "localhost").lower()
 # Stripe Connect (billing/stripe/): the platform's secret key, the webhook signing secret, and an API base
 # that tests point at a local Stripe-speaking server (empty: Stripe itself).
 PORTICO_STRIPE_SECRET_KEY = env_str("PORTICO_STRIPE_SECRET_KEY", "")
+# Only a payment plan's card form (Stripe.js confirmSetup) needs it; one-off payments use hosted Checkout.
+PORTICO_STRIPE_PUBLISHABLE_KEY = env_str("PORTICO_STRIPE_PUBLISHABLE_KEY", "")
 PORTICO_STRIPE_WEBHOOK_SECRET = env_str("PORTICO_STRIPE_WEBHOOK_SECRET", "")
 PORTICO_STRIPE_API_BASE = env_str("PORTICO_STRIPE_API_BASE", "")
-# Stripe.js mounts the card form with it on the client's payment page (empty: no card form is shown).
-PORTICO_STRIPE_PUBLISHABLE_KEY = env_str("PORTICO_STRIPE_PUBLISHABLE_KEY", "")
 PORTICO_URL_SCHEME = env_choice("PORTICO_URL_SCHEME", "https" if PRODUCTION else "http", ["http", "https"])
 # The port users reach the web app on; only used to print and email URLs.
 PORTICO_PUBLIC_PORT = env_int("PORTICO_PUBLIC_PORT", 443 if PRODUCTION else 8000, minimum=1)

@@ -105,12 +105,18 @@ class TrustSettingsForm(forms.Form):
     two_approver_threshold = MoneyField(allow_zero=True, label="Two approvers above", help_text="e.g. 5000.00")
     low_balance = MoneyField(allow_zero=True, label="Low-balance task below", help_text="e.g. 500.00")
     apply_trust_to_invoices = forms.BooleanField(required=False)
+    partial_payment_minimum = MoneyField(
+        allow_zero=True,
+        required=False,  # left empty: unchanged
+        label="Smallest partial payment online",
+        help_text="Clients paying an invoice by card pay at least this much (or the whole balance), e.g. 50.00",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The thresholds are read in the currency the form is submitting, not the one saved before.
         wanted = str(self.data.get("currency") or self.initial.get("currency") or "USD").strip().upper()[:3]
-        for name in ("two_approver_threshold", "low_balance"):
+        for name in ("two_approver_threshold", "low_balance", "partial_payment_minimum"):
             field = self.fields[name]
             assert isinstance(field, MoneyField)
             field.currency = wanted if wanted.isalpha() and len(wanted) == 3 else "USD"

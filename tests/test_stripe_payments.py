@@ -6,10 +6,12 @@ webhook view with real signatures. localstripe has no Connect, so account
 creation, account links and the ``Stripe-Account`` header go through the small
 recording front in ``tests/support/stripe.py`` (a stand-in for Stripe's Connect
 endpoints; every other request is forwarded to localstripe). The card form is
-Stripe.js in a browser; here the test pays the PaymentIntent against localstripe
-as Stripe.js would (attach a card, confirm), then signs the
-``payment_intent.succeeded`` event that Stripe would send, around the
-PaymentIntent as localstripe holds it.
+Stripe's hosted Checkout page; localstripe has no Checkout Sessions, so the
+front stands in for them too, and "the client pays on Stripe's page" is the
+front making a real PaymentIntent on localstripe with the session's amount and
+metadata and paying it; the test then signs the ``payment_intent.succeeded``
+event that Stripe would send, around the PaymentIntent as localstripe holds it.
+The Checkout paths themselves are in tests/test_stripe_checkout.py.
 """
 
 from __future__ import annotations
@@ -76,10 +78,19 @@ def lucia_invoice(cast: Cast) -> Invoice:
 
 
 def start_invoice_payment(cast: Cast, invoice: Invoice) -> OnlinePayment:
+    """Lucía presses "Pay" on the invoice's payment link: Portico sends her to Stripe's hosted page."""
     response = cast.client_of(cast.lucia).post(f"/portal/billing/invoices/{invoice.pk}/pay/")
-    assert response.status_code == 200, response.content[:500]
+    assert response.status_code == 303, response.content[:500]
     with cast.firm.tenant:
-        return OnlinePayment.objects.get(invoice=invoice)
+        payment = OnlinePayment.objects.get(invoice=invoice)
+    assert response["Location"] == payment.checkout_url
+    return payment
+
+
+def paid_on_stripe(front: StripeFront, payment: OnlinePayment) -> dict[str, Any]:
+    """The client pays on Stripe's Checkout page: the real PaymentIntent (on localstripe) it made, paid."""
+    _session, intent = front.checkout_complete(str(payment.checkout_session_id))
+    return intent
 
 
 # --- 2. Two connected accounts per firm -------------------------------------------------------------------
@@ -146,22 +157,19 @@ def test_an_invoice_is_charged_on_the_operating_account_and_posted_once(cast: Ca
     lucia = cast.client_of(cast.lucia)
     billing = lucia.get("/portal/billing/").content.decode()
     assert "Pagar" in billing
+    assert f"/portal/billing/invoices/{invoice.pk}/pay/" in billing
 
-    page = lucia.post(f"/portal/billing/invoices/{invoice.pk}/pay/")
-    assert page.status_code == 200
-    assert "Pagar en línea" in page.content.decode()
-    assert "payment-element" not in page.content.decode()  # no publishable key here: no card form
-    with cast.firm.tenant:
-        payment = OnlinePayment.objects.get(invoice=invoice)
+    payment = start_invoice_payment(cast, invoice)
     assert payment.account_kind == "operating"
     assert payment.amount_minor == invoice.balance_due_minor
-    (call,) = stripe_front.made("POST", "/v1/payment_intents")
+    (call,) = stripe_front.made("POST", "/v1/checkout/sessions")
     assert call.stripe_account == accounts["operating"].stripe_account_id
     assert call.idempotency_key == payment.idempotency_key
-    assert call.form["amount"] == [str(invoice.balance_due_minor)]
-    assert "application_fee_amount" not in call.form
+    assert call.form["line_items[0][price_data][unit_amount]"] == [str(invoice.balance_due_minor)]
+    assert "payment_intent_data[application_fee_amount]" not in call.form
+    assert not stripe_front.made("POST", "/v1/payment_intents")  # Stripe makes it when Lucía pays
 
-    intent = stripe_front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(stripe_front, payment)
     assert intent["status"] == "succeeded"
     succeeded = event("payment_intent.succeeded", intent, account=str(accounts["operating"].stripe_account_id))
     response = post_event(succeeded)
@@ -191,15 +199,15 @@ def test_a_retainer_is_charged_on_the_trust_account_for_the_full_amount(cast: Ca
         )
     lucia = cast.client_of(cast.lucia)
     assert "Anticipos solicitados" in lucia.get("/portal/billing/").content.decode()
-    assert lucia.post(f"/portal/billing/retainers/{retainer.pk}/pay/").status_code == 200
+    assert lucia.post(f"/portal/billing/retainers/{retainer.pk}/pay/").status_code == 303
     with cast.firm.tenant:
         payment = OnlinePayment.objects.get(retainer=retainer)
-    (call,) = stripe_front.made("POST", "/v1/payment_intents")
+    (call,) = stripe_front.made("POST", "/v1/checkout/sessions")
     assert call.stripe_account == accounts["trust"].stripe_account_id
-    assert call.form["amount"] == ["150000"]
-    assert "application_fee_amount" not in call.form
+    assert call.form["line_items[0][price_data][unit_amount]"] == ["150000"]
+    assert "payment_intent_data[application_fee_amount]" not in call.form
 
-    intent = stripe_front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(stripe_front, payment)
     assert (
         post_event(event("payment_intent.succeeded", intent, account=str(accounts["trust"].stripe_account_id))).json()[
             "outcome"
@@ -223,7 +231,7 @@ def test_an_event_from_the_other_account_posts_nothing(cast: Cast, stripe_front:
     accounts = connect_both(cast)
     invoice = lucia_invoice(cast)
     payment = start_invoice_payment(cast, invoice)
-    intent = stripe_front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(stripe_front, payment)
     wrong = event("payment_intent.succeeded", intent, account=str(accounts["trust"].stripe_account_id))
     assert post_event(wrong).json()["outcome"] == "refused"
     with cast.firm.tenant:
@@ -237,9 +245,14 @@ def test_online_payment_is_not_offered_before_the_account_is_enabled(cast: Cast,
     invoice = lucia_invoice(cast)
     lucia = cast.client_of(cast.lucia)
     assert f"/portal/billing/invoices/{invoice.pk}/pay/" not in lucia.get("/portal/billing/").content.decode()
-    refused = lucia.post(f"/portal/billing/invoices/{invoice.pk}/pay/", follow=True).content.decode()
-    assert "El pago en línea aún no está disponible" in refused
-    assert not stripe_front.made("POST", "/v1/payment_intents")
+    assert (
+        "El pago en línea aún no está disponible"
+        in lucia.get(f"/portal/billing/invoices/{invoice.pk}/pay/").content.decode()
+    )
+    refused = lucia.post(f"/portal/billing/invoices/{invoice.pk}/pay/")
+    assert refused.status_code == 400
+    assert "El pago en línea aún no está disponible" in refused.content.decode()
+    assert not stripe_front.made("POST", "/v1/checkout/sessions")
 
 
 def test_no_one_else_pays_or_sees_a_clients_payment(cast: Cast, firm_b: Firm, stripe_front: StripeFront) -> None:
@@ -253,23 +266,7 @@ def test_no_one_else_pays_or_sees_a_clients_payment(cast: Cast, firm_b: Firm, st
         assert client.post(f"/portal/billing/retainers/{retainer.pk}/pay/").status_code == 404
     for client in (cast.client_of(cast.dora), firm_b.client(firm_b.admin)):
         assert client.get(f"/portal/billing/payments/{payment.pk}/").status_code == 404
-    assert len(stripe_front.made("POST", "/v1/payment_intents")) == 1
-
-
-def test_the_card_form_confirms_on_the_charges_own_account(
-    cast: Cast, stripe_front: StripeFront, settings: Any
-) -> None:
-    """With a publishable key, the page mounts Stripe.js for the connected account of the charge."""
-    settings.PORTICO_STRIPE_PUBLISHABLE_KEY = "pk_test_portico"
-    accounts = connect_both(cast)
-    invoice = lucia_invoice(cast)
-    page = cast.client_of(cast.lucia).post(f"/portal/billing/invoices/{invoice.pk}/pay/").content.decode()
-    with cast.firm.tenant:
-        payment = OnlinePayment.objects.get(invoice=invoice)
-    assert f'data-account="{accounts["operating"].stripe_account_id}"' in page
-    assert f'data-client-secret="{payment.payment_intent_id}_secret_' in page
-    assert "portal/pay.js" in page
-    assert 'data-publishable-key="pk_test_portico"' in page
+    assert len(stripe_front.made("POST", "/v1/checkout/sessions")) == 1
 
 
 def test_a_crash_after_creating_the_account_creates_nothing_twice(
@@ -303,7 +300,7 @@ def test_a_bad_changed_stale_or_unroutable_webhook_is_refused(cast: Cast, stripe
     accounts = connect_both(cast)
     invoice = lucia_invoice(cast)
     payment = start_invoice_payment(cast, invoice)
-    intent = stripe_front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(stripe_front, payment)
     body = event("payment_intent.succeeded", intent, account=str(accounts["operating"].stripe_account_id))
     payload = json.dumps(body).encode()
     changed = payload.replace(str(intent["amount"]).encode(), b"1", 1)
@@ -328,7 +325,7 @@ def test_a_refund_is_refused_beyond_the_payment_and_posted_once(cast: Cast, stri
     accounts = connect_both(cast)
     invoice = lucia_invoice(cast)
     payment = start_invoice_payment(cast, invoice)
-    intent = stripe_front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(stripe_front, payment)
     operating = str(accounts["operating"].stripe_account_id)
     post_event(event("payment_intent.succeeded", intent, account=operating))
     with cast.firm.tenant:
@@ -368,7 +365,7 @@ def test_a_retainer_refund_comes_out_of_that_clients_trust_only(cast: Cast, stri
         payment = OnlinePayment.objects.get(retainer=retainer)
         with pytest.raises(ValidationError, match="two approvers"):
             payment_refund(payment=payment, amount=Money(1_00, payment.currency), by=cast.bill)
-    intent = stripe_front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(stripe_front, payment)
     post_event(event("payment_intent.succeeded", intent, account=trust))
     # Refunded at Stripe (its dashboard): only Lucía's trust ledger goes down, never below zero.
     post_event(event("charge.refunded", charge_refunded(intent, amount_refunded=300_00), account=trust))
@@ -390,8 +387,10 @@ def test_billing_staff_refund_from_the_payments_page(cast: Cast, firm_b: Firm, s
     accounts = connect_both(cast)
     invoice = lucia_invoice(cast)
     payment = start_invoice_payment(cast, invoice)
-    intent = stripe_front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(stripe_front, payment)
     post_event(event("payment_intent.succeeded", intent, account=str(accounts["operating"].stripe_account_id)))
+    with cast.firm.tenant:
+        payment.refresh_from_db()  # the PaymentIntent's id, learnt from the event
     bill = cast.client_of(cast.bill)
     listing = bill.get("/staff/billing/online-payments/?status=succeeded&account=operating").content.decode()
     assert f'data-testid="online-payment-{payment.pk}"' in listing
@@ -445,7 +444,7 @@ def pay_retainer(cast: Cast, front: StripeFront, trust: str, amount: Money) -> t
     cast.client_of(cast.lucia).post(f"/portal/billing/retainers/{retainer.pk}/pay/")
     with cast.firm.tenant:
         payment = OnlinePayment.objects.get(retainer=retainer)
-    intent = front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(front, payment)
     assert post_event(event("payment_intent.succeeded", intent, account=trust)).json()["outcome"] == "applied"
     return payment, intent
 
@@ -485,7 +484,7 @@ def test_a_refund_before_the_payment_waits_for_it(cast: Cast, stripe_front: Stri
     operating = str(accounts["operating"].stripe_account_id)
     invoice = lucia_invoice(cast)
     payment = start_invoice_payment(cast, invoice)
-    intent = stripe_front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(stripe_front, payment)
     early = event("charge.refunded", charge_refunded(intent, amount_refunded=50_00), account=operating)
     response = post_event(early)
     assert response.status_code == 409  # not 2xx: Stripe sends it again

@@ -80,7 +80,8 @@ OWN_THINGS = frozenset(
     }
 )
 
-# Only the invoice's (or retainer's, or payment's) own client is entitled to these.
+# Only the invoice's (or retainer's, or payment's) own client is entitled to these: the payment links
+# (GET the pay page, POST hands over to Stripe's Checkout) and the payment's status page.
 CLIENT_PAYS = frozenset(
     {
         "invoicing:client_invoice_pay",

@@ -14,7 +14,14 @@ from core.models import WebhookEndpoint, WebhookEvent
 from core.webhooks import endpoint_secret_new
 from tests.support.cast import Cast
 from tests.support.stripe import STRIPE_GROUP, StripeFront, charge_refunded, event
-from tests.test_stripe_payments import connect_both, lucia_invoice, pay_retainer, post_event, start_invoice_payment
+from tests.test_stripe_payments import (
+    connect_both,
+    lucia_invoice,
+    paid_on_stripe,
+    pay_retainer,
+    post_event,
+    start_invoice_payment,
+)
 
 pytestmark = pytest.mark.xdist_group(STRIPE_GROUP)
 
@@ -30,7 +37,7 @@ def test_a_card_payment_of_an_invoice_then_a_refund(cast: Cast, stripe_front: St
         WebhookEndpoint.objects.create(url="https://hooks.acme.test/all", secret=endpoint_secret_new())
     invoice = lucia_invoice(cast)
     payment = start_invoice_payment(cast, invoice)
-    intent = stripe_front.pay(str(payment.payment_intent_id))
+    intent = paid_on_stripe(stripe_front, payment)
     operating = str(accounts["operating"].stripe_account_id)
 
     succeeded = event("payment_intent.succeeded", intent, account=operating)

@@ -36,8 +36,8 @@ from billing.collections.models import CollectionsSettings, ReminderPause, Remin
 from billing.invoices.models import Invoice
 from billing.invoices.pdf import invoice_pdf, invoice_pdf_filename
 from billing.locks import money_transaction
-from billing.stripe.models import ConnectedAccount, OnlinePayment, PaymentPlan
-from billing.stripe.selectors import online_payment_available
+from billing.stripe.models import OnlinePayment, PaymentPlan
+from billing.stripe.selectors import invoice_pay_link
 from billing.trust.models import BillingTask
 from core.mail import firm_link, firm_sender
 from core.roles import Role
@@ -152,10 +152,8 @@ def _fill(template: str, values: dict[str, str]) -> str:
 
 
 def pay_link(invoice: Invoice) -> str:
-    """Where the client pays the invoice online (their billing page), or '' when the firm takes no card payments."""
-    if not online_payment_available(ConnectedAccount.Kind.OPERATING):
-        return ""
-    return firm_link(reverse("invoicing:client"))
+    """The invoice's payment link, or '' when the firm takes no card payments."""
+    return invoice_pay_link(invoice)
 
 
 def invoice_link(invoice: Invoice) -> str:

@@ -15,6 +15,7 @@ from django.utils import translation
 
 from billing.invoices.models import Invoice
 from billing.money import Money
+from billing.stripe.selectors import invoice_pay_link
 from tenants.db import tenant_connection
 
 
@@ -64,6 +65,8 @@ def invoice_context(invoice: Invoice, language: str) -> dict[str, object]:
         "due_on": day(invoice.due_on),
         "status": invoice.get_status_display(),
         "language": language,
+        # Absolute, so it works from a printed or forwarded copy (the client signs in to use it).
+        "pay_link": invoice_pay_link(invoice),
     }
 
 

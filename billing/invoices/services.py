@@ -36,6 +36,7 @@ from billing.money import Money, round_half_up
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.models import Matter, User
+from tenants.current import current_firm
 
 Kind = Account.Kind
 PAYMENT_DUE_DAYS = 30
@@ -212,6 +213,7 @@ def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None =
         data={"number": invoice.number, "total_minor": invoice.total_minor, "currency": currency},
     )
     events.invoice_issued(invoice)
+    _email_on_commit(invoice)
     from billing.trust.models import TrustSettings
 
     # The trust account is already ours to lock: this transaction holds the chain head (billing/locks.py).
@@ -220,6 +222,19 @@ def invoice_issue(*, invoice: Invoice, by: User | None, issued_on: date | None =
 
         invoice_apply_trust(invoice=invoice, by=by)
     return invoice
+
+
+def _email_on_commit(invoice: Invoice) -> None:
+    """The client's "invoice issued" email, once the invoice is committed (in this firm's schema)."""
+    from billing.invoices.mail import invoice_issued_send
+
+    firm, invoice_id = current_firm(), invoice.pk
+
+    def send() -> None:
+        with firm:
+            invoice_issued_send(invoice_id=invoice_id)
+
+    transaction.on_commit(send)
 
 
 def _payment(

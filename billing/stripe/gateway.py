@@ -5,7 +5,8 @@ The only module that imports ``stripe``. Keys come from the environment
 base from ``PORTICO_STRIPE_API_BASE`` (tests point it at a local server).
 Every mutating call takes an idempotency key that the caller saved before the
 call; every charge is a direct charge on one connected account (the
-``Stripe-Account`` header).
+``Stripe-Account`` header). Clients pay on Stripe-hosted Checkout
+(``checkout_session_create``): no card data reaches Portico.
 """
 
 from __future__ import annotations
@@ -35,10 +36,15 @@ class AccountState:
 
 
 @dataclass(frozen=True)
-class Intent:
-    payment_intent_id: str
-    client_secret: str
-    status: str
+class CheckoutSession:
+    """A Stripe-hosted Checkout page: where to send the client, and what Stripe knows of it."""
+
+    session_id: str
+    url: str
+    status: str  # open, complete, expired
+    payment_status: str  # unpaid, paid, no_payment_required
+    payment_intent_id: str | None
+    expires_at: int
 
 
 def _client() -> stripe.StripeClient:
@@ -108,30 +114,92 @@ def account_link(*, account_id: str, refresh_url: str, return_url: str) -> str:
     return str(link["url"])
 
 
-def payment_intent_create(
+def _session(answer: dict[str, Any]) -> CheckoutSession:
+    intent = answer.get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    return CheckoutSession(
+        session_id=str(answer["id"]),
+        url=str(answer.get("url") or ""),
+        status=str(answer.get("status") or ""),
+        payment_status=str(answer.get("payment_status") or ""),
+        payment_intent_id=str(intent) if intent else None,
+        expires_at=int(answer.get("expires_at") or 0),
+    )
+
+
+def checkout_session_create(
     *,
     account_id: str,
     amount_minor: int,
     currency: str,
     description: str,
     metadata: dict[str, str],
+    locale: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
     idempotency_key: str,
-) -> Intent:
-    """A direct charge of exactly ``amount_minor`` on ``account_id`` (no application fee)."""
-    intent = _call(
+) -> CheckoutSession:
+    """A Stripe-hosted payment page for exactly ``amount_minor``: a direct charge on ``account_id``.
+
+    The PaymentIntent Stripe makes when the client pays carries ``metadata``
+    (``portico_payment``, ``portico_firm``), so its events find the payment even
+    before ``checkout.session.completed`` has told Portico its id. No card data
+    reaches Portico; the page speaks ``locale`` (the client's language).
+    """
+    session = _call(
         "start the payment",
-        _client().v1.payment_intents.create,
+        _client().v1.checkout.sessions.create,
         {
-            "amount": amount_minor,
-            "currency": currency.lower(),
-            # In metadata, not ``description``: the test server refuses that field, and staff see it either way.
-            "metadata": {**metadata, "portico_description": description[:500]},
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": amount_minor,
+                        "product_data": {"name": description[:250]},
+                    },
+                }
+            ],
             "payment_method_types": ["card"],
+            "payment_intent_data": {"metadata": metadata, "description": description[:500]},
+            "metadata": metadata,
+            "client_reference_id": metadata.get("portico_payment", ""),
+            "locale": locale,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": expires_at,
         },
         {"stripe_account": account_id, "idempotency_key": idempotency_key},
     )
-    return Intent(
-        payment_intent_id=str(intent["id"]), client_secret=str(intent["client_secret"]), status=intent["status"]
+    return _session(session)
+
+
+def checkout_session_retrieve(*, account_id: str, session_id: str) -> CheckoutSession:
+    """What Stripe knows of the session now (read on the connected account it was made on)."""
+    return _session(
+        _call(
+            "read the payment",
+            _client().v1.checkout.sessions.retrieve,
+            session_id,
+            None,
+            {"stripe_account": account_id},
+        )
+    )
+
+
+def checkout_session_expire(*, account_id: str, session_id: str, idempotency_key: str) -> CheckoutSession:
+    """Close an open session so it can no longer be paid (Stripe refuses once it is complete)."""
+    return _session(
+        _call(
+            "close the earlier payment page",
+            _client().v1.checkout.sessions.expire,
+            session_id,
+            None,
+            {"stripe_account": account_id, "idempotency_key": idempotency_key},
+        )
     )
 
 

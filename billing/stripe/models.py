@@ -74,8 +74,10 @@ class OnlinePayment(models.Model):
 
     An invoice is paid on the operating account, a retainer on the trust account;
     a check constraint holds the pairing. The idempotency key is saved before the
-    PaymentIntent is created; ``entry`` is posted once, by the signed
-    ``payment_intent.succeeded`` event.
+    Checkout Session is created; the PaymentIntent id is known once the client
+    paid (``checkout.session.completed``, or the PaymentIntent's own metadata);
+    ``entry`` is posted once, by the signed ``payment_intent.succeeded`` event.
+    A session that expired unpaid (or was left) is ``expired``: nothing was charged.
     """
 
     class Purpose(models.TextChoices):
@@ -87,6 +89,7 @@ class OnlinePayment(models.Model):
         SUCCEEDED = "succeeded", _("Paid")
         REFUNDED = "refunded", _("Refunded")
         DISPUTED = "disputed", _("Disputed")
+        EXPIRED = "expired", _("Not completed")
 
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     account = models.ForeignKey(ConnectedAccount, on_delete=models.PROTECT, related_name="payments")
@@ -108,6 +111,11 @@ class OnlinePayment(models.Model):
     refund_asked_minor = models.BigIntegerField(default=0)
     idempotency_key = models.CharField(max_length=64, unique=True)
     payment_intent_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # The Stripe-hosted Checkout page the client was sent to (its PaymentIntent exists once they pay).
+    checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_url = models.URLField(max_length=2000, blank=True)
+    # Sent with the session's creation: a retry under the same idempotency key must send the same parameters.
+    checkout_expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTED)
     entry = models.ForeignKey("billing.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created = models.DateTimeField(auto_now_add=True)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 
 from billing.ledger.models import JournalEntry
 from billing.stripe import gateway
-from billing.stripe.models import ConnectedAccount, OnlinePayment, StripeEvent
+from billing.stripe.gateway import GatewayError, checkout_session_retrieve
+from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest, StripeEvent
 from core.audit.models import AuditEntry
+from core.mail import firm_link
 from core.models import User
+
+if TYPE_CHECKING:
+    from billing.invoices.models import Invoice
+
+logger = logging.getLogger(__name__)
+Outcome = Literal["succeeded", "refunded", "disputed", "expired", "confirming", "left"]
 
 
 def online_payment_available(kind: str) -> bool:
@@ -70,3 +81,52 @@ def payment_stripe_ids(payment: OnlinePayment) -> StripeIds:
         except gateway.GatewayError:
             charge = None  # Stripe unreachable or not configured: the page shows the rest
     return StripeIds(account=account, payment_intent=intent, charge=charge)
+
+
+def invoice_pay_link(invoice: Invoice) -> str:
+    """The invoice's payment link, absolute on the firm's site ('' when it cannot be paid online now).
+
+    A stable address (the same for the invoice's whole life) that only its client
+    can open once signed in; it shows what is due and hands over to Stripe.
+    """
+    open_states = ("issued", "partially_paid")
+    if invoice.status not in open_states or invoice.balance_due_minor <= 0:
+        return ""
+    if not online_payment_available(ConnectedAccount.Kind.OPERATING):
+        return ""
+    return firm_link(reverse("invoicing:client_invoice_pay", kwargs={"invoice_id": invoice.pk}))
+
+
+def retainer_pay_link(retainer: RetainerRequest) -> str:
+    """The retainer request's payment link, absolute on the firm's site ('' when it cannot be paid online)."""
+    if retainer.status != RetainerRequest.Status.OPEN or not online_payment_available(ConnectedAccount.Kind.TRUST):
+        return ""
+    return firm_link(reverse("invoicing:client_retainer_pay", kwargs={"retainer_id": retainer.pk}))
+
+
+def payment_outcome(payment: OnlinePayment, *, left: bool = False) -> Outcome:
+    """What the client is told of ``payment`` now.
+
+    Paid (or refunded, disputed) only once the signed event was applied;
+    "confirming" when Stripe says the page was paid but the event is still to
+    come; "expired" (nothing was charged) when the session ended unpaid, by its
+    event or as Stripe reads it now; "left" when the client came back from
+    Stripe's page without paying (``left``) and the page is still open.
+    """
+    if payment.status != OnlinePayment.Status.STARTED:
+        return payment.status  # type: ignore[return-value]
+    if payment.payment_intent_id:
+        return "confirming"
+    if payment.checkout_session_id and payment.account.stripe_account_id:
+        try:
+            session = checkout_session_retrieve(
+                account_id=payment.account.stripe_account_id, session_id=payment.checkout_session_id
+            )
+        except GatewayError as exc:
+            logger.warning("checkout session of payment %s not read: %s", payment.pk, exc)
+            return "confirming"
+        if session.status == "expired":
+            return "expired"
+        if session.status == "complete":
+            return "confirming"
+    return "left" if left else "confirming"

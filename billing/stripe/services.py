@@ -1,6 +1,9 @@
 """Writes for online payments: connecting the firm's two accounts, starting a client's payment, refunds.
 
-Each mutating call to Stripe first saves its idempotency key on a committed row,
+A client pays on a Stripe-hosted Checkout page (no card data reaches Portico):
+``checkout_for_invoice`` (all or part of the balance, on the operating account)
+and ``checkout_for_trust_request`` (a retainer in full, on the trust account)
+answer the page's address. Each mutating call to Stripe first saves its idempotency key on a committed row,
 then calls the gateway, then saves what Stripe answered: a crash in between,
 retried, reuses the key and creates nothing twice at Stripe.
 """
@@ -8,22 +11,31 @@ retried, reuses the key and creates nothing twice at Stripe.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing.invoices.models import Invoice
 from billing.money import Money
 from billing.stripe import gateway
 from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest
+from billing.trust.models import TrustSettings
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
+from core.mail import firm_link
 from core.models import Matter, User
 from tenants.current import current_firm
 from tenants.models import StripeAccountRoute
 
 PAYABLE_ONLINE = frozenset({Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID})
+# Stripe keeps an unpaid Checkout Session open this long (it allows 30 minutes to 24 hours).
+CHECKOUT_EXPIRY = timedelta(hours=1)
+# A session closer than this to its end is not offered again: the client might not finish in time.
+CHECKOUT_REUSE_MARGIN = timedelta(minutes=10)
 
 
 def _key(what: str) -> str:
@@ -82,7 +94,68 @@ def _enabled(kind: str) -> ConnectedAccount:
     return account
 
 
-def _start(
+def _reusable(*, purpose: str, client: User, amount: Money, **target: object) -> OnlinePayment | None:
+    """The client's payment of the same thing and amount started a moment ago, whose Stripe page is still open.
+
+    A double tap on "Pay", or "Pay" again after a crash between the call and
+    the save, goes back to the same Checkout Session instead of opening a
+    second one that could be paid as well.
+    """
+    fresh = timezone.now() + CHECKOUT_REUSE_MARGIN
+    return (
+        OnlinePayment.objects.filter(
+            purpose=purpose,
+            client=client,
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            status=OnlinePayment.Status.STARTED,
+            payment_intent_id__isnull=True,
+            checkout_expires_at__gt=fresh,
+            **target,
+        )
+        .order_by("-created", "-id")
+        .first()
+    )
+
+
+def _close_earlier(payment: OnlinePayment, target: dict[str, object]) -> None:
+    """Close the client's other open Stripe pages for the same invoice or retainer before opening a new one.
+
+    Only one page can be paid, so a client who left a page for 150 and now pays
+    200 is not charged both. A page Stripe will not close was paid meanwhile:
+    then no new page is opened (the earlier payment's event is on its way).
+    """
+    earlier = OnlinePayment.objects.filter(
+        client_id=payment.client_id,
+        status=OnlinePayment.Status.STARTED,
+        checkout_session_id__isnull=False,
+        checkout_expires_at__gt=timezone.now(),
+        **target,
+    ).exclude(pk=payment.pk)
+    for other in earlier.select_related("account"):
+        assert other.account.stripe_account_id is not None
+        assert other.checkout_session_id is not None
+        try:
+            gateway.checkout_session_expire(
+                account_id=other.account.stripe_account_id,
+                session_id=other.checkout_session_id,
+                idempotency_key=f"{other.idempotency_key}-expire",  # derived from the key saved on the row
+            )
+        except gateway.GatewayError as exc:
+            session = gateway.checkout_session_retrieve(
+                account_id=other.account.stripe_account_id, session_id=other.checkout_session_id
+            )
+            if session.status != "expired":
+                raise ValidationError(
+                    _("Your payment of %(amount)s is being confirmed. Please wait for it before paying again.")
+                    % {"amount": other.amount.format(translation.get_language() or "en")}
+                ) from exc
+        OnlinePayment.objects.filter(pk=other.pk, status=OnlinePayment.Status.STARTED).update(
+            status=OnlinePayment.Status.EXPIRED
+        )
+
+
+def _checkout(
     *,
     purpose: str,
     account: ConnectedAccount,
@@ -92,32 +165,56 @@ def _start(
     description: str,
     invoice: Invoice | None = None,
     retainer: RetainerRequest | None = None,
-) -> tuple[OnlinePayment, str]:
+) -> str:
+    """A Stripe-hosted Checkout Session for ``amount`` on ``account``; its address (the client is sent there)."""
+    target: dict[str, object] = {"invoice": invoice} if invoice is not None else {"retainer": retainer}
     with transaction.atomic():  # committed before the call: the key outlives a crash
-        payment = OnlinePayment.objects.create(
-            purpose=purpose,
-            account=account,
-            account_kind=account.kind,
-            invoice=invoice,
-            retainer=retainer,
-            client=client,
-            matter=matter,
-            amount_minor=amount.minor,
-            currency=amount.currency,
-            idempotency_key=_key(f"payment-{purpose}"),
-        )
+        # Two taps at once: the second waits here, then finds the first's payment.
+        if invoice is not None:
+            Invoice.objects.select_for_update(of=("self",)).filter(pk=invoice.pk).first()
+        elif retainer is not None:
+            RetainerRequest.objects.select_for_update(of=("self",)).filter(pk=retainer.pk).first()
+        payment = _reusable(purpose=purpose, client=client, amount=amount, **target)
+        if payment is None:
+            payment = OnlinePayment.objects.create(
+                purpose=purpose,
+                account=account,
+                account_kind=account.kind,
+                client=client,
+                matter=matter,
+                amount_minor=amount.minor,
+                currency=amount.currency,
+                idempotency_key=_key(f"checkout-{purpose}"),
+                # Whole seconds: a retry under the same key sends exactly the same expiry.
+                checkout_expires_at=(timezone.now() + CHECKOUT_EXPIRY).replace(microsecond=0),
+                **target,
+            )
+    if payment.checkout_url:
+        return payment.checkout_url
+    try:
+        _close_earlier(payment, target)
+    except ValidationError:
+        OnlinePayment.objects.filter(pk=payment.pk).update(status=OnlinePayment.Status.EXPIRED)  # never opened
+        raise
     assert account.stripe_account_id is not None  # checked by _enabled
-    intent = gateway.payment_intent_create(
+    assert payment.checkout_expires_at is not None
+    status = firm_link(reverse("invoicing:client_payment_status", kwargs={"payment_id": payment.pk}))
+    session = gateway.checkout_session_create(
         account_id=account.stripe_account_id,
         amount_minor=amount.minor,
         currency=amount.currency,
         description=description,
         metadata={"portico_payment": str(payment.pk), "portico_firm": current_firm().schema_name},
+        locale=client.preferred_language or "en",
+        success_url=status,
+        cancel_url=f"{status}?left=1",
+        expires_at=int(payment.checkout_expires_at.timestamp()),
         idempotency_key=payment.idempotency_key,
     )
     with transaction.atomic():
-        payment.payment_intent_id = intent.payment_intent_id
-        payment.save(update_fields=["payment_intent_id"])
+        payment.checkout_session_id = session.session_id
+        payment.checkout_url = session.url
+        payment.save(update_fields=["checkout_session_id", "checkout_url"])
         audit_record(
             AuditAction.STRIPE_PAYMENT_START,
             actor=client,
@@ -127,36 +224,65 @@ def _start(
                 "account_kind": account.kind,
                 "amount_minor": amount.minor,
                 "currency": amount.currency,
-                "payment_intent": intent.payment_intent_id,
+                "checkout_session": session.session_id,
             },
         )
-    return payment, intent.client_secret
+    return session.url
 
 
-def checkout_for_invoice(*, invoice: Invoice, by: User) -> tuple[OnlinePayment, str]:
-    """Start the client's card payment of what remains due on ``invoice``: a direct charge on the operating account."""
+def invoice_payable_amount(*, invoice: Invoice, amount: Money | None) -> Money:
+    """What the client may pay now: the balance, or a part of it no smaller than the firm's minimum.
+
+    The refusals are in the active language (the client's, under the view's override).
+    """
+    balance = invoice.balance_due
+    if amount is None:
+        return balance
+    if amount.currency != balance.currency:
+        raise ValidationError(_("Enter the amount in %(currency)s.") % {"currency": balance.currency})
+    language = translation.get_language() or "en"
+    minimum = Money(min(TrustSettings.load().partial_payment_minimum_minor, balance.minor), balance.currency)
+    if amount.minor > balance.minor:
+        raise ValidationError(
+            _("You can pay at most the balance due, %(balance)s.") % {"balance": balance.format(language)}
+        )
+    if amount.minor < max(minimum.minor, 1):
+        raise ValidationError(
+            _("Pay at least %(minimum)s, or the whole balance of %(balance)s.")
+            % {"minimum": minimum.format(language), "balance": balance.format(language)}
+        )
+    return amount
+
+
+def checkout_for_invoice(*, invoice: Invoice, by: User, amount: Money | None = None) -> str:
+    """Stripe's hosted page for the client to pay ``amount`` of ``invoice`` (default: all that is due).
+
+    A direct charge on the firm's operating account. ``amount`` may be a part of
+    the balance, at least the firm's minimum (``TrustSettings.partial_payment_minimum``).
+    """
     if invoice.client_id != by.pk:
         raise ValidationError(_("Only the client can pay this invoice online."))
     if invoice.status not in PAYABLE_ONLINE or invoice.balance_due_minor <= 0:
         raise ValidationError(_("This invoice has nothing left to pay."))
-    return _start(
+    account = _enabled(ConnectedAccount.Kind.OPERATING)
+    return _checkout(
         purpose=OnlinePayment.Purpose.INVOICE,
-        account=_enabled(ConnectedAccount.Kind.OPERATING),
+        account=account,
         client=invoice.client,
         matter=invoice.matter,
-        amount=invoice.balance_due,
+        amount=invoice_payable_amount(invoice=invoice, amount=amount),
         description=f"{invoice.display_number} ({invoice.matter.reference})",
         invoice=invoice,
     )
 
 
-def checkout_for_trust_request(*, retainer: RetainerRequest, by: User) -> tuple[OnlinePayment, str]:
-    """Start the client's card payment of a retainer: the full amount, a direct charge on the trust account."""
+def checkout_for_trust_request(*, retainer: RetainerRequest, by: User) -> str:
+    """Stripe's hosted page for the client to pay a retainer: the full amount, a direct charge on the trust account."""
     if retainer.client_id != by.pk:
         raise ValidationError(_("Only the client can pay this retainer online."))
     if retainer.status != RetainerRequest.Status.OPEN:
         raise ValidationError(_("This retainer is already paid."))
-    return _start(
+    return _checkout(
         purpose=OnlinePayment.Purpose.RETAINER,
         account=_enabled(ConnectedAccount.Kind.TRUST),
         client=retainer.client,
@@ -169,7 +295,7 @@ def checkout_for_trust_request(*, retainer: RetainerRequest, by: User) -> tuple[
 
 @transaction.atomic
 def retainer_request_create(*, matter: Matter, amount: Money, purpose: str, by: User) -> RetainerRequest:
-    """Ask the matter's client for a retainer into trust (paid online from the portal)."""
+    """Ask the matter's client for a retainer into trust; they are emailed its payment link once committed."""
     if amount.minor <= 0:
         raise ValidationError("A retainer is a positive amount.")
     retainer = RetainerRequest.objects.create(
@@ -186,6 +312,15 @@ def retainer_request_create(*, matter: Matter, amount: Money, purpose: str, by: 
         target=retainer,
         data={"matter": matter.reference, "amount_minor": amount.minor, "currency": amount.currency},
     )
+    firm, retainer_id = current_firm(), retainer.pk
+
+    def email() -> None:  # once committed, in this firm's schema
+        from billing.stripe.mail import retainer_requested_send
+
+        with firm:
+            retainer_requested_send(retainer_id=retainer_id)
+
+    transaction.on_commit(email)
     return retainer
 
 

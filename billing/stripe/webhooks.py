@@ -14,8 +14,9 @@ Handled: ``payment_intent.succeeded`` (an invoice payment into operating, a
 retainer into the client's trust ledger), ``charge.refunded`` (the refunded
 amount, counted from Stripe's cumulative ``amount_refunded``, so a reordered or
 repeated refund event posts only what is new) and ``charge.dispute.created``
-(the disputed amount leaves the books; from trust only what that client holds).
-Other types are recorded and ignored.
+(the disputed amount leaves the books; from trust only what that client holds);
+the ``checkout.session.*`` events and payments paid on Stripe's hosted page
+are found and handled in ``checkout_events``. Other types are recorded and ignored.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
 from billing.locks import money_transaction
 from billing.money import Money
+from billing.stripe.checkout_events import payment_for_checkout, session_completed, session_expired
 from billing.stripe.models import OnlinePayment, RetainerRequest, StripeEvent
 from billing.trust.models import BillingTask, TrustDeposit
 from billing.trust.services import trust_deposit
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
+from tenants.current import current_firm
 from tenants.models import StripeAccountRoute, Tenant
 
 logger = logging.getLogger(__name__)
@@ -80,7 +83,7 @@ def event_apply(event: dict[str, Any]) -> str:
         .select_related("account")
         .filter(payment_intent_id=intent_id)
         .first()
-    )
+    ) or payment_for_checkout(obj)
     if payment is None and _charge_being_recorded(obj):
         raise RetryLater(f"{kind} {event_id} arrived before its PaymentIntent id was saved")
     problem = _mismatch(payment, account=account, obj=obj)
@@ -112,13 +115,18 @@ def event_apply(event: dict[str, Any]) -> str:
 
 
 def _charge_being_recorded(obj: dict[str, Any]) -> bool:
-    """A PaymentIntent Portico created (its metadata names our payment row) whose id is not saved yet: an
-    off-session installment's charge answers at once, and its event can come before the answer is recorded."""
-    ref = (obj.get("metadata") or {}).get("portico_payment") if obj.get("object") == "payment_intent" else None
+    """A PaymentIntent Portico created itself (its metadata names our payment row in this firm) whose id is
+    not saved yet: an off-session installment's charge answers at once, and its event can come before the
+    answer is recorded. (A Checkout page's PaymentIntent is claimed by its metadata instead.)"""
+    metadata = obj.get("metadata") or {}
+    ref = metadata.get("portico_payment") if obj.get("object") == "payment_intent" else None
     return (
         isinstance(ref, str)
         and ref.isdigit()
-        and OnlinePayment.objects.filter(pk=int(ref), payment_intent_id__isnull=True).exists()
+        and metadata.get("portico_firm") == current_firm().schema_name
+        and OnlinePayment.objects.filter(
+            pk=int(ref), payment_intent_id__isnull=True, checkout_session_id__isnull=True
+        ).exists()
     )
 
 
@@ -171,7 +179,7 @@ def _succeeded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
         retainer.save(update_fields=["status"])
         online_payment_event("payment.succeeded", payment, purpose="retainer", amount_minor=amount.minor)
     payment.status = OnlinePayment.Status.SUCCEEDED
-    payment.save(update_fields=["status", "entry"])
+    payment.save(update_fields=["status", "entry", "payment_intent_id"])  # the id, when found by its metadata
     return "applied"
 
 
@@ -282,4 +290,6 @@ _HANDLERS = {
     "payment_intent.succeeded": _succeeded,
     "charge.refunded": _refunded,
     "charge.dispute.created": _disputed,
+    "checkout.session.completed": session_completed,
+    "checkout.session.expired": session_expired,
 }

@@ -34,6 +34,9 @@ class TrustSettings(models.Model):
     apply_trust_to_invoices = models.BooleanField(
         default=True, help_text="Apply a client's trust funds to their issued invoices automatically."
     )
+    partial_payment_minimum_minor = models.BigIntegerField(
+        default=50_00, help_text="The smallest part of an invoice a client may pay online (minor units)."
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -54,6 +57,10 @@ class TrustSettings(models.Model):
     @property
     def low_balance(self) -> Money:
         return Money(self.low_balance_minor, firm_currency())
+
+    @property
+    def partial_payment_minimum(self) -> Money:
+        return Money(self.partial_payment_minimum_minor, firm_currency())
 
 
 class TrustDeposit(models.Model):

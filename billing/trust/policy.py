@@ -1,4 +1,4 @@
-"""Changing the firm's trust policy: its currency, the two-approver and low-balance thresholds, applying trust.
+"""Changing the firm's billing policy: its currency, the trust thresholds, applying trust, the partial-payment minimum.
 
 The currency lives on the firm's own settings (``core.models.FirmSettings``),
 the thresholds on ``TrustSettings`` in minor units of that currency; both are
@@ -32,6 +32,7 @@ def trust_settings_update(
     two_approver_threshold: Money,
     low_balance: Money,
     apply_trust_to_invoices: bool,
+    partial_payment_minimum: Money | None = None,
 ) -> TrustSettings:
     """Change the firm's trust policy (audited with the old and new values)."""
     currency = check_currency(currency)
@@ -39,11 +40,17 @@ def trust_settings_update(
     settings = TrustSettings.objects.select_for_update().get(pk=TrustSettings.load().pk)
     two_approvers = _threshold(two_approver_threshold, currency=currency, field="two_approver_threshold")
     low = _threshold(low_balance, currency=currency, field="low_balance")
+    minimum = (
+        settings.partial_payment_minimum_minor
+        if partial_payment_minimum is None
+        else _threshold(partial_payment_minimum, currency=currency, field="partial_payment_minimum")
+    )
     before = {
         "currency": firm.currency,
         "two_approver_threshold_minor": settings.two_approver_threshold_minor,
         "low_balance_minor": settings.low_balance_minor,
         "apply_trust_to_invoices": settings.apply_trust_to_invoices,
+        "partial_payment_minimum_minor": settings.partial_payment_minimum_minor,
     }
     if firm.currency != currency:
         firm.currency = currency
@@ -51,12 +58,14 @@ def trust_settings_update(
     settings.two_approver_threshold_minor = two_approvers
     settings.low_balance_minor = low
     settings.apply_trust_to_invoices = apply_trust_to_invoices
+    settings.partial_payment_minimum_minor = minimum
     settings.save()
     after = {
         "currency": firm.currency,
         "two_approver_threshold_minor": settings.two_approver_threshold_minor,
         "low_balance_minor": settings.low_balance_minor,
         "apply_trust_to_invoices": settings.apply_trust_to_invoices,
+        "partial_payment_minimum_minor": settings.partial_payment_minimum_minor,
     }
     audit_record(AuditAction.TRUST_SETTINGS_UPDATE, actor=by, target=settings, data={"before": before, "after": after})
     return settings

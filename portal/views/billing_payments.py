@@ -2,15 +2,17 @@
 
 The firm's settings page lists the trust and the operating account with their
 state; creating one and opening Stripe's onboarding are firm-admin actions. The
-client's pages speak the client's language: "Pay" starts a card payment on the
-right account and shows the payment page; the status page says what happened.
+client's pages speak the client's language: each open invoice and retainer
+request has a payment link (a stable address on the firm's site, only for its
+client) showing what is due; "Pay" there opens a Stripe-hosted Checkout page on
+the right account (no card data reaches Portico), and Stripe sends the client
+back to the payment's status page, which says what happened.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -25,15 +27,20 @@ from billing.access import (
     online_payment_for_user,
     retainer_request_for_user,
 )
+from billing.invoices.models import Invoice
+from billing.money import Money
 from billing.stripe.gateway import GatewayError
-from billing.stripe.models import ConnectedAccount, OnlinePayment
+from billing.stripe.models import ConnectedAccount, RetainerRequest
+from billing.stripe.selectors import online_payment_available, payment_outcome
 from billing.stripe.services import (
+    PAYABLE_ONLINE,
     checkout_for_invoice,
     checkout_for_trust_request,
     connected_account_create,
     connected_account_link,
     connected_account_refresh,
 )
+from billing.trust.models import TrustSettings
 from core.roles import MANAGE_FIRM_SETTINGS
 from portal.guards import require_staff, signed_in_user, wrong_method
 
@@ -97,70 +104,123 @@ def account_return(request: HttpRequest, account_id: int) -> HttpResponse:
     return _settings()
 
 
-def _pay_page(request: HttpRequest, payment: OnlinePayment, client_secret: str) -> HttpResponse:
-    language = signed_in_user(request).preferred_language or "en"
-    with translation.override(language):
-        return render(
-            request,
-            "portal/billing_pay.html",
-            {
-                "payment": payment,
-                "amount": payment.amount.format(language),
-                "client_secret": client_secret,
-                # Direct charges: Stripe.js confirms on the connected account the charge was made on.
-                "stripe_account": payment.account.stripe_account_id,
-                "publishable_key": settings.PORTICO_STRIPE_PUBLISHABLE_KEY,
-            },
-        )
+def _language(request: HttpRequest) -> str:
+    return signed_in_user(request).preferred_language or "en"
 
 
-def _refused(request: HttpRequest, exc: ValidationError | GatewayError) -> HttpResponse:
-    language = signed_in_user(request).preferred_language or "en"
+def typed_amount(text: str, currency: str, language: str) -> Money:
+    """An amount a client typed, read as their language writes it ("1.234,50" or "150,5" in Spanish)."""
+    cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
+    for symbol in ("US$", "$", "€", currency):
+        cleaned = cleaned.replace(symbol, "")
+    if language == "es" and "," in cleaned and cleaned.rfind(",") > cleaned.rfind("."):
+        cleaned = cleaned.replace(".", "").replace(",", ".")  # Spanish: the comma is the decimal mark
+    return Money.parse(cleaned, currency)
+
+
+def _pay_page(
+    request: HttpRequest,
+    *,
+    invoice: Invoice | None = None,
+    retainer: RetainerRequest | None = None,
+    error: str = "",
+    typed: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The phone-first page behind a payment link: what is due, an optional partial amount, "Pay"."""
+    language = _language(request)
     with translation.override(language):
-        if isinstance(exc, GatewayError):
-            logger.warning("online payment not started: %s", exc)
-            message = translation.gettext("The payment could not be started. Please try again later.")
+        context: dict[str, object] = {"invoice": invoice, "retainer": retainer, "error": error, "typed": typed}
+        if invoice is not None:
+            payable = invoice.status in PAYABLE_ONLINE and invoice.balance_due_minor > 0
+            available = online_payment_available(ConnectedAccount.Kind.OPERATING)
+            minimum = Money(
+                min(TrustSettings.load().partial_payment_minimum_minor, max(invoice.balance_due_minor, 0)),
+                invoice.currency,
+            )
+            context.update(
+                due=Money(max(invoice.balance_due_minor, 0), invoice.currency).format(language),
+                minimum=minimum.format(language),
+                partial=payable and minimum.minor < invoice.balance_due_minor,
+                payable=payable,
+                available=available,
+                action=reverse("invoicing:client_invoice_pay", args=[invoice.pk]),
+            )
         else:
-            message = exc.messages[0]
-        messages.error(request, message)
-    return HttpResponseRedirect(reverse("invoicing:client"))
+            assert retainer is not None
+            context.update(
+                due=retainer.amount.format(language),
+                payable=retainer.status == RetainerRequest.Status.OPEN,
+                available=online_payment_available(ConnectedAccount.Kind.TRUST),
+                action=reverse("invoicing:client_retainer_pay", args=[retainer.pk]),
+            )
+        return render(request, "portal/billing_pay.html", context, status=status)
+
+
+def _refusal(exc: ValidationError | GatewayError) -> str:
+    """Why no payment was started, in the active language (the client's)."""
+    if isinstance(exc, GatewayError):
+        logger.warning("online payment not started: %s", exc)
+        return translation.gettext("The payment could not be started. Please try again later.")
+    return str(exc.messages[0])
+
+
+def _to_stripe(url: str) -> HttpResponse:
+    # 303: the browser follows with a GET to Stripe's hosted page (never re-posting the form there).
+    return HttpResponseRedirect(url, status=303)
 
 
 @login_required
 def invoice_pay(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    """The client pays what remains due on their invoice (a card payment on the firm's operating account)."""
+    """The invoice's payment link: GET shows what is due; POST (an amount, or all of it) goes to Stripe's page.
+
+    A card payment on the firm's operating account. Only the invoice's client
+    reaches it (billing staff reach the invoice, but it is not theirs to pay).
+    """
     user = signed_in_user(request)
     invoice = invoice_for_user(user, invoice_id)
-    if invoice.client_id != user.pk:  # billing staff reach the invoice, but only its client pays it here
+    if invoice.client_id != user.pk or invoice.status == Invoice.Status.DRAFT:
         raise Http404("No such invoice.")
-    if refused := wrong_method(request, "POST"):
+    if refused := wrong_method(request, "GET", "POST"):
         return refused
-    try:
-        payment, secret = checkout_for_invoice(invoice=invoice, by=user)
-    except (ValidationError, GatewayError) as exc:
-        return _refused(request, exc)
-    return _pay_page(request, payment, secret)
+    if request.method == "GET":
+        return _pay_page(request, invoice=invoice)
+    typed = str(request.POST.get("amount", ""))[:40]
+    with translation.override(_language(request)):
+        try:
+            amount = typed_amount(typed, invoice.currency, _language(request)) if typed.strip() else None
+        except ValueError:
+            error = translation.gettext("Enter an amount such as 150.00.")
+            return _pay_page(request, invoice=invoice, error=error, typed=typed, status=400)
+        try:
+            url = checkout_for_invoice(invoice=invoice, by=user, amount=amount)
+        except (ValidationError, GatewayError) as exc:
+            return _pay_page(request, invoice=invoice, error=_refusal(exc), typed=typed, status=400)
+    return _to_stripe(url)
 
 
 @login_required
 def retainer_pay(request: HttpRequest, retainer_id: int) -> HttpResponse:
-    """The client pays a retainer the firm asked for (a card payment of the full amount on the trust account)."""
+    """The retainer's payment link: GET shows the amount; POST goes to Stripe's page (the full amount, into trust)."""
     user = signed_in_user(request)
     retainer = retainer_request_for_user(user, retainer_id)
     if retainer.client_id != user.pk:
         raise Http404("No such retainer request.")
-    if refused := wrong_method(request, "POST"):
+    if refused := wrong_method(request, "GET", "POST"):
         return refused
-    try:
-        payment, secret = checkout_for_trust_request(retainer=retainer, by=user)
-    except (ValidationError, GatewayError) as exc:
-        return _refused(request, exc)
-    return _pay_page(request, payment, secret)
+    if request.method == "GET":
+        return _pay_page(request, retainer=retainer)
+    with translation.override(_language(request)):
+        try:
+            url = checkout_for_trust_request(retainer=retainer, by=user)
+        except (ValidationError, GatewayError) as exc:
+            return _pay_page(request, retainer=retainer, error=_refusal(exc), status=400)
+    return _to_stripe(url)
 
 
 @login_required
 def payment_status(request: HttpRequest, payment_id: int) -> HttpResponse:
-    """Where the client lands after paying: what Portico knows of the payment now."""
+    """Where Stripe's page sends the client back (paid, or left): what happened, in their language."""
     user = signed_in_user(request)
     payment = online_payment_for_user(user, payment_id)
     if payment.client_id != user.pk:
@@ -168,9 +228,16 @@ def payment_status(request: HttpRequest, payment_id: int) -> HttpResponse:
     if refused := wrong_method(request, "GET"):
         return refused
     language = user.preferred_language or "en"
+    outcome = payment_outcome(payment, left=request.GET.get("left") == "1")
+    again = ""
+    if outcome in ("expired", "left"):
+        if payment.invoice_id is not None:
+            again = reverse("invoicing:client_invoice_pay", args=[payment.invoice_id])
+        else:
+            again = reverse("invoicing:client_retainer_pay", args=[payment.retainer_id])
     with translation.override(language):
         return render(
             request,
             "portal/billing_payment_status.html",
-            {"payment": payment, "amount": payment.amount.format(language)},
+            {"payment": payment, "amount": payment.amount.format(language), "outcome": outcome, "again": again},
         )

@@ -131,6 +131,7 @@ def trust_settings_page(request: HttpRequest) -> HttpResponse:
         "two_approver_threshold": str(current.two_approver_threshold.as_decimal()),
         "low_balance": str(current.low_balance.as_decimal()),
         "apply_trust_to_invoices": current.apply_trust_to_invoices,
+        "partial_payment_minimum": str(current.partial_payment_minimum.as_decimal()),
     }
     form = TrustSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

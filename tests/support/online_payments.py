@@ -17,7 +17,6 @@ from typing import Any
 
 from billing.invoices.models import Invoice
 from billing.money import Money
-from billing.stripe import gateway
 from billing.stripe.models import ConnectedAccount, OnlinePayment, RetainerRequest
 from billing.stripe.services import retainer_request_create
 from billing.stripe.webhooks import event_apply
@@ -40,7 +39,7 @@ def accounts_enabled(by: User) -> dict[str, ConnectedAccount]:
 
 
 def _started(
-    account: ConnectedAccount, *, client: User, amount: Money, **what: Invoice | RetainerRequest
+    front: StripeFront, account: ConnectedAccount, *, client: User, amount: Money, **what: Invoice | RetainerRequest
 ) -> OnlinePayment:
     purpose = "invoice" if "invoice" in what else "retainer"
     matter = next(iter(what.values())).matter
@@ -56,15 +55,18 @@ def _started(
         **what,
     )
     assert account.stripe_account_id is not None
-    intent = gateway.payment_intent_create(
-        account_id=account.stripe_account_id,
-        amount_minor=amount.minor,
-        currency=amount.currency,
-        description=f"test {purpose}",
-        metadata={"portico_payment": str(payment.pk)},
-        idempotency_key=payment.idempotency_key,
+    # The PaymentIntent a completed Checkout page leaves behind, made at localstripe directly.
+    intent = front.ls(
+        "POST",
+        "/v1/payment_intents",
+        {
+            "amount": str(amount.minor),
+            "currency": amount.currency.lower(),
+            "payment_method_types[]": "card",
+            "metadata[portico_payment]": str(payment.pk),
+        },
     )
-    payment.payment_intent_id = intent.payment_intent_id
+    payment.payment_intent_id = intent["id"]
     payment.save(update_fields=["payment_intent_id"])
     return payment
 
@@ -78,7 +80,7 @@ def paid(front: StripeFront, payment: OnlinePayment) -> dict[str, Any]:
 
 
 def invoice_paid(front: StripeFront, accounts: dict[str, ConnectedAccount], invoice: Invoice) -> OnlinePayment:
-    payment = _started(accounts["operating"], client=invoice.client, amount=invoice.balance_due, invoice=invoice)
+    payment = _started(front, accounts["operating"], client=invoice.client, amount=invoice.balance_due, invoice=invoice)
     paid(front, payment)
     return payment
 
@@ -87,7 +89,7 @@ def retainer_paid(
     front: StripeFront, accounts: dict[str, ConnectedAccount], *, matter: Any, amount: Money, by: User
 ) -> OnlinePayment:
     retainer = retainer_request_create(matter=matter, amount=amount, purpose="Anticipo", by=by)
-    payment = _started(accounts["trust"], client=matter.client, amount=amount, retainer=retainer)
+    payment = _started(front, accounts["trust"], client=matter.client, amount=amount, retainer=retainer)
     paid(front, payment)
     return payment
 

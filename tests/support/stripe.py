@@ -8,7 +8,19 @@ talks to ``StripeFront``, a small HTTP server in this process that answers
 ``shared/stripe/fixtures3.json``) and forwards every other request to
 localstripe unchanged; it records every request with its ``Stripe-Account``
 and ``Idempotency-Key`` headers, so tests assert which account each charge was
-made on. localstripe keeps one global store (``/tmp/localstripe.pickle``):
+made on.
+
+localstripe has no Checkout Sessions either: the front answers
+``/v1/checkout/sessions`` (create, with Stripe's answer to a repeated
+idempotency key; retrieve and expire, only on the account it was made on;
+expire refused once paid, as Stripe does) with objects
+shaped from Stripe's example ``checkout.session``, and serves a tiny HTML page at
+each session's hosted ``url`` so a browser can land there. What the client does
+on Stripe's page is ``StripeFront.checkout_complete``: it creates a real
+PaymentIntent on localstripe with the session's amount, currency and
+``payment_intent_data[metadata]`` and pays it with a card, so the events the
+tests then sign are about a real object; ``checkout_expire`` is the session's
+end unpaid. localstripe keeps one global store (``/tmp/localstripe.pickle``):
 the tests that use it share one xdist group (``STRIPE_GROUP``) and flush it
 (``DELETE /_config/data``) before each test.
 
@@ -22,6 +34,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import html
 import json
 import secrets
 import subprocess
@@ -80,11 +93,13 @@ class StripeFront:
     requests: list[Recorded] = field(default_factory=list)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     onboarded: set[str] = field(default_factory=set)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.requests.clear()
         self.accounts.clear()
         self.onboarded.clear()
+        self.sessions.clear()
         request = urllib.request.Request(f"{self.localstripe_url}/_config/data", method="DELETE")  # noqa: S310 - loopback
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
 
@@ -119,6 +134,40 @@ class StripeFront:
         )
         self.ls("POST", f"/v1/payment_intents/{payment_intent_id}", {"payment_method": method["id"]})
         return self.ls("POST", f"/v1/payment_intents/{payment_intent_id}/confirm")
+
+    # --- What the client does on Stripe's hosted Checkout page ------------------------------------------------
+    def session(self, session_id: str) -> dict[str, Any]:
+        """The session as Stripe shows it (in its events too); the front's own bookkeeping left out."""
+        return {k: copy.deepcopy(v) for k, v in self.sessions[session_id].items() if not k.startswith("_")}
+
+    def session_for(self, url: str) -> dict[str, Any]:
+        """The session whose hosted page is at ``url`` (where Portico sent the client)."""
+        return self.session(url.rstrip("/").rsplit("/", 1)[1])
+
+    def checkout_complete(
+        self, session_id: str, card: str = "4242424242424242"
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The client pays on the page: a real PaymentIntent on localstripe, paid; the session then complete."""
+        session = self.sessions[session_id]
+        metadata = session["_payment_intent_metadata"]
+        intent = self.ls(
+            "POST",
+            "/v1/payment_intents",
+            {
+                "amount": str(session["amount_total"]),
+                "currency": session["currency"],
+                "payment_method_types[]": "card",
+                **{f"metadata[{key}]": value for key, value in metadata.items()},
+            },
+        )
+        intent = self.pay(intent["id"], card)
+        session.update(status="complete", payment_status="paid", payment_intent=intent["id"])
+        return self.session(session_id), intent
+
+    def checkout_expire(self, session_id: str) -> dict[str, Any]:
+        """The page closed unpaid (the client left and the session's time passed)."""
+        self.sessions[session_id].update(status="expired", url=None)
+        return self.session(session_id)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -159,7 +208,97 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(200, account)
         if path == "/v1/account_links" and self.command == "POST":
             return self._answer(200, self._link(form))
+        if path == "/v1/checkout/sessions" and self.command == "POST":
+            return self._answer(200, self._public(self._session_create(form)))
+        if path.startswith("/v1/checkout/sessions/") and self.command == "GET":
+            session = self.front.sessions.get(path.rsplit("/", 1)[1])
+            if session is None or session["_account"] != self.headers.get("Stripe-Account"):
+                return self._answer(404, {"error": {"type": "invalid_request_error", "message": "No such session"}})
+            return self._answer(200, self._public(session))
+        if path.startswith("/v1/checkout/sessions/") and path.endswith("/expire") and self.command == "POST":
+            return self._session_expire(path.split("/")[4])
+        if path.startswith("/checkout/pay/") and self.command == "GET":
+            return self._page(path.rsplit("/", 1)[1])
         self._forward(raw)
+
+    @staticmethod
+    def _public(session: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in session.items() if not k.startswith("_")}
+
+    def _session_create(self, form: dict[str, list[str]]) -> dict[str, Any]:
+        key = self.headers.get("Idempotency-Key")
+        for session in self.front.sessions.values():  # Stripe answers a repeated key with the first object
+            if key and session["_idempotency_key"] == key:
+                return session
+
+        def one(name: str, default: str = "") -> str:
+            return form.get(name, [default])[0]
+
+        def prefixed(prefix: str) -> dict[str, str]:
+            return {k[len(prefix) : -1]: v[0] for k, v in form.items() if k.startswith(prefix)}
+
+        price = "line_items[0][price_data]"
+        session = fixture("checkout.session")
+        session_id = f"cs_test_{secrets.token_hex(16)}"
+        amount = int(one(f"{price}[unit_amount]", "0")) * int(one("line_items[0][quantity]", "1"))
+        session.update(
+            id=session_id,
+            amount_subtotal=amount,
+            amount_total=amount,
+            currency=one(f"{price}[currency]"),
+            created=int(time.time()),
+            expires_at=int(one("expires_at", str(int(time.time()) + 86400))),
+            locale=one("locale") or None,
+            metadata=prefixed("metadata["),
+            client_reference_id=one("client_reference_id") or None,
+            mode=one("mode"),
+            payment_intent=None,
+            payment_status="unpaid",
+            status="open",
+            success_url=one("success_url"),
+            cancel_url=one("cancel_url"),
+            customer_details=None,
+            shipping_address_collection=None,
+            shipping_cost=None,
+            total_details={"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            url=f"{self.front.url}/checkout/pay/{session_id}",
+            _account=self.headers.get("Stripe-Account"),
+            _idempotency_key=key or "",
+            _payment_intent_metadata=prefixed("payment_intent_data[metadata]["),
+            _name=one(f"{price}[product_data][name]"),
+        )
+        self.front.sessions[session_id] = session
+        return session
+
+    def _session_expire(self, session_id: str) -> None:
+        session = self.front.sessions.get(session_id)
+        if session is None or session["_account"] != self.headers.get("Stripe-Account"):
+            return self._answer(404, {"error": {"type": "invalid_request_error", "message": "No such session"}})
+        if session["status"] != "open":
+            message = "Only Checkout Sessions with a status in [open] can be expired."
+            return self._answer(400, {"error": {"type": "invalid_request_error", "message": message}})
+        session.update(status="expired", url=None)
+        return self._answer(200, self._public(session))
+
+    def _page(self, session_id: str) -> None:
+        """Stripe's hosted page, as far as a test browser needs: it landed there, and on which session."""
+        session = self.front.sessions.get(session_id)
+        title = "Checkout (test)" if session else "No such session"
+        detail = (
+            f"<p>{html.escape(str(session['_name']))}: {session['amount_total']} {session['currency']}</p>"
+            if session
+            else ""
+        )
+        data = (
+            f'<!DOCTYPE html><html lang="{(session or {}).get("locale") or "en"}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width"><title>{title}</title></head>'
+            f"<body><main><h1>{title}</h1>{detail}</main></body></html>"
+        ).encode()
+        self.send_response(200 if session else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _account_create(self, form: dict[str, list[str]]) -> dict[str, Any]:
         key = self.headers.get("Idempotency-Key")
@@ -302,6 +441,7 @@ def charge_refunded(intent: dict[str, Any], *, amount_refunded: int) -> dict[str
         amount_refunded=amount_refunded,
         currency=intent["currency"],
         payment_intent=intent["id"],
+        metadata=dict(intent.get("metadata") or {}),  # a charge carries its PaymentIntent's metadata
         refunded=amount_refunded >= intent["amount"],
         status="succeeded",
     )
