@@ -116,12 +116,17 @@ def tenants_migrate(as_json: bool) -> None:
     """Bring public, the template and every firm up to date (schemas already current are skipped)."""
     from tenants.migrate import migrate_all
 
+    started = time.perf_counter()
+
     def progress(index: int, total: int, schema: str, outcome: str) -> None:
         if not as_json:
             position = f"[{index}/{total}] " if total else ""
-            click.echo(f"{position}{schema}: {outcome}", err=True)
+            eta = ""
+            if total and 0 < index < total and outcome != "up to date":
+                left = (time.perf_counter() - started) / index * (total - index)
+                eta = f" (about {left:.0f} s left)"
+            click.echo(f"{position}{schema}: {outcome}{eta}", err=True)
 
-    started = time.perf_counter()
     report = migrate_all(progress=progress)
     elapsed = time.perf_counter() - started
     if as_json:
@@ -130,12 +135,17 @@ def tenants_migrate(as_json: bool) -> None:
                 "migrated": report.migrated,
                 "up_to_date": report.up_to_date,
                 "problems": report.problems,
+                "failed": report.failed,
                 "seconds": round(elapsed, 3),
             }
         )
     else:
         migrated, current = len(report.migrated), len(report.up_to_date)
         click.echo(f"{migrated} schema(s) migrated, {current} already up to date, in {elapsed:.2f} s")
+    if report.failed:
+        for schema, error in report.failed.items():
+            click.echo(f"failed: {schema}: {error}", err=True)
+        fail(f"{len(report.failed)} firm(s) not migrated (each rolled back whole; run the command again to retry)")
     if report.problems:
         for problem in report.problems[1:]:
             click.echo(f"problem: {problem}", err=True)
