@@ -20,9 +20,11 @@ on Stripe's page is ``StripeFront.checkout_complete``: it creates a real
 PaymentIntent on localstripe with the session's amount, currency and
 ``payment_intent_data[metadata]`` and pays it with a card, so the events the
 tests then sign are about a real object; ``checkout_expire`` is the session's
-end unpaid. localstripe keeps one global store (``/tmp/localstripe.pickle``):
-the tests that use it share one xdist group (``STRIPE_GROUP``) and flush it
-(``DELETE /_config/data``) before each test.
+end unpaid. As published, localstripe pickles its one global store to a fixed
+file (``/tmp/localstripe.pickle``) after every change, so every process would
+share it; here it is started with the store kept in its own memory, one
+localstripe per test process, and flushed (``DELETE /_config/data``) before each
+test. Tests of different workers never see each other's objects.
 
 Events are built by the tests around the real objects (the PaymentIntent as
 localstripe holds it), stamped with the connected ``account``, and signed as
@@ -358,12 +360,23 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = _handle
 
 
+# localstripe, with its store kept in its own memory: as published it pickles the whole store to one fixed
+# file (/tmp/localstripe.pickle) after every change, which would make every test process share one store.
+_IN_MEMORY_LOCALSTRIPE = """
+import localstripe.resources as resources
+resources.Store.dump_to_disk = lambda self: None
+resources.Store.try_load_from_disk = lambda self: None
+from localstripe.server import start
+start()
+"""
+
+
 @pytest.fixture(scope="session")
 def stripe_servers() -> Iterator[StripeFront]:
     """localstripe as a subprocess, and the recording front in a thread, both on free loopback ports."""
     port = free_port()
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "localstripe"), "--port", str(port), "--from-scratch"],
+        [sys.executable, "-c", _IN_MEMORY_LOCALSTRIPE, "--port", str(port), "--from-scratch"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
