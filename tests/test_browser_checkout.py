@@ -36,10 +36,10 @@ from billing.stripe.services import (
 from core.models import User
 from tests import test_browser_journey as browser_journey
 from tests.support.billing import issued
-from tests.support.stripe import STRIPE_GROUP, StripeFront, event, sign
+from tests.support.stripe import StripeFront, event, sign
 from tests.test_browser_journey import CHROMIUM_ARGS, Journey, Recorder, _fits_the_phone, _phone, journey  # noqa: F401
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(STRIPE_GROUP)]
+pytestmark = pytest.mark.slow
 PASSWORD = "Montaña-azul-2026!"
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from billing.ledger.accounts import account_for
@@ -26,9 +25,8 @@ from tests.support.billing import issued
 from tests.support.cast import Cast
 from tests.support.firms import Firm
 from tests.support.online_payments import accounts_enabled, invoice_paid, refunded_at_stripe, retainer_paid
-from tests.support.stripe import STRIPE_GROUP, StripeFront
+from tests.support.stripe import StripeFront
 
-pytestmark = pytest.mark.xdist_group(STRIPE_GROUP)
 BASE = "/api/v1/billing"
 
 

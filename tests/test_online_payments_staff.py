@@ -30,9 +30,8 @@ from tests.support.billing import issued
 from tests.support.cast import Cast
 from tests.support.firms import Firm
 from tests.support.online_payments import accounts_enabled, invoice_paid, refunded_at_stripe, retainer_paid
-from tests.support.stripe import STRIPE_GROUP, StripeFront
+from tests.support.stripe import StripeFront
 
-pytestmark = pytest.mark.xdist_group(STRIPE_GROUP)
 Kind = Account.Kind
 
 

@@ -56,9 +56,8 @@ from tenants.models import Tenant
 from tests.support.billing import issued
 from tests.support.cast import Cast
 from tests.support.firms import Firm, FirmSpec, committed_firm
-from tests.support.stripe import STRIPE_GROUP, StripeFront, event, sign
+from tests.support.stripe import StripeFront, event, sign
 
-pytestmark = pytest.mark.xdist_group(STRIPE_GROUP)
 GOOD_CARD = "4242424242424242"
 CHARGE_DECLINED = "4000000000000341"  # saved fine, declined when charged (localstripe)
 SAVE_DECLINED = "4000000000000002"  # refused when saved (localstripe)

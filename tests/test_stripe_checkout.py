@@ -32,10 +32,8 @@ from core.mail import firm_link
 from tests.support.billing import draft
 from tests.support.cast import Cast
 from tests.support.firms import Firm
-from tests.support.stripe import STRIPE_GROUP, StripeFront, event
+from tests.support.stripe import StripeFront, event
 from tests.test_stripe_payments import connect_both, lucia_invoice, post_event
-
-pytestmark = pytest.mark.xdist_group(STRIPE_GROUP)
 
 
 def _minimum(cast: Cast, minor: int) -> None:

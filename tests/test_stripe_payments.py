@@ -44,9 +44,8 @@ from tenants.models import StripeAccountRoute
 from tests.support.billing import issued
 from tests.support.cast import Cast
 from tests.support.firms import Firm
-from tests.support.stripe import STRIPE_GROUP, StripeFront, charge_refunded, dispute, event, sign
+from tests.support.stripe import StripeFront, charge_refunded, dispute, event, sign
 
-pytestmark = pytest.mark.xdist_group(STRIPE_GROUP)
 Kind = Account.Kind
 
 

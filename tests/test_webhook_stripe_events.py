@@ -7,13 +7,11 @@ helpers these tests use; they then read the outbox.
 
 from __future__ import annotations
 
-import pytest
-
 from billing.money import Money
 from core.models import WebhookEndpoint, WebhookEvent
 from core.webhooks import endpoint_secret_new
 from tests.support.cast import Cast
-from tests.support.stripe import STRIPE_GROUP, StripeFront, charge_refunded, event
+from tests.support.stripe import StripeFront, charge_refunded, event
 from tests.test_stripe_payments import (
     connect_both,
     lucia_invoice,
@@ -22,8 +20,6 @@ from tests.test_stripe_payments import (
     post_event,
     start_invoice_payment,
 )
-
-pytestmark = pytest.mark.xdist_group(STRIPE_GROUP)
 
 
 def _emitted(cast: Cast, type: str) -> list[dict[str, object]]:

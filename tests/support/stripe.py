@@ -56,7 +56,6 @@ import pytest
 
 from tests.support.servers import free_port
 
-STRIPE_GROUP = "stripe"
 SECRET_KEY = "sk_test_portico"
 WEBHOOK_SECRET = "whsec_portico_tests"
 API_VERSION = "2025-09-30.clover"
