@@ -1,0 +1,136 @@
+"""Migrations across many firms (issue 17 item 4): ``uv run python -m bench.migrate_firms [--firms 1000]``.
+
+In a throwaway database (``portico_bench_migrate``, on DATABASE_URL's server or the
+embedded one, created here and dropped at the end), ``--firms`` firms are onboarded the
+product's way (``tenant_create``). A real migration is then taken back from the
+template and every firm and applied again, twice: the newest of billing (``LATEST``:
+four new columns, a unique index and a changed choice list on two tenant tables),
+taken back with the reverse SQL Django writes for it and its history row removed, as
+in a database one release behind.
+
+- ``portico tenants migrate`` (``tenants.migrate.migrate_all``): the template through
+  Django's executor, then the firms in parallel, each in its own transaction;
+- taken back again, django-tenants' ``migrate_schemas --executor=multiprocessing`` with
+  as many processes as cores;
+- ``portico tenants migrate`` with nothing to apply.
+
+Goals (issue 17): at least 5x faster than ``migrate_schemas`` multiprocessing and at
+most 120 s for 1,000 firms; nothing to apply at most 2 s. Exit 1 on a FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from bench.firm import bench_firm
+from bench.routing import onboard
+from bench.table import GoalTable
+
+DATABASE = "portico_bench_migrate"
+LATEST = ("billing", "0017_checkout_sessions")
+
+
+def _schemas() -> list[str]:
+    from tenants.models import Tenant
+
+    return list(
+        Tenant.objects.exclude(schema_name="public").order_by("schema_name").values_list("schema_name", flat=True)
+    )
+
+
+def take_back(schemas: list[str]) -> float:
+    """Un-apply ``LATEST`` in every schema (Django's reverse SQL for it, and its history row); seconds taken."""
+    from django.db import connection, transaction
+    from django.db.migrations.loader import MigrationLoader
+    from django_tenants.utils import schema_context
+
+    started = time.perf_counter()
+    with schema_context(schemas[-1]):
+        loader = MigrationLoader(connection)
+        backwards = "\n".join(loader.collect_sql([(loader.graph.nodes[LATEST], True)]))
+    for schema in schemas:
+        with schema_context(schema), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(backwards)
+            cursor.execute("DELETE FROM django_migrations WHERE app = %s AND name = %s", list(LATEST))
+    return time.perf_counter() - started
+
+
+def behind(schemas: list[str]) -> int:
+    from tenants.schema_state import pending_migrations
+
+    return len(pending_migrations(schemas))
+
+
+def timed(call: Any) -> float:
+    from django.db import connections
+
+    connections.close_all()  # the multiprocessing executor forks: no connection may be shared
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--firms", type=int, default=1000, help="firms in all (default 1000)")
+    args = parser.parse_args()
+
+    with bench_firm(DATABASE) as bench:
+        from django.conf import settings
+        from django.core.management import call_command
+
+        from tenants.migrate import migrate_all, migration_jobs
+
+        print(f"onboarding {args.firms - 1} more firms...", file=sys.stderr, flush=True)
+        onboard(args.firms - 1)
+        schemas = _schemas()
+        print(f"taking {LATEST[1]} back from {len(schemas)} schemas...", file=sys.stderr, flush=True)
+        take_back(schemas)
+        assert behind(schemas) == len(schemas)
+        print("portico tenants migrate...", file=sys.stderr, flush=True)
+        ours = timed(migrate_all)
+        assert behind(schemas) == 0, "portico tenants migrate left schemas behind"
+        take_back(schemas)
+        assert behind(schemas) == len(schemas)
+        processes = os.cpu_count() or 2
+        settings.TENANT_MULTIPROCESSING_MAX_PROCESSES = processes
+        print(f"migrate_schemas --executor=multiprocessing ({processes} processes)...", file=sys.stderr, flush=True)
+        theirs = timed(
+            lambda: call_command("migrate_schemas", executor="multiprocessing", interactive=False, verbosity=0)
+        )
+        assert behind(schemas) == 0, "migrate_schemas left schemas behind"
+        nothing = timed(migrate_all)
+
+    table = GoalTable(name=62)
+    speedup = theirs / ours
+    verdicts = {"speedup": speedup >= 5, "ours": ours <= 120 or len(schemas) < 1000, "nothing": nothing <= 2}
+    print()
+    print(f"Migrating {len(schemas) - 1} firms and the template on {bench.server}: {'.'.join(LATEST)}")
+    print(table.row("measure", "value", "goal", "result"))
+    print(
+        table.row(
+            f"portico tenants migrate ({migration_jobs()} at once)",
+            f"{ours:.1f} s",
+            "≤ 120 s",
+            "PASS" if verdicts["ours"] else "FAIL",
+        )
+    )
+    print(table.row(f"migrate_schemas --executor=multiprocessing ({processes})", f"{theirs:.1f} s"))
+    print(table.row("speed-up", f"{speedup:.1f}x", "≥ 5x", "PASS" if verdicts["speedup"] else "FAIL"))
+    print(
+        table.row(
+            "portico tenants migrate, nothing to apply",
+            f"{nothing:.2f} s",
+            "≤ 2 s",
+            "PASS" if verdicts["nothing"] else "FAIL",
+        )
+    )
+    return 0 if all(verdicts.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
