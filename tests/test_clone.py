@@ -368,8 +368,7 @@ def test_migrate_after_a_migrate_touches_no_schema(firm_a: Any, monkeypatch: pyt
 
     first = _cli("tenants", "migrate", "--json")
     assert first.exit_code == 0, first.output
-    assert [kwargs.get("schema_name") for _args, kwargs in calls] == ["acme"]
-
+    assert calls == []  # a firm behind gets the SQL Django wrote for its group (tenants.migrate), no executor run
     assert json.loads(first.stdout)["migrated"] == ["acme"]
 
     calls.clear()

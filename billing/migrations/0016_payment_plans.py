@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='paymentplan',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['proposed', 'active'])), fields=('invoice',), name='paymentplan_one_live'),
+            constraint=models.UniqueConstraint(condition=models.Q(('status', 'proposed'), ('status', 'active'), _connector='OR'), fields=('invoice',), name='paymentplan_one_live'),
         ),
         migrations.AddIndex(
             model_name='planinstallment',

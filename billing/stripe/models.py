@@ -248,8 +248,12 @@ class PaymentPlan(models.Model):
             models.CheckConstraint(condition=models.Q(total_minor__gt=0), name="paymentplan_positive"),
             models.CheckConstraint(condition=models.Q(installment_count__gte=2), name="paymentplan_two_or_more"),
             # One live plan per invoice: a second offer waits until the first is cancelled, failed or done.
+            # (An OR of equalities, not status__in: PostgreSQL prints an IN list's predicate in a form that,
+            # read back, prints differently, and a stamped firm must carry the template's indexes verbatim.)
             models.UniqueConstraint(
-                fields=["invoice"], condition=models.Q(status__in=["proposed", "active"]), name="paymentplan_one_live"
+                fields=["invoice"],
+                condition=models.Q(status="proposed") | models.Q(status="active"),
+                name="paymentplan_one_live",
             ),
         ]
 
