@@ -78,11 +78,14 @@ class StripeFront:
     url: str
     localstripe_url: str
     requests: list[Recorded] = field(default_factory=list)
+    # Stripe unreachable for reads of PaymentIntents (answers 503), to prove the webhook task retries.
+    down: bool = False
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     onboarded: set[str] = field(default_factory=set)
 
     def reset(self) -> None:
         self.requests.clear()
+        self.down = False
         self.accounts.clear()
         self.onboarded.clear()
         request = urllib.request.Request(f"{self.localstripe_url}/_config/data", method="DELETE")  # noqa: S310 - loopback
@@ -159,6 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(200, account)
         if path == "/v1/account_links" and self.command == "POST":
             return self._answer(200, self._link(form))
+        if self.front.down and path.startswith("/v1/payment_intents/") and self.command == "GET":
+            return self._answer(503, {"error": {"type": "api_error", "message": "Stripe is down (test switch)"}})
         self._forward(raw)
 
     def _account_create(self, form: dict[str, list[str]]) -> dict[str, Any]:
@@ -260,8 +265,16 @@ def _wait(url: str, timeout: float = 30.0) -> None:
 
 
 @pytest.fixture
-def stripe_front(stripe_servers: StripeFront, settings: Any) -> StripeFront:
-    """Portico pointed at the front (and so at localstripe), with the tests' keys; both emptied first."""
+def stripe_front(stripe_servers: StripeFront, settings: Any, monkeypatch: pytest.MonkeyPatch) -> StripeFront:
+    """Portico pointed at the front (and so at localstripe), with the tests' keys; both emptied first.
+
+    The webhook's task runs eagerly, inside the request, in these in-process tests: a
+    worker adds only the broker hop, which tests/test_stripe_worker.py covers with a
+    real worker. ``task_eager_propagates`` stays off, as a worker's errors never reach the sender.
+    """
+    from core.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
     stripe_servers.reset()
     settings.PORTICO_STRIPE_SECRET_KEY = SECRET_KEY
     settings.PORTICO_STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
