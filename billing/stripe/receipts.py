@@ -17,7 +17,13 @@ from tenants.db import tenant_connection
 
 
 def receipt_send_on_commit(payment: OnlinePayment) -> None:
-    transaction.on_commit(lambda: receipt_send(payment))
+    firm = tenant_connection().tenant  # the callback runs in this firm, whatever schema is current by then
+
+    def send() -> None:
+        with firm:
+            receipt_send(OnlinePayment.objects.select_related("client", "matter", "invoice").get(pk=payment.pk))
+
+    transaction.on_commit(send)
 
 
 def receipt_send(payment: OnlinePayment) -> int:

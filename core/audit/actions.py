@@ -177,6 +177,9 @@ class AuditAction(StrEnum):
     TRUST_RETAINER_REQUEST = "trust.retainer_request"
     #: Billing staff refunded (part of) an online payment through Stripe.
     STRIPE_REFUND_REQUEST = "stripe.refund_request"
+    #: Billing staff opened (or downloaded as CSV) a month's itemised statement of the fees Stripe billed to
+    #: the platform for trust charges; data: the month, the format, how many fees and their total.
+    STRIPE_FEE_STATEMENT_VIEW = "stripe.fee_statement_view"
 
     # --- Operations --------------------------------------------------------------------
     #: The log was exported (vendor CLI ``audit export``).

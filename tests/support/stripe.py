@@ -321,16 +321,58 @@ def charge_refunded(intent: dict[str, Any], *, amount_refunded: int) -> dict[str
     return charge
 
 
-def dispute(intent: dict[str, Any], *, amount: int | None = None) -> dict[str, Any]:
+def dispute(
+    intent: dict[str, Any], *, amount: int | None = None, fee: int = 0, status: str = "needs_response", id: str = ""
+) -> dict[str, Any]:
     """A dispute on the charge of ``intent`` as ``charge.dispute.created`` carries it (Stripe's example dispute)."""
     body = fixture("dispute")
     body.update(
-        id=f"dp_{secrets.token_hex(8)}",
+        id=id or f"dp_{secrets.token_hex(8)}",
         amount=intent["amount"] if amount is None else amount,
         charge=intent.get("latest_charge") or f"ch_{secrets.token_hex(8)}",
         currency=intent["currency"],
         payment_intent=intent["id"],
         reason="fraudulent",
-        status="needs_response",
+        status=status,
     )
+    if fee:  # Stripe's dispute fee, on the dispute's withdrawal (a balance transaction of the dispute)
+        body["balance_transactions"] = [
+            balance_transaction(body["id"], amount=-body["amount"], fee=fee, kind="adjustment")
+        ]
+    return body
+
+
+def balance_transaction(source: str, *, amount: int, fee: int, kind: str = "charge") -> dict[str, Any]:
+    """A balance transaction with a processing fee (localstripe's fees are always 0, so tests build them)."""
+    body = fixture("balance_transaction")
+    body.update(
+        id=f"txn_{secrets.token_hex(8)}",
+        amount=amount,
+        fee=fee,
+        net=amount - fee,
+        source=source,
+        type=kind,
+        reporting_category=kind,
+        fee_details=[
+            {
+                "amount": fee,
+                "application": None,
+                "currency": "usd",
+                "description": "Stripe processing fees",
+                "type": "stripe_fee",
+            }
+        ],
+    )
+    return body
+
+
+def with_fee(intent: dict[str, Any], *, fee: int) -> dict[str, Any]:
+    """``intent`` as ``payment_intent.succeeded`` would carry it with its charge's balance transaction expanded,
+    with a processing fee of ``fee`` (real Stripe charges one; localstripe's is 0)."""
+    body = copy.deepcopy(intent)
+    charge = body.get("latest_charge")
+    charge = copy.deepcopy(charge) if isinstance(charge, dict) else fixture("charge")
+    charge.update(payment_intent=intent["id"], amount=intent["amount"], currency=intent["currency"])
+    charge["balance_transaction"] = balance_transaction(str(charge["id"]), amount=intent["amount"], fee=fee)
+    body["latest_charge"] = charge
     return body
