@@ -1,4 +1,4 @@
-"""Online payments in the books (issue 12 item 4): processing fees, the monthly fee statement, disputes closed, receipts.
+"""Online payments in the books (issue 12 item 4): fees, the monthly fee statement, disputes closed, receipts.
 
 Real parts as in tests/test_stripe_payments.py (localstripe behind the recording
 front, the real signed endpoint, PostgreSQL), whose helpers these tests use; the
