@@ -120,12 +120,12 @@ def test_a_refund_before_the_success_waits_for_stripe_then_ends_as_stripe_holds_
     early = event("charge.refunded", charge_refunded(setup.intent, amount_refunded=100_00), account=TRUST)
     # The broker is unreachable: not 2xx, so Stripe sends the event again; nothing is queued or recorded.
     good = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # a real refusal: nothing listens on port 1
+    celery_app.conf.update(broker_url="redis://127.0.0.1:1/0")  # a real refusal: nothing listens on port 1
     _forget_connections(celery_app)  # Celery's connection and producer pools are made again from the setting
     try:
         assert _post(early).status_code == 503
     finally:
-        celery_app.conf.broker_url = good
+        celery_app.conf.update(broker_url=good)
         _forget_connections(celery_app)
 
     setup.front.down = True  # Stripe cannot be read: the task retries, nothing is recorded
