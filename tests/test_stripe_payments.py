@@ -516,3 +516,22 @@ def test_a_refund_before_the_payment_ends_as_stripe_holds_it(cast: Cast, stripe_
         assert Payment.objects.filter(invoice=invoice).count() == 1
         bank = balance(account_for(Kind.OPERATING_BANK, currency=invoice.currency))
         assert bank == Money(payment.amount_minor - 50_00, invoice.currency)
+
+
+def test_while_stripe_cannot_be_read_an_early_refund_records_nothing(cast: Cast, stripe_front: StripeFront) -> None:
+    """The task cannot re-read the PaymentIntent (the front answers 503): nothing is recorded, so its retry (with
+    back-off, on a worker: tests/test_stripe_worker.py) applies it later."""
+    accounts = connect_both(cast)
+    operating = str(accounts["operating"].stripe_account_id)
+    invoice = lucia_invoice(cast)
+    payment = start_invoice_payment(cast, invoice)
+    intent = stripe_front.pay(str(payment.payment_intent_id))
+    stripe_front.down = True
+    early = event("charge.refunded", charge_refunded(intent, amount_refunded=50_00), account=operating)
+    response = post_event(early)
+    assert (response.status_code, response.outcome) == (202, None)  # queued; the task raised, nothing applied
+    with cast.firm.tenant:
+        assert not StripeEvent.objects.exists()
+        payment.refresh_from_db()
+        assert (payment.status, payment.refunded_minor) == ("started", 0)
+        assert not Payment.objects.filter(invoice=invoice).exists()
