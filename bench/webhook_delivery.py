@@ -85,17 +85,17 @@ def receive(arrivals: Arrivals) -> tuple[str, ThreadingHTTPServer]:
 
 
 @contextmanager
-def worker(concurrency: int, log: Path) -> Iterator[None]:
+def worker(concurrency: int, log: Path, queue: str = QUEUE) -> Iterator[None]:
     from django.conf import settings
 
     from core.celery import app as celery_app
     from tenants.dev.up import Child, stop_children, worker_command
 
     with celery_app.connection_for_write() as broker:
-        broker.default_channel.queue_purge(QUEUE)  # type: ignore[attr-defined]
+        broker.default_channel.queue_purge(queue)  # type: ignore[attr-defined]
     child = Child(
         "bench worker",
-        worker_command(filesystem_broker=not settings.REDIS_URL, concurrency=concurrency, queues=[QUEUE]),
+        worker_command(filesystem_broker=not settings.REDIS_URL, concurrency=concurrency, queues=[queue]),
     )
     with log.open("wb") as output:
         child.start(dict(os.environ), cwd=settings.BASE_DIR, output=output)

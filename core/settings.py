@@ -340,6 +340,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # Outgoing webhooks (core/webhooks/): the queue their delivery tasks go to, and whether an endpoint may be on
 # loopback (tests and local development only: every other private address is always refused).
 PORTICO_WEBHOOKS_QUEUE = env_str("PORTICO_WEBHOOKS_QUEUE", CELERY_TASK_DEFAULT_QUEUE)
+# Incoming Stripe events (billing/stripe/tasks.py): the queue their task goes to (work people wait for: default).
+PORTICO_STRIPE_QUEUE = env_str("PORTICO_STRIPE_QUEUE", CELERY_TASK_DEFAULT_QUEUE)
 PORTICO_WEBHOOKS_ALLOW_LOOPBACK = env_bool("PORTICO_WEBHOOKS_ALLOW_LOOPBACK", default=False)
 if PRODUCTION and PORTICO_WEBHOOKS_ALLOW_LOOPBACK:
     raise ImproperlyConfigured("PORTICO_WEBHOOKS_ALLOW_LOOPBACK must be off in production")

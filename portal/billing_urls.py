@@ -7,6 +7,7 @@ from django.urls import include, path
 from portal.views import (
     billing_client,
     billing_collections,
+    billing_fee_statement,
     billing_invoices,
     billing_online,
     billing_payments,
@@ -29,6 +30,9 @@ urlpatterns = [
         name="online_payment_refund",
     ),
     path("staff/billing/retainer-requests/", billing_online.retainer_request, name="retainer_request"),
+    # The monthly itemised statement of trust fees billed to the platform (?month=YYYY-MM).
+    path("staff/billing/fee-statement/", billing_fee_statement.fee_statement_page, name="fee_statement"),
+    path("staff/billing/fee-statement.csv", billing_fee_statement.fee_statement_download, name="fee_statement_csv"),
     # Paying online (the client's own invoices and retainer requests).
     path("portal/billing/invoices/<int:invoice_id>/pay/", billing_payments.invoice_pay, name="client_invoice_pay"),
     path("portal/billing/retainers/<int:retainer_id>/pay/", billing_payments.retainer_pay, name="client_retainer_pay"),

@@ -199,10 +199,8 @@ def test_the_return_page_says_confirming_until_the_signed_event_then_paid(
 
     assert "Estamos confirmando su pago" in lucia.get(status).content.decode()  # back from Stripe, no event yet
     # The PaymentIntent's success may come before the session's: it is found by its metadata.
-    assert post_event(event("payment_intent.succeeded", intent, account=operating)).json()["outcome"] == "applied"
-    assert post_event(event("checkout.session.completed", session, account=operating)).json()["outcome"] == (
-        "duplicate"
-    )
+    assert post_event(event("payment_intent.succeeded", intent, account=operating)).outcome == "applied"
+    assert post_event(event("checkout.session.completed", session, account=operating)).outcome == ("duplicate")
     assert "Recibimos su pago" in lucia.get(status).content.decode()
     with cast.firm.tenant:
         invoice.refresh_from_db()
@@ -218,7 +216,7 @@ def test_a_completed_session_records_the_payment_intent_for_its_success(cast: Ca
     cast.client_of(cast.lucia).post(f"/portal/billing/retainers/{retainer.pk}/pay/")
     payment = _payment(cast, retainer=retainer)
     session, intent = stripe_front.checkout_complete(str(payment.checkout_session_id))
-    assert post_event(event("checkout.session.completed", session, account=trust)).json()["outcome"] == "applied"
+    assert post_event(event("checkout.session.completed", session, account=trust)).outcome == "applied"
     with cast.firm.tenant:
         payment.refresh_from_db()
         assert payment.payment_intent_id == intent["id"]
@@ -226,7 +224,7 @@ def test_a_completed_session_records_the_payment_intent_for_its_success(cast: Ca
     assert "Estamos confirmando su pago" in (
         cast.client_of(cast.lucia).get(f"/portal/billing/payments/{payment.pk}/").content.decode()
     )
-    assert post_event(event("payment_intent.succeeded", intent, account=trust)).json()["outcome"] == "applied"
+    assert post_event(event("payment_intent.succeeded", intent, account=trust)).outcome == "applied"
     with cast.firm.tenant:
         retainer.refresh_from_db()
         assert retainer.status == RetainerRequest.Status.PAID
@@ -241,10 +239,17 @@ def test_a_payment_intent_claiming_a_payment_with_another_amount_posts_nothing(
     cast.client_of(cast.lucia).post(f"/portal/billing/invoices/{invoice.pk}/pay/")
     payment = _payment(cast, invoice=invoice)
     _session, intent = stripe_front.checkout_complete(str(payment.checkout_session_id))
-    forged = {**intent, "amount": 1_00, "amount_received": 1_00}
-    assert post_event(event("payment_intent.succeeded", forged, account=operating)).json()["outcome"] == "refused"
+    # Another PaymentIntent on the account, for 1.00, whose metadata claims the same payment: Portico reads it
+    # back from Stripe (the event alone carries no fee) and refuses it for its amount.
+    metadata = {f"metadata[{key}]": value for key, value in intent["metadata"].items()}
+    other = stripe_front.ls(
+        "POST", "/v1/payment_intents", {"amount": "100", "currency": intent["currency"], **metadata}
+    )
+    forged = stripe_front.pay(other["id"])
+    assert forged["amount"] == 1_00
+    assert post_event(event("payment_intent.succeeded", forged, account=operating)).outcome == "refused"
     other_firm = {**intent, "metadata": {**intent["metadata"], "portico_firm": "someone_else"}}
-    assert post_event(event("payment_intent.succeeded", other_firm, account=operating)).json()["outcome"] == ("refused")
+    assert post_event(event("payment_intent.succeeded", other_firm, account=operating)).outcome == ("refused")
     with cast.firm.tenant:
         payment.refresh_from_db()
         assert (payment.status, payment.payment_intent_id) == ("started", None)
@@ -266,8 +271,8 @@ def test_an_expired_or_left_checkout_charged_nothing(cast: Cast, stripe_front: S
     session = stripe_front.checkout_expire(str(payment.checkout_session_id))
     assert "no se completó. No se cobró nada" in lucia.get(status).content.decode()  # read from Stripe
     expired = event("checkout.session.expired", session, account=str(accounts["operating"].stripe_account_id))
-    assert post_event(expired).json()["outcome"] == "applied"
-    assert post_event(expired).json()["outcome"] == "duplicate"
+    assert post_event(expired).outcome == "applied"
+    assert post_event(expired).outcome == "duplicate"
     with cast.firm.tenant:
         payment.refresh_from_db()
         assert payment.status == OnlinePayment.Status.EXPIRED

@@ -25,6 +25,7 @@ _NAMES: dict[str, str] = {
     Kind.PROCESSOR_FEES: "expenses:processor fees",
     Kind.WRITE_OFFS: "expenses:write-offs",
     Kind.CLIENT_CREDIT: "liabilities:client credit",
+    Kind.PLATFORM_PAYABLE: "liabilities:platform fees",
 }
 
 

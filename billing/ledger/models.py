@@ -31,6 +31,7 @@ class Account(models.Model):
         PROCESSOR_FEES = "processor_fees", "Processor fees"
         WRITE_OFFS = "write_offs", "Write-offs"
         CLIENT_CREDIT = "client_credit", "Client credit"
+        PLATFORM_PAYABLE = "platform_payable", "Due to the platform (trust processing fees)"
 
     # Accounts whose balance is naturally a debit (assets, expenses); the others are credit-normal.
     DEBIT_NORMAL: ClassVar[frozenset[str]] = frozenset(

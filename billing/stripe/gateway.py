@@ -226,6 +226,21 @@ def refund_create(*, account_id: str, payment_intent_id: str, amount_minor: int,
     return str(refund["id"])
 
 
+def payment_intent_retrieve(*, account_id: str, payment_intent_id: str) -> dict[str, Any]:
+    """The PaymentIntent as Stripe holds it now, its latest charge and that charge's balance transaction expanded.
+
+    Read when the order of events matters (a refund or a dispute seen before the
+    payment's success) and for the processing fee of a charge.
+    """
+    return _call(
+        "read the payment",
+        _client().v1.payment_intents.retrieve,
+        payment_intent_id,
+        {"expand": ["latest_charge.balance_transaction"]},
+        {"stripe_account": account_id},
+    )
+
+
 def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     """The event, if ``signature`` signs exactly ``payload`` with our secret within the tolerance."""
     secret = settings.PORTICO_STRIPE_WEBHOOK_SECRET

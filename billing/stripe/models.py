@@ -91,6 +91,11 @@ class OnlinePayment(models.Model):
         DISPUTED = "disputed", _("Disputed")
         EXPIRED = "expired", _("Not completed")
 
+    class DisputeOutcome(models.TextChoices):
+        OPEN = "", "No dispute closed"
+        WON = "won", "Won (the money came back)"
+        LOST = "lost", "Lost (the money stays out)"
+
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     account = models.ForeignKey(ConnectedAccount, on_delete=models.PROTECT, related_name="payments")
     account_kind = models.CharField(max_length=16, choices=ConnectedAccount.Kind.choices)
@@ -109,6 +114,12 @@ class OnlinePayment(models.Model):
     disputed_minor = models.BigIntegerField(default=0)
     # Refunds staff asked Stripe for (confirmed or not): Portico refuses to ask for more than was paid.
     refund_asked_minor = models.BigIntegerField(default=0)
+    # What of the dispute came out of the client's trust ledger (the rest was the firm's loss); a won dispute
+    # gives back exactly these two parts.
+    dispute_held_minor = models.BigIntegerField(default=0)
+    dispute_outcome = models.CharField(max_length=8, choices=DisputeOutcome.choices, blank=True, default="")
+    # Stripe's processing fee on the charge (its balance transaction): an operating expense on either account.
+    fee_minor = models.BigIntegerField(default=0)
     idempotency_key = models.CharField(max_length=64, unique=True)
     payment_intent_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     # The Stripe-hosted Checkout page the client was sent to (its PaymentIntent exists once they pay).
@@ -179,6 +190,40 @@ class TrustCardRefund(models.Model):
 
     def __str__(self) -> str:
         return f"card refund of {self.amount} from payment {self.payment_id} ({self.status})"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+
+class PlatformFee(models.Model):
+    """A fee Stripe billed to the platform for a charge or dispute on the firm's trust account.
+
+    The trust account never pays its own fees (``controller.fees.payer="application"``):
+    each such fee is one row here, posted as an operating expense owed to the
+    platform, and listed on the month's itemised fee statement that the firm's
+    operating side repays. The balance transaction id is unique: a fee is owed once.
+    """
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", "Processing fee"
+        DISPUTE = "dispute", "Dispute fee"
+
+    payment = models.ForeignKey(OnlinePayment, on_delete=models.PROTECT, related_name="platform_fees")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    balance_transaction_id = models.CharField(max_length=64, unique=True)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    incurred_on = models.DateField()
+    entry = models.ForeignKey("billing.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["incurred_on", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="platformfee_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} fee {self.balance_transaction_id}"
 
     @property
     def amount(self) -> Money:

@@ -1,22 +1,33 @@
 """Signed Stripe events applied to the firm's books, each exactly once.
 
-``event_route`` finds the firm holding the event's connected account (public
-schema); ``event_apply`` runs in that firm's schema and, in one transaction,
-records the event id under a unique constraint and posts its effect: a
-replayed event finds its id and changes nothing. An event that does not match
-what Portico started (another account than the payment's, another amount) is
-recorded, audited as refused, and posts nothing. An event that depends on one
-not seen yet (a refund or a dispute before the payment's success) raises
-``RetryLater``: its transaction, event id included, rolls back and the endpoint
-answers non-2xx, so Stripe sends it again.
+The shared endpoint (``portal.views.stripe_webhook``) verifies the signature,
+routes the event to its firm with ``event_route`` (public schema) and queues
+``billing.stripe.tasks.stripe_event_process`` pinned to that firm. The task
+calls ``event_process``, which reads from Stripe what the event alone cannot
+say, then ``event_apply``, which runs in one transaction that records the event
+id under a unique constraint and posts its effect: a replayed event finds its
+id and changes nothing. An event that does not match what Portico started
+(another account than the payment's, another amount) is recorded, audited as
+refused, and posts nothing.
+
+Order: when a refund or a dispute arrives before the payment's success,
+``event_process`` re-reads the PaymentIntent from Stripe (on the payment's
+connected account) and, if Stripe holds it as succeeded, the success is posted
+from Stripe's object first, then the refund or dispute, in the same
+transaction; the late ``payment_intent.succeeded`` is then a duplicate. If Stripe
+cannot be read, or does not hold the payment as succeeded yet, ``RetryLater``
+or ``GatewayError`` propagates and the task retries with back-off (nothing was
+recorded). The success also reads the charge's balance transaction for the
+processing fee (``billing.stripe.fees``) when the event does not carry it.
 
 Handled: ``payment_intent.succeeded`` (an invoice payment into operating, a
-retainer into the client's trust ledger), ``charge.refunded`` (the refunded
-amount, counted from Stripe's cumulative ``amount_refunded``, so a reordered or
-repeated refund event posts only what is new) and ``charge.dispute.created``
-(the disputed amount leaves the books; from trust only what that client holds);
-the ``checkout.session.*`` events and payments paid on Stripe's hosted page
-are found and handled in ``checkout_events``. Other types are recorded and ignored.
+retainer into the client's trust ledger, the fee, the client's receipt),
+``charge.refunded`` (the refunded amount, counted from Stripe's cumulative
+``amount_refunded``, so a reordered or repeated refund event posts only what is
+new), ``charge.dispute.created`` and ``charge.dispute.closed``
+(``billing.stripe.disputes``); the ``checkout.session.*`` events and payments
+paid on Stripe's hosted page are found and handled in ``checkout_events``.
+Other types are recorded and ignored.
 """
 
 from __future__ import annotations
@@ -36,9 +47,13 @@ from billing.ledger.selectors import line_balance
 from billing.ledger.services import Line, journal_post
 from billing.locks import money_transaction
 from billing.money import Money
+from billing.stripe import gateway
 from billing.stripe.checkout_events import payment_for_checkout, session_completed, session_expired
-from billing.stripe.models import OnlinePayment, RetainerRequest, StripeEvent
-from billing.trust.models import BillingTask, TrustDeposit
+from billing.stripe.disputes import dispute_closed, dispute_created
+from billing.stripe.fees import charge_fee, fee_post
+from billing.stripe.models import OnlinePayment, PlatformFee, RetainerRequest, StripeEvent
+from billing.stripe.receipts import receipt_send_on_commit
+from billing.trust.models import TrustDeposit
 from billing.trust.services import trust_deposit
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
@@ -50,7 +65,11 @@ Kind = Account.Kind
 
 
 class RetryLater(Exception):
-    """The event came before one it depends on; nothing was recorded, so Stripe's retry applies it."""
+    """The event came before one it depends on and Stripe does not hold that one yet; nothing was recorded."""
+
+
+# Events about a payment that only make sense once the payment's success is posted.
+_AFTER_SUCCESS = frozenset({"charge.refunded", "charge.dispute.created", "charge.dispute.closed"})
 
 
 def event_route(event: dict[str, Any]) -> Tenant | None:
@@ -62,9 +81,86 @@ def event_route(event: dict[str, Any]) -> Tenant | None:
     return route.tenant if route is not None else None
 
 
+def event_process(event: dict[str, Any]) -> str:
+    """Apply ``event`` in the current firm, first reading from Stripe what its order or its fee needs.
+
+    Raises ``gateway.GatewayError`` (Stripe unreachable) or ``RetryLater``
+    (Stripe does not hold the payment as succeeded yet): the caller retries.
+    """
+    if StripeEvent.objects.filter(event_id=str(event["id"])).exists():
+        return "duplicate"
+    kind, obj = str(event["type"]), event["data"]["object"]
+    # By its PaymentIntent, or (a payment made on a Checkout page, whose PaymentIntent Portico has not been
+    # told yet) by the payment the object's metadata names; read here only, locked and checked in event_apply.
+    payment = _payment_for(obj).select_related("account").first() or _checkout_payment_named(obj)
+    intent_id = payment.payment_intent_id if payment is not None and payment.payment_intent_id else _intent_of(obj)
+    current = None
+    if payment is None and kind in _AFTER_SUCCESS and intent_id and event.get("account"):
+        # A refund or a dispute of a Checkout payment before any event that named its PaymentIntent: a dispute
+        # carries no metadata, so Stripe's PaymentIntent says which payment it is (event_apply checks the rest).
+        current = gateway.payment_intent_retrieve(account_id=str(event["account"]), payment_intent_id=intent_id)
+        payment = _checkout_payment_named(current)
+        if payment is None:
+            current = None  # not one of this firm's payments: refused in event_apply
+        elif current.get("status") != "succeeded":
+            raise RetryLater(f"{kind} {event['id']}: Stripe holds {intent_id} as {current.get('status')}")
+        return event_apply(event, current=current)
+    if (
+        payment is not None
+        and intent_id
+        and payment.status == OnlinePayment.Status.STARTED
+        and not _mismatch(payment, account=str(event.get("account") or ""), obj=obj)
+    ):
+        needs_read = kind in _AFTER_SUCCESS or (kind == "payment_intent.succeeded" and charge_fee(obj) is None)
+        if needs_read:
+            current = gateway.payment_intent_retrieve(
+                account_id=str(payment.account.stripe_account_id), payment_intent_id=str(intent_id)
+            )
+            if current.get("status") != "succeeded":
+                raise RetryLater(
+                    f"{kind} {event['id']}: Stripe holds {payment.payment_intent_id} as {current.get('status')}"
+                )
+    return event_apply(event, current=current)
+
+
+def _intent_of(obj: dict[str, Any]) -> str | None:
+    """The PaymentIntent an event's object is (or belongs to)."""
+    intent = obj.get("payment_intent") if obj.get("object") in ("charge", "dispute") else obj.get("id")
+    if obj.get("object") == "checkout.session":
+        intent = obj.get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    return intent if isinstance(intent, str) and intent else None
+
+
+def _payment_for(obj: dict[str, Any]) -> Any:
+    """The payments (at most one) an event's object is about, by its PaymentIntent."""
+    intent_id = obj.get("payment_intent") if obj.get("object") in ("charge", "dispute") else obj.get("id")
+    return OnlinePayment.objects.filter(payment_intent_id=intent_id)
+
+
+def _checkout_payment_named(obj: dict[str, Any]) -> OnlinePayment | None:
+    """The Checkout payment (PaymentIntent not known yet) this firm's metadata on ``obj`` names, unlocked."""
+    if obj.get("object") not in ("payment_intent", "charge"):
+        return None
+    metadata = obj.get("metadata") or {}
+    reference = str(metadata.get("portico_payment") or "")
+    if not reference.isdigit() or metadata.get("portico_firm") != current_firm().schema_name:
+        return None
+    return (
+        OnlinePayment.objects.select_related("account")
+        .filter(pk=int(reference), payment_intent_id__isnull=True, checkout_session_id__isnull=False)
+        .first()
+    )
+
+
 @money_transaction
-def event_apply(event: dict[str, Any]) -> str:
-    """Apply ``event`` in the current firm; answers what happened ("applied", "duplicate", "ignored", "refused")."""
+def event_apply(event: dict[str, Any], *, current: dict[str, Any] | None = None) -> str:
+    """Apply ``event`` in the current firm; answers what happened ("applied", "duplicate", "ignored", "refused").
+
+    ``current`` is the PaymentIntent as Stripe holds it now (read by ``event_process``):
+    the payment's success is posted from it first when the event came before it.
+    """
     event_id, kind, account = str(event["id"]), str(event["type"]), str(event.get("account") or "")
     if StripeEvent.objects.filter(event_id=event_id).exists():
         return "duplicate"
@@ -77,13 +173,11 @@ def event_apply(event: dict[str, Any]) -> str:
     if handler is None:
         return "ignored"
     obj = event["data"]["object"]
-    intent_id = obj.get("payment_intent") if obj.get("object") in ("charge", "dispute") else obj.get("id")
     payment = (
-        OnlinePayment.objects.select_for_update(of=("self",))
-        .select_related("account")
-        .filter(payment_intent_id=intent_id)
-        .first()
-    ) or payment_for_checkout(obj)
+        _payment_for(obj).select_for_update(of=("self",)).select_related("account").first()
+        or payment_for_checkout(obj)
+        or (payment_for_checkout(current) if current is not None else None)
+    )
     if payment is None and _charge_being_recorded(obj):
         raise RetryLater(f"{kind} {event_id} arrived before its PaymentIntent id was saved")
     problem = _mismatch(payment, account=account, obj=obj)
@@ -97,9 +191,20 @@ def event_apply(event: dict[str, Any]) -> str:
         return "refused"
     record.payment = payment
     record.save(update_fields=["payment"])
+    if current is not None and kind == "payment_intent.succeeded":
+        obj = current  # Stripe's object as it is now, its charge's fee expanded
+    elif current is not None and payment.status == OnlinePayment.Status.STARTED:
+        # Came before the success: post the success from Stripe's own object, then this event.
+        logger.info("stripe event %s came before the success of %s: posting the success first", event_id, payment)
+        if _succeeded(payment, current) == "refused":
+            return _audited("refused", payment=payment, event_id=event_id, kind=kind)
     outcome = handler(payment, obj)
     if outcome == "later":
         raise RetryLater(f"{kind} {event_id} arrived before the payment's success")
+    return _audited(outcome, payment=payment, event_id=event_id, kind=kind)
+
+
+def _audited(outcome: str, *, payment: OnlinePayment, event_id: str, kind: str) -> str:
     if outcome in ("applied", "refused"):
         audit_record(
             AuditAction.STRIPE_EVENT_APPLY if outcome == "applied" else AuditAction.STRIPE_EVENT_REFUSED,
@@ -180,6 +285,10 @@ def _succeeded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
         online_payment_event("payment.succeeded", payment, purpose="retainer", amount_minor=amount.minor)
     payment.status = OnlinePayment.Status.SUCCEEDED
     payment.save(update_fields=["status", "entry", "payment_intent_id"])  # the id, when found by its metadata
+    fee = charge_fee(obj)
+    if fee is not None and fee.fee_minor > 0:
+        fee_post(payment, kind=PlatformFee.Kind.CHARGE, fee=fee)
+    receipt_send_on_commit(payment)
     return "applied"
 
 
@@ -187,7 +296,9 @@ def _refunded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
     if payment.status == OnlinePayment.Status.STARTED:
         return "later"  # a refund before the payment's success: rolled back, Stripe sends it again
     total = int(obj.get("amount_refunded") or 0)
-    new = min(total, payment.amount_minor) - payment.refunded_minor
+    # Money a dispute took out (and has not given back) cannot leave the books a second time as a refund.
+    out = payment.disputed_minor if payment.dispute_outcome != OnlinePayment.DisputeOutcome.WON else 0
+    new = min(total, payment.amount_minor - out) - payment.refunded_minor
     if new <= 0:
         return "duplicate"
     amount = Money(new, payment.currency)
@@ -228,68 +339,11 @@ def _refunded(payment: OnlinePayment, obj: dict[str, Any]) -> str:
     return "applied"
 
 
-def _disputed(payment: OnlinePayment, obj: dict[str, Any]) -> str:
-    """A chargeback: Stripe has taken the amount back from the account it was charged on.
-
-    Trust: that client's trust ledger gives back what it holds of the payment, never
-    more (never a negative balance, never another client's money); what the client
-    no longer holds is a loss of the firm (operating expense) and a task to replenish
-    the trust bank from operating. Invoice: revenue gives it back.
-    """
-    if payment.status == OnlinePayment.Status.STARTED:
-        return "later"
-    if payment.disputed_minor:
-        return "duplicate"  # one dispute per charge at Stripe
-    disputed = min(int(obj.get("amount") or 0), payment.amount_minor - payment.refunded_minor)
-    if disputed <= 0:
-        return "duplicate"
-    amount = Money(disputed, payment.currency)
-    fees = account_for(Kind.PROCESSOR_FEES, currency=amount.currency)
-    if payment.purpose == OnlinePayment.Purpose.INVOICE:
-        lines = [
-            Line.debit(account_for(Kind.REVENUE, currency=amount.currency), amount),
-            Line.credit(account_for(Kind.OPERATING_BANK, currency=amount.currency), amount),
-        ]
-    else:
-        opened = account_for(Kind.CLIENT_TRUST, client=payment.client, matter=payment.matter)
-        client_trust = Account.objects.select_for_update(no_key=True).get(pk=opened.pk)
-        held = max(0, min(line_balance(client_trust).minor, disputed))
-        short = disputed - held
-        lines = [Line.credit(account_for(Kind.TRUST_BANK, currency=amount.currency), amount)]
-        if held:
-            lines.append(Line.debit(client_trust, Money(held, amount.currency)))
-        if short:
-            lines.append(Line.debit(fees, Money(short, amount.currency)))
-            task = BillingTask.objects.create(
-                kind=BillingTask.Kind.TRUST_REPLENISH,
-                client=payment.client,
-                matter=payment.matter,
-                message=f"A card dispute took {amount.format()} from the trust account for {payment.matter.reference}; "
-                f"the client held {Money(held, amount.currency).format()} of it. Deposit "
-                f"{Money(short, amount.currency).format()} from operating into trust.",
-            )
-            audit_record(
-                AuditAction.TRUST_LOW_BALANCE,
-                target=task,
-                data={"matter": payment.matter.reference, "short_minor": short, "dispute": obj.get("id")},
-            )
-    journal_post(
-        kind="payment.dispute",
-        lines=lines,
-        memo=f"Card dispute {obj.get('id')} ({obj.get('reason') or 'no reason given'}) on {payment.payment_intent_id}",
-        by=None,
-        source=payment,
-    )
-    payment.disputed_minor = disputed
-    payment.status = OnlinePayment.Status.DISPUTED
-    payment.save(update_fields=["disputed_minor", "status"])
-    return "applied"
-
-
 _HANDLERS = {
     "payment_intent.succeeded": _succeeded,
     "charge.refunded": _refunded,
-    "charge.dispute.created": _disputed,
+    "charge.dispute.created": dispute_created,
+    "charge.dispute.closed": dispute_closed,
     "checkout.session.completed": session_completed,
     "checkout.session.expired": session_expired,
 }

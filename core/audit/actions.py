@@ -193,6 +193,10 @@ class AuditAction(StrEnum):
     #: A plan failed: an installment was declined on its last retry; billing staff got a task to contact the client.
     PAYMENT_PLAN_FAIL = "payment_plan.fail"
 
+    #: Billing staff opened (or downloaded as CSV) a month's itemised statement of the fees Stripe billed to
+    #: the platform for trust charges; data: the month, the format, how many fees and their total.
+    STRIPE_FEE_STATEMENT_VIEW = "stripe.fee_statement_view"
+
     # --- Operations --------------------------------------------------------------------
     #: The log was exported (vendor CLI ``audit export``).
     AUDIT_EXPORT = "audit.export"

@@ -38,7 +38,7 @@ def accounts_enabled(by: User) -> dict[str, ConnectedAccount]:
     }
 
 
-def _started(
+def online_payment_started(
     front: StripeFront, account: ConnectedAccount, *, client: User, amount: Money, **what: Invoice | RetainerRequest
 ) -> OnlinePayment:
     purpose = "invoice" if "invoice" in what else "retainer"
@@ -80,7 +80,9 @@ def paid(front: StripeFront, payment: OnlinePayment) -> dict[str, Any]:
 
 
 def invoice_paid(front: StripeFront, accounts: dict[str, ConnectedAccount], invoice: Invoice) -> OnlinePayment:
-    payment = _started(front, accounts["operating"], client=invoice.client, amount=invoice.balance_due, invoice=invoice)
+    payment = online_payment_started(
+        front, accounts["operating"], client=invoice.client, amount=invoice.balance_due, invoice=invoice
+    )
     paid(front, payment)
     return payment
 
@@ -89,7 +91,7 @@ def retainer_paid(
     front: StripeFront, accounts: dict[str, ConnectedAccount], *, matter: Any, amount: Money, by: User
 ) -> OnlinePayment:
     retainer = retainer_request_create(matter=matter, amount=amount, purpose="Anticipo", by=by)
-    payment = _started(front, accounts["trust"], client=matter.client, amount=amount, retainer=retainer)
+    payment = online_payment_started(front, accounts["trust"], client=matter.client, amount=amount, retainer=retainer)
     paid(front, payment)
     return payment
 

@@ -92,12 +92,15 @@ class StripeFront:
     url: str
     localstripe_url: str
     requests: list[Recorded] = field(default_factory=list)
+    # Stripe unreachable for reads of PaymentIntents (answers 503), to prove the webhook task retries.
+    down: bool = False
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     onboarded: set[str] = field(default_factory=set)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.requests.clear()
+        self.down = False
         self.accounts.clear()
         self.onboarded.clear()
         self.sessions.clear()
@@ -209,6 +212,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(200, account)
         if path == "/v1/account_links" and self.command == "POST":
             return self._answer(200, self._link(form))
+        if self.front.down and path.startswith("/v1/payment_intents/") and self.command == "GET":
+            return self._answer(503, {"error": {"type": "api_error", "message": "Stripe is down (test switch)"}})
         if path == "/v1/checkout/sessions" and self.command == "POST":
             return self._answer(200, self._public(self._session_create(form)))
         if path.startswith("/v1/checkout/sessions/") and self.command == "GET":
@@ -411,8 +416,16 @@ def _wait(url: str, timeout: float = 30.0) -> None:
 
 
 @pytest.fixture
-def stripe_front(stripe_servers: StripeFront, settings: Any) -> StripeFront:
-    """Portico pointed at the front (and so at localstripe), with the tests' keys; both emptied first."""
+def stripe_front(stripe_servers: StripeFront, settings: Any, monkeypatch: pytest.MonkeyPatch) -> StripeFront:
+    """Portico pointed at the front (and so at localstripe), with the tests' keys; both emptied first.
+
+    The webhook's task runs eagerly, inside the request, in these in-process tests: a
+    worker adds only the broker hop, which tests/test_stripe_worker.py covers with a
+    real worker. ``task_eager_propagates`` stays off, as a worker's errors never reach the sender.
+    """
+    from core.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
     stripe_servers.reset()
     settings.PORTICO_STRIPE_SECRET_KEY = SECRET_KEY
     settings.PORTICO_STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
@@ -460,16 +473,58 @@ def charge_refunded(intent: dict[str, Any], *, amount_refunded: int) -> dict[str
     return charge
 
 
-def dispute(intent: dict[str, Any], *, amount: int | None = None) -> dict[str, Any]:
+def dispute(
+    intent: dict[str, Any], *, amount: int | None = None, fee: int = 0, status: str = "needs_response", id: str = ""
+) -> dict[str, Any]:
     """A dispute on the charge of ``intent`` as ``charge.dispute.created`` carries it (Stripe's example dispute)."""
     body = fixture("dispute")
     body.update(
-        id=f"dp_{secrets.token_hex(8)}",
+        id=id or f"dp_{secrets.token_hex(8)}",
         amount=intent["amount"] if amount is None else amount,
         charge=intent.get("latest_charge") or f"ch_{secrets.token_hex(8)}",
         currency=intent["currency"],
         payment_intent=intent["id"],
         reason="fraudulent",
-        status="needs_response",
+        status=status,
     )
+    if fee:  # Stripe's dispute fee, on the dispute's withdrawal (a balance transaction of the dispute)
+        body["balance_transactions"] = [
+            balance_transaction(body["id"], amount=-body["amount"], fee=fee, kind="adjustment")
+        ]
+    return body
+
+
+def balance_transaction(source: str, *, amount: int, fee: int, kind: str = "charge") -> dict[str, Any]:
+    """A balance transaction with a processing fee (localstripe's fees are always 0, so tests build them)."""
+    body = fixture("balance_transaction")
+    body.update(
+        id=f"txn_{secrets.token_hex(8)}",
+        amount=amount,
+        fee=fee,
+        net=amount - fee,
+        source=source,
+        type=kind,
+        reporting_category=kind,
+        fee_details=[
+            {
+                "amount": fee,
+                "application": None,
+                "currency": "usd",
+                "description": "Stripe processing fees",
+                "type": "stripe_fee",
+            }
+        ],
+    )
+    return body
+
+
+def with_fee(intent: dict[str, Any], *, fee: int) -> dict[str, Any]:
+    """``intent`` as ``payment_intent.succeeded`` would carry it with its charge's balance transaction expanded,
+    with a processing fee of ``fee`` (real Stripe charges one; localstripe's is 0)."""
+    body = copy.deepcopy(intent)
+    charge = body.get("latest_charge")
+    charge = copy.deepcopy(charge) if isinstance(charge, dict) else fixture("charge")
+    charge.update(payment_intent=intent["id"], amount=intent["amount"], currency=intent["currency"])
+    charge["balance_transaction"] = balance_transaction(str(charge["id"]), amount=intent["amount"], fee=fee)
+    body["latest_charge"] = charge
     return body
