@@ -6,7 +6,8 @@ token is over its rate, 400 on a body, 404 when the URL or body names an object,
 304 on a GET (``If-None-Match``) and 412 on a PATCH/PUT (``If-Match``, ``api.etags``),
 409 and 422 on a POST (``Idempotency-Key``, ``api.idempotency``);
 and the scope a token needs for it, as ``x-token-scope`` (``api.scopes``; an
-HTTP bearer scheme cannot carry scopes in OpenAPI 3.0). ``TokenScheme``
+HTTP bearer scheme cannot carry scopes in OpenAPI 3.0; ``none`` for what only
+a session may do, whose security then lists no token). ``TokenScheme``
 describes the bearer tokens of ``api.authentication``.
 Kept apart from ``api.schema`` (the view), which DRF cannot import while it
 builds an APIView's schema descriptor.
@@ -22,7 +23,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from api.errors import ErrorSerializer
-from api.scopes import ANY_SCOPE, scope_needed
+from api.scopes import ANY_SCOPE, SESSION_ONLY, declared_area, scope_needed
 
 ERRORS = {
     400: "The body or a query parameter is not valid; ``fields`` names each one.",
@@ -64,14 +65,23 @@ class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-ca
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An access token a firm admin issued on the staff page API tokens (pat_...).",
+            "description": "An access token: a personal one a firm admin issued on the staff page API tokens "
+            "(pat_...), or an integration's, from POST /api/v1/oauth/token/ (client-credentials grant).",
         }
 
 
 class ApiSchema(AutoSchema):
     def get_extensions(self) -> dict[str, Any]:
+        if declared_area(self.view) == SESSION_ONLY:
+            return {"x-token-scope": "none"}
         needed = scope_needed(self.view, self.method)
         return {"x-token-scope": "any" if needed == ANY_SCOPE else needed}
+
+    def get_auth(self) -> list[dict[str, list[str]]]:
+        given: list[dict[str, list[str]]] = super().get_auth()
+        if declared_area(self.view) == SESSION_ONLY:  # a signed-in admin's browser session, never a token
+            return [scheme for scheme in given if "tokenAuth" not in scheme]
+        return given
 
     def get_override_parameters(self) -> list[Any]:
         given: list[Any] = list(super().get_override_parameters())

@@ -17,5 +17,6 @@ urlpatterns = [
     path("webhooks/", include("api.webhooks")),
     path("billing/", include("api.billing_collections")),
     path("", include("api.casework")),
+    path("", include("api.integrations")),
     path("schema/", SchemaView.as_view(), name="schema"),
 ]

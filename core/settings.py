@@ -401,6 +401,8 @@ OAUTH2_PROVIDER = {
         "webhooks:manage": "Manage webhook endpoints, read their delivery log, rotate secrets, replay deliveries",
     },
     "DEFAULT_SCOPES": [],
+    # An integration's token (client-credentials grant, api.oauth) lasts an hour; it asks again with its secret.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     # RFC 9700 (the OAuth 2.0 security BCP) throughout; `check --deploy` warns on each one left out.
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
