@@ -93,6 +93,19 @@ class ApiSchema(AutoSchema):
             return [*given, IDEMPOTENCY_KEY]
         return given
 
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        # A list's cursor, limit and filters are validated too (api.pagination): a GET with a query can be a 400.
+        queried = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
+        if queried and "400" not in operation["responses"]:
+            operation["responses"]["400"] = self._get_response_for_code(  # type: ignore[no-untyped-call]
+                OpenApiResponse(ErrorSerializer, description=ERRORS[400]), "400", direction="response"
+            )
+            operation["responses"] = dict(sorted(operation["responses"].items()))
+        return operation
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         # The one private hook that sees the responses both guessed and given by @extend_schema.
         bodies: dict[str, Any] = super()._get_response_bodies(direction)
