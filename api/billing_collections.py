@@ -96,7 +96,7 @@ class Aging(ApiView):
 
     @extend_schema(parameters=[AgingQuery], responses=AgingOut)
     def get(self, request: Request) -> Response:
-        query = AgingQuery(data=request.query_params)
+        query = AgingQuery(data=request.query_params.dict())  # a plain dict: an empty value is refused, not ignored
         query.is_valid(raise_exception=True)
         report = aging_report(
             as_of=query.validated_data.get("as_of") or timezone.localdate(),

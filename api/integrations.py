@@ -72,6 +72,7 @@ def _shown(integration: Integration) -> dict[str, Any]:
 class IntegrationList(ApiView):
     scope_area = SESSION_ONLY
     pagination_class = CursorPage
+    idempotency_redacts = ("client_secret",)  # shown once: a retry with the same key gets it empty
 
     @extend_schema(responses=IntegrationSerializer(many=True))
     def get(self, request: Request) -> Response:

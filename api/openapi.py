@@ -21,6 +21,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.settings import api_settings
 
 from api.errors import ErrorSerializer
 from api.scopes import ANY_SCOPE, SESSION_ONLY, declared_area, scope_needed
@@ -82,6 +83,15 @@ class ApiSchema(AutoSchema):
         if declared_area(self.view) == SESSION_ONLY:  # a signed-in admin's browser session, never a token
             return [scheme for scheme in given if "tokenAuth" not in scheme]
         return given
+
+    def map_parsers(self) -> list[Any]:
+        # The API takes JSON; DRF's default parsers also read forms, which the schema leaves out (a form
+        # cannot carry a JSON body's types). Views that take forms or files name their parsers.
+        defaults: list[object] = list(api_settings.DEFAULT_PARSER_CLASSES)  # resolved to the classes
+        if list(type(self.view).parser_classes) == defaults:
+            return ["application/json"]
+        parsers: list[Any] = super().map_parsers()
+        return parsers
 
     def get_override_parameters(self) -> list[Any]:
         given: list[Any] = list(super().get_override_parameters())

@@ -292,3 +292,21 @@ def test_a_firm_admin_registers_and_revokes_through_the_api_but_no_token_may(cas
     assert revoked.status_code == 200
     assert admin.get(f"/api/v1/integrations/{body['id']}").status_code == 404
     assert cast.firm.client(cast.paula).get("/api/v1/integrations").status_code == 404
+
+
+def test_a_retried_registration_acts_once_and_never_stores_the_secret(cast: Cast) -> None:
+    from core.models import IdempotencyKey
+
+    admin = cast.firm.client(cast.alice)
+    body = {"name": "Books", "scopes": ["billing:read"]}
+
+    first = admin.post("/api/v1/integrations", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1")
+    retry = admin.post("/api/v1/integrations", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json()["client_id"] == first.json()["client_id"]
+    assert retry.json()["client_secret"] == ""
+    with cast.firm.tenant:
+        assert Integration.objects.count() == 1
+        assert first.json()["client_secret"] not in json.dumps(list(IdempotencyKey.objects.values("body")))
