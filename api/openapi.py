@@ -59,16 +59,34 @@ IF_MATCH = OpenApiParameter(
 
 
 class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    target_class = "api.authentication.ScopedTokenAuthentication"
-    name = "tokenAuth"
+    """Two ways to the same bearer tokens: a personal token (``tokenAuth``), or an integration's from the
+    client-credentials grant (``integrationAuth``, an OAuth 2.0 scheme, which names the scope each operation needs).
+    """
 
-    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "An access token: a personal one a firm admin issued on the staff page API tokens "
-            "(pat_...), or an integration's, from POST /api/v1/oauth/token/ (client-credentials grant).",
-        }
+    target_class = "api.authentication.ScopedTokenAuthentication"
+    name = ["tokenAuth", "integrationAuth"]
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list[str]]]:
+        needed = scope_needed(auto_schema.view, auto_schema.method)
+        scopes = [] if needed in (None, ANY_SCOPE) else [str(needed)]
+        return [{"tokenAuth": []}, {"integrationAuth": scopes}]
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
+        from core.api_tokens import all_scopes  # the settings' scope list
+
+        return [
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A personal access token a firm admin issued on the staff page API tokens (pat_...).",
+            },
+            {
+                "type": "oauth2",
+                "description": "An integration's token (registered by a firm admin under Settings, Integrations), "
+                "from the firm's own token endpoint with its client id and secret.",
+                "flows": {"clientCredentials": {"tokenUrl": "/api/v1/oauth/token/", "scopes": all_scopes()}},
+            },
+        ]
 
 
 class ApiSchema(AutoSchema):
@@ -81,7 +99,7 @@ class ApiSchema(AutoSchema):
     def get_auth(self) -> list[dict[str, list[str]]]:
         given: list[dict[str, list[str]]] = super().get_auth()
         if declared_area(self.view) == SESSION_ONLY:  # a signed-in admin's browser session, never a token
-            return [scheme for scheme in given if "tokenAuth" not in scheme]
+            return [scheme for scheme in given if not {"tokenAuth", "integrationAuth"} & set(scheme)]
         return given
 
     def map_parsers(self) -> list[Any]:

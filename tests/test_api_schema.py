@@ -63,6 +63,17 @@ def test_every_operation_describes_its_success_and_its_errors(firm_a: Firm) -> N
         assert operation["x-token-scope"] in SCOPES, f"{name} does not say which token scope it needs"
         session_only = operation["x-token-scope"] == "none"
         assert ({"tokenAuth": []} in operation["security"]) is not session_only, name
+        scopes = [] if operation["x-token-scope"] == "any" else [operation["x-token-scope"]]
+        assert ({"integrationAuth": scopes} in operation["security"]) is not session_only, name
+
+
+def test_the_schema_describes_the_client_credentials_flow_of_integrations(firm_a: Firm) -> None:
+    schemes = _schema(firm_a)["components"]["securitySchemes"]  # type: ignore[index]
+
+    flow = schemes["integrationAuth"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/api/v1/oauth/token/"
+    assert flow["scopes"] == all_scopes()
+    assert schemes["tokenAuth"]["scheme"] == "bearer"
 
 
 def test_the_schema_lists_every_api_endpoint(firm_a: Firm) -> None:
