@@ -11,6 +11,10 @@ an ``Authorization: Bearer`` header:
   tokens → 403;
 * otherwise the request is the token's user's: roles and accessors decide as
   for a session (404 for not yours). Each use is audited (``core.api_tokens``).
+
+An integration's token (client-credentials grant, ``api.oauth``) is the same,
+its user being the admin who registered the integration; it is refused (401)
+once that admin is no longer an active firm admin (``core.integrations``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from rest_framework.request import Request
 
 from api.scopes import ANY_SCOPE, scope_needed
 from core.api_tokens import token_used
+from core.integrations import integration_may_act, integration_of
 
 
 def _bearer(request: Request) -> bool:
@@ -41,10 +46,20 @@ class ScopedTokenAuthentication(OAuth2Authentication):  # type: ignore[misc]  # 
         user, token = found
         if not isinstance(token, AccessToken) or user is None or not user.is_active:
             raise AuthenticationFailed("The access token is unknown, expired or revoked.")
+        integration = integration_of(token.application)
+        if integration is not None and not integration_may_act(integration):
+            raise AuthenticationFailed("This integration's firm admin can no longer act for it: register it again.")
         view = (request.parser_context or {}).get("view")
         needed = scope_needed(view, request.method or "GET")
         allowed = needed is not None and (needed == ANY_SCOPE or token.allow_scopes([needed]))
-        token_used(token=token, scope=needed or "", allowed=allowed, method=request.method or "", path=request.path)
+        token_used(
+            token=token,
+            scope=needed or "",
+            allowed=allowed,
+            method=request.method or "",
+            path=request.path,
+            client=integration.application.client_id if integration is not None else None,
+        )
         if needed is None:
             raise PermissionDenied("This endpoint does not accept access tokens.")
         if not allowed:

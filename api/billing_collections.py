@@ -32,11 +32,15 @@ from core.roles import VIEW_BILLING
 
 class AgingQuery(serializers.Serializer[Any]):
     as_of = serializers.DateField(required=False, help_text="The day (default: today).")
-    currency = serializers.CharField(required=False, max_length=3, help_text="ISO 4217 (default: the firm's).")
-    by = serializers.ChoiceField(choices=list(GROUPINGS), required=False, default="client")
+    currency = serializers.CharField(
+        required=False, allow_blank=True, max_length=3, help_text="ISO 4217 (default, or empty: the firm's)."
+    )
+    by = serializers.ChoiceField(
+        choices=list(GROUPINGS), required=False, allow_blank=True, help_text="Default, or empty: client."
+    )
 
     def validate_currency(self, value: str) -> str:
-        if not known_currency(value):
+        if value and not known_currency(value):
             raise serializers.ValidationError("not an ISO 4217 currency")
         return value
 
@@ -92,12 +96,12 @@ class Aging(ApiView):
 
     @extend_schema(parameters=[AgingQuery], responses=AgingOut)
     def get(self, request: Request) -> Response:
-        query = AgingQuery(data=request.query_params)
+        query = AgingQuery(data=request.query_params.dict())  # a plain dict: an empty value is refused, not ignored
         query.is_valid(raise_exception=True)
         report = aging_report(
             as_of=query.validated_data.get("as_of") or timezone.localdate(),
             currency=query.validated_data.get("currency") or default_currency(),
-            by=query.validated_data["by"],
+            by=query.validated_data.get("by") or "client",
         )
         rows = [{"key": row.key, "name": row.label, "unclaimed": row.unclaimed, **_amounts(row)} for row in report.rows]
         return Response(

@@ -100,13 +100,13 @@ class PaymentIn(serializers.Serializer[Any]):
     method = serializers.ChoiceField(choices=sorted(invoices.MANUAL_METHODS))
     amount_minor = MinorUnitsField()
     received_on = serializers.DateField(required=False)
-    reference = serializers.CharField(max_length=100, required=False, default="")
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
 class CreditNoteIn(serializers.Serializer[Any]):
     reason = serializers.ChoiceField(choices=CreditNote.Reason.values)
     amount_minor = MinorUnitsField()
-    memo = serializers.CharField(max_length=500, required=False, default="")
+    memo = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class InvoiceCreateIn(serializers.Serializer[Any]):

@@ -16,13 +16,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.body import json_object
-from api.errors import refused_response
+from api.errors import ErrorSerializer, refused_response
 from api.idempotency import ApiView
 from api.money_fields import CurrencyField, MinorUnitsField, money_in
 from api.pagination import CursorPage, paginated
@@ -59,8 +59,8 @@ class LedgerView(ApiView):
 
 
 class AccountSerializer(serializers.ModelSerializer[Account]):
-    client = serializers.EmailField(source="client.email", read_only=True, default=None)
-    matter = serializers.CharField(source="matter.reference", read_only=True, default=None)
+    client = serializers.EmailField(source="client.email", read_only=True, default=None, allow_null=True)
+    matter = serializers.CharField(source="matter.reference", read_only=True, default=None, allow_null=True)
     balance_minor = serializers.SerializerMethodField()
 
     class Meta:
@@ -152,7 +152,10 @@ class EntryList(LedgerView):
 
     @extend_schema(
         parameters=[OpenApiParameter("account", OpenApiTypes.INT, description="Only this account's entries.")],
-        responses=EntrySerializer(many=True),
+        responses={
+            200: EntrySerializer(many=True),
+            404: OpenApiResponse(ErrorSerializer, description="No such account."),
+        },
     )
     def get(self, request: Request) -> Response:
         entries = JournalEntry.objects.prefetch_related("lines__account")
@@ -209,7 +212,7 @@ class DepositSerializer(serializers.Serializer[Any]):
     amount_minor = MinorUnitsField()
     currency = CurrencyField(required=False)
     method = serializers.ChoiceField(choices=TrustDeposit.Method.choices)
-    reference = serializers.CharField(max_length=100, required=False, default="")
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     received_on = serializers.DateField(required=False, default=None)
     cleared_on = serializers.DateField(required=False, default=None)
 
@@ -218,7 +221,7 @@ class RequestSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=TrustRequest.Kind.choices)
     matter = serializers.IntegerField()
     amount_minor = MinorUnitsField()
-    payee = serializers.CharField(max_length=200, required=False, default="")
+    payee = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     purpose = serializers.CharField(max_length=500)
 
 

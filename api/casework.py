@@ -187,7 +187,7 @@ class MatterIntake(OneMatterView):
 
 class MatterDocuments(OneMatterView):
     scope_area = "documents"
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # a file: a form without one (urlencoded) cannot carry it
 
     pagination_class = CursorPage
 
@@ -237,7 +237,7 @@ class DocumentDetail(OneDocumentView):
 
 class DocumentDownload(OneDocumentView):
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file")}
+        responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file, in its own media type")}
     )
     def get(self, request: Request, document_id: int) -> FileResponse:
         return document_open(document=self.document, user=signed_in_user(request))

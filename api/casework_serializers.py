@@ -32,9 +32,9 @@ class DocumentFilter(serializers.Serializer[dict[str, object]]):
 
 
 class DocumentSerializer(serializers.ModelSerializer[Document]):
-    requirement = serializers.CharField(source="requirement.code", read_only=True, default=None)
+    requirement = serializers.CharField(source="requirement.code", read_only=True, default=None, allow_null=True)
     uploaded_by = serializers.EmailField(source="uploaded_by.email", read_only=True)
-    reviewed_by = serializers.EmailField(source="reviewed_by.email", read_only=True, default=None)
+    reviewed_by = serializers.EmailField(source="reviewed_by.email", read_only=True, default=None, allow_null=True)
     matter = serializers.IntegerField(source="matter_id", read_only=True)
     reason_text = serializers.CharField(read_only=True)
 

@@ -107,18 +107,23 @@ def claim(request: Request) -> IdempotencyKey | Response | None:
     return replay
 
 
-def settle(row: IdempotencyKey, response: Response) -> None:
-    """Store the answer on the claimed row; an answer of 500 or more releases the key instead."""
+def settle(row: IdempotencyKey, response: Response, *, redacts: tuple[str, ...] = ()) -> None:
+    """Store the answer on the claimed row; an answer of 500 or more releases the key instead.
+
+    ``redacts``: fields of the answer never stored (a secret shown once): a replay has them empty."""
     if response.status_code >= status.HTTP_500_INTERNAL_SERVER_ERROR:
         row.delete()
         return
     row.status = response.status_code
     row.body = json.loads(json.dumps(getattr(response, "data", None), cls=JSONEncoder))  # dates as sent
+    if isinstance(row.body, dict):
+        row.body.update({field: "" for field in redacts if field in row.body})
     row.save(update_fields=["status", "body"])
 
 
 class ApiView(APIView):
-    """The base of the API's views: idempotency keys on POST (above)."""
+    """The base of the API's views: idempotency keys on POST (above); ``idempotency_redacts`` names answer
+    fields the key's row must not keep."""
 
     _claimed: IdempotencyKey | None = None
 
@@ -146,5 +151,5 @@ class ApiView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         if self._claimed is not None:
             claimed, self._claimed = self._claimed, None
-            settle(claimed, response)
+            settle(claimed, response, redacts=getattr(self, "idempotency_redacts", ()))
         return response

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.money import MAX_MAJOR_UNITS, Money, known_currency, max_minor
@@ -32,6 +33,7 @@ class MinorUnitsField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
+@extend_schema_field({"type": "string", "pattern": "^[A-Z]{3}$", "maxLength": 3, "example": "USD"})
 class CurrencyField(serializers.CharField):
     default_error_messages = {"currency": "Send an upper-case ISO 4217 currency code such as USD."}
 

@@ -6,7 +6,8 @@ token is over its rate, 400 on a body, 404 when the URL or body names an object,
 304 on a GET (``If-None-Match``) and 412 on a PATCH/PUT (``If-Match``, ``api.etags``),
 409 and 422 on a POST (``Idempotency-Key``, ``api.idempotency``);
 and the scope a token needs for it, as ``x-token-scope`` (``api.scopes``; an
-HTTP bearer scheme cannot carry scopes in OpenAPI 3.0). ``TokenScheme``
+HTTP bearer scheme cannot carry scopes in OpenAPI 3.0; ``none`` for what only
+a session may do, whose security then lists no token). ``TokenScheme``
 describes the bearer tokens of ``api.authentication``.
 Kept apart from ``api.schema`` (the view), which DRF cannot import while it
 builds an APIView's schema descriptor.
@@ -20,9 +21,10 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.settings import api_settings
 
 from api.errors import ErrorSerializer
-from api.scopes import ANY_SCOPE, scope_needed
+from api.scopes import ANY_SCOPE, SESSION_ONLY, declared_area, scope_needed
 
 ERRORS = {
     400: "The body or a query parameter is not valid; ``fields`` names each one.",
@@ -57,21 +59,57 @@ IF_MATCH = OpenApiParameter(
 
 
 class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    target_class = "api.authentication.ScopedTokenAuthentication"
-    name = "tokenAuth"
+    """Two ways to the same bearer tokens: a personal token (``tokenAuth``), or an integration's from the
+    client-credentials grant (``integrationAuth``, an OAuth 2.0 scheme, which names the scope each operation needs).
+    """
 
-    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "An access token a firm admin issued on the staff page API tokens (pat_...).",
-        }
+    target_class = "api.authentication.ScopedTokenAuthentication"
+    name = ["tokenAuth", "integrationAuth"]
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list[str]]]:
+        needed = scope_needed(auto_schema.view, auto_schema.method)
+        scopes = [] if needed in (None, ANY_SCOPE) else [str(needed)]
+        return [{"tokenAuth": []}, {"integrationAuth": scopes}]
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
+        from core.api_tokens import all_scopes  # the settings' scope list
+
+        return [
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A personal access token a firm admin issued on the staff page API tokens (pat_...).",
+            },
+            {
+                "type": "oauth2",
+                "description": "An integration's token (registered by a firm admin under Settings, Integrations), "
+                "from the firm's own token endpoint with its client id and secret.",
+                "flows": {"clientCredentials": {"tokenUrl": "/api/v1/oauth/token/", "scopes": all_scopes()}},
+            },
+        ]
 
 
 class ApiSchema(AutoSchema):
     def get_extensions(self) -> dict[str, Any]:
+        if declared_area(self.view) == SESSION_ONLY:
+            return {"x-token-scope": "none"}
         needed = scope_needed(self.view, self.method)
         return {"x-token-scope": "any" if needed == ANY_SCOPE else needed}
+
+    def get_auth(self) -> list[dict[str, list[str]]]:
+        given: list[dict[str, list[str]]] = super().get_auth()
+        if declared_area(self.view) == SESSION_ONLY:  # a signed-in admin's browser session, never a token
+            return [scheme for scheme in given if not {"tokenAuth", "integrationAuth"} & set(scheme)]
+        return given
+
+    def map_parsers(self) -> list[Any]:
+        # The API takes JSON; DRF's default parsers also read forms, which the schema leaves out (a form
+        # cannot carry a JSON body's types). Views that take forms or files name their parsers.
+        defaults: list[object] = list(api_settings.DEFAULT_PARSER_CLASSES)  # resolved to the classes
+        if list(type(self.view).parser_classes) == defaults:
+            return ["application/json"]
+        parsers: list[Any] = super().map_parsers()
+        return parsers
 
     def get_override_parameters(self) -> list[Any]:
         given: list[Any] = list(super().get_override_parameters())
@@ -82,6 +120,19 @@ class ApiSchema(AutoSchema):
         if self.method == "POST":
             return [*given, IDEMPOTENCY_KEY]
         return given
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        # A list's cursor, limit and filters are validated too (api.pagination): a GET with a query can be a 400.
+        queried = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
+        if queried and "400" not in operation["responses"]:
+            operation["responses"]["400"] = self._get_response_for_code(  # type: ignore[no-untyped-call]
+                OpenApiResponse(ErrorSerializer, description=ERRORS[400]), "400", direction="response"
+            )
+            operation["responses"] = dict(sorted(operation["responses"].items()))
+        return operation
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         # The one private hook that sees the responses both guessed and given by @extend_schema.

@@ -42,6 +42,15 @@ class CursorPage(CursorPagination):
     cursor_query_description = "The page to read: the cursor in the previous page's next or previous URL."
     ordering = "pk"
 
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.cursor_query_param:  # as signing.dumps writes it
+                parameter["schema"]["pattern"] = "^[A-Za-z0-9_.:-]+$"
+            if parameter["name"] == self.page_size_query_param:  # more than the cap is read as the cap
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
     def get_ordering(self, request: Request, queryset: QuerySet[Any], view: APIView) -> tuple[str, ...]:
         return (getattr(view, "cursor_ordering", self.ordering),)
 

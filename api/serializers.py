@@ -11,10 +11,14 @@ class MatterSerializer(serializers.ModelSerializer[Matter]):
     """The one representation of a matter: lists, detail, case work, opening and advancing it."""
 
     client = serializers.EmailField(source="client.email", read_only=True)
-    matter_type = serializers.CharField(source="matter_type.code", read_only=True, default=None)
-    stage = serializers.CharField(source="stage.code", read_only=True, default=None)
-    responsible_attorney = serializers.EmailField(source="responsible_attorney.email", read_only=True, default=None)
-    assigned_paralegal = serializers.EmailField(source="assigned_paralegal.email", read_only=True, default=None)
+    matter_type = serializers.CharField(source="matter_type.code", read_only=True, default=None, allow_null=True)
+    stage = serializers.CharField(source="stage.code", read_only=True, default=None, allow_null=True)
+    responsible_attorney = serializers.EmailField(
+        source="responsible_attorney.email", read_only=True, default=None, allow_null=True
+    )
+    assigned_paralegal = serializers.EmailField(
+        source="assigned_paralegal.email", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Matter

@@ -18,5 +18,6 @@ urlpatterns = [
     path("billing/", include("api.billing_collections")),
     path("billing/", include("api.billing_payments")),
     path("", include("api.casework")),
+    path("", include("api.integrations")),
     path("schema/", SchemaView.as_view(), name="schema"),
 ]

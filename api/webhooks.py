@@ -37,6 +37,9 @@ from core.webhooks import (
 )
 
 AREA = "webhooks"
+# In the schema too (an address of another form is refused by core.webhooks all the same).
+URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://\S+$"
+URL_REFUSED = "Give the endpoint's full address (https or http)."
 
 
 class EndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
@@ -55,14 +58,14 @@ class EndpointWithSecretSerializer(EndpointSerializer):
 
 
 class EndpointInputSerializer(serializers.Serializer[Any]):
-    url = serializers.CharField(max_length=500)
+    url = serializers.RegexField(URL_PATTERN, max_length=500, error_messages={"invalid": URL_REFUSED})
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), default=list, help_text="Empty for every event."
     )
 
 
 class EndpointChangeSerializer(serializers.Serializer[Any]):
-    url = serializers.CharField(max_length=500, required=False)
+    url = serializers.RegexField(URL_PATTERN, max_length=500, required=False, error_messages={"invalid": URL_REFUSED})
     events = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), required=False)
     active = serializers.BooleanField(required=False)
 

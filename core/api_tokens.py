@@ -49,7 +49,10 @@ def integrations_for_admin(user: object) -> QuerySet[Application]:
     """The firm's token applications, for a firm admin; Http404 for anyone else (the page does not exist for them)."""
     if not may_manage_tokens(user):
         raise Http404("No such page.")
-    found: QuerySet[Application] = Application.objects.select_related("user").prefetch_related("accesstoken_set")
+    # An integration's application (core.integrations) is listed on its own page, not as a personal token.
+    found: QuerySet[Application] = (
+        Application.objects.filter(integration__isnull=True).select_related("user").prefetch_related("accesstoken_set")
+    )
     return found.order_by("-created")
 
 
@@ -139,17 +142,19 @@ def tokens_last_used(applications: Collection[Application]) -> dict[int, datetim
     return {int(row["target_id"]): row["last"] for row in rows}
 
 
-def token_used(*, token: AccessToken, scope: str, allowed: bool, method: str, path: str) -> None:
-    """Every request made with a token, refused for its scope or not, is in the audit log as its user's."""
-    audit_record(
-        AuditAction.API_TOKEN_USED,
-        actor=token.user,
-        target=token.application,
-        data={
-            "credential": token.application.name if token.application else "",
-            "scope": scope,
-            "allowed": allowed,
-            "method": method,
-            "path": path[:200],
-        },
-    )
+def token_used(
+    *, token: AccessToken, scope: str, allowed: bool, method: str, path: str, client: str | None = None
+) -> None:
+    """Every request made with a token, refused for its scope or not, is in the audit log as its user's.
+
+    An integration's token (client-credentials grant, ``core.integrations``) also names its client id."""
+    data: dict[str, object] = {
+        "credential": token.application.name if token.application else "",
+        "scope": scope,
+        "allowed": allowed,
+        "method": method,
+        "path": path[:200],
+    }
+    if client is not None:
+        data["client"] = client
+    audit_record(AuditAction.API_TOKEN_USED, actor=token.user, target=token.application, data=data)

@@ -404,6 +404,8 @@ OAUTH2_PROVIDER = {
         "webhooks:manage": "Manage webhook endpoints, read their delivery log, rotate secrets, replay deliveries",
     },
     "DEFAULT_SCOPES": [],
+    # An integration's token (client-credentials grant, api.oauth) lasts an hour; it asks again with its secret.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     # RFC 9700 (the OAuth 2.0 security BCP) throughout; `check --deploy` warns on each one left out.
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
@@ -445,6 +447,9 @@ SPECTACULAR_SETTINGS = {
         "OnlinePaymentStatusEnum": "billing.stripe.models.OnlinePayment.Status",
         "TrustCardRefundStatusEnum": "billing.stripe.models.TrustCardRefund.Status",
         "RetainerRequestStatusEnum": "billing.stripe.models.RetainerRequest.Status",
+        # Two "kind" fields of accounts: a payment's connected account (trust, operating) and a ledger account.
+        "ConnectedAccountKindEnum": "billing.stripe.models.ConnectedAccount.Kind",
+        "LedgerAccountKindEnum": "billing.ledger.models.Account.Kind",
     },
 }
 

@@ -26,6 +26,8 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     # Shown by the reverse proxy when it refuses a request body over its limit (infra/nginx).
     path("_portico/upload-too-large/", proxy.upload_too_large, name="upload_too_large"),
+    # Integrations get their tokens here (the client-credentials grant; api.oauth).
+    path("api/v1/oauth/", include("api.oauth_urls")),
     path("api/v1/", include("api.urls")),
     path("staff/billing/", include("portal.ledger_urls")),
     path("", include("portal.urls")),

@@ -12,6 +12,7 @@ from portal.views import (
     client_intake,
     client_messages,
     firm_admin,
+    integrations,
     matters,
     webhooks,
 )
@@ -56,6 +57,12 @@ urlpatterns = [
     path("staff/users/<int:user_id>/two-factor/reset/", firm_admin.user_two_factor_reset, name="user_two_factor_reset"),
     path("staff/api-tokens/", api_tokens.token_list, name="api_tokens"),
     path("staff/api-tokens/<int:application_id>/revoke/", api_tokens.token_revoke_view, name="api_token_revoke"),
+    path("staff/settings/integrations/", integrations.integration_list, name="integrations"),
+    path(
+        "staff/settings/integrations/<int:integration_id>/revoke/",
+        integrations.integration_revoke_view,
+        name="integration_revoke",
+    ),
     path("staff/webhooks/", webhooks.endpoint_list, name="webhooks"),
     path("staff/webhooks/<int:endpoint_id>/", webhooks.endpoint_detail, name="webhook"),
     path("staff/webhooks/<int:endpoint_id>/disable/", webhooks.endpoint_disable_view, name="webhook_disable"),

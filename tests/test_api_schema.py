@@ -15,7 +15,7 @@ from core.models import User
 from tests.support.firms import Firm
 from tests.test_url_access import all_routes
 
-SCOPES = {*all_scopes(), "any"}
+SCOPES = {*all_scopes(), "any", "none"}  # none: a signed-in session only (api.scopes.SESSION_ONLY)
 
 
 def _schema(firm: Firm) -> dict[str, object]:
@@ -61,7 +61,19 @@ def test_every_operation_describes_its_success_and_its_errors(firm_a: Firm) -> N
         if name.startswith("POST"):
             assert "400" in responses, f"{name} does not say it can be 400"
         assert operation["x-token-scope"] in SCOPES, f"{name} does not say which token scope it needs"
-        assert {"tokenAuth": []} in operation["security"], name
+        session_only = operation["x-token-scope"] == "none"
+        assert ({"tokenAuth": []} in operation["security"]) is not session_only, name
+        scopes = [] if operation["x-token-scope"] == "any" else [operation["x-token-scope"]]
+        assert ({"integrationAuth": scopes} in operation["security"]) is not session_only, name
+
+
+def test_the_schema_describes_the_client_credentials_flow_of_integrations(firm_a: Firm) -> None:
+    schemes = _schema(firm_a)["components"]["securitySchemes"]  # type: ignore[index]
+
+    flow = schemes["integrationAuth"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/api/v1/oauth/token/"
+    assert flow["scopes"] == all_scopes()
+    assert schemes["tokenAuth"]["scheme"] == "bearer"
 
 
 def test_the_schema_lists_every_api_endpoint(firm_a: Firm) -> None:

@@ -19,7 +19,7 @@ from django.urls import resolve
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
-from api.scopes import ANY_SCOPE, AREAS, declared_area, scope_needed
+from api.scopes import ANY_SCOPE, AREAS, SESSION_ONLY, declared_area, scope_needed
 from core.api_tokens import IssuedToken, all_scopes, token_issue, token_revoke
 from core.audit.actions import AuditAction
 from core.audit.models import AuditEntry
@@ -323,11 +323,8 @@ def test_only_firm_admins_see_the_tokens_page_others_get_404(cast: Cast, firm_b:
 # --- The URL walk, with tokens -----------------------------------------------------------------
 
 
-def test_every_api_url_refuses_bad_tokens_and_tokens_without_its_scope(cast: Cast, firm_b: Firm) -> None:
-    """Every API route, GET and POST, with firm B's token, an expired and a revoked token of firm A (all scopes),
-    and firm A's admin token holding every scope but the route's: 401, 401, 401, 403; never M1's data."""
-    from tests.test_url_access import VICTIM_MARKERS, _victim_ids
-
+def _personal_tokens(cast: Cast, firm_b: Firm) -> dict[str, str]:
+    """Firm B's token, firm A's expired and revoked ones (all scopes), and one per area lacking that area's scopes."""
     everything = list(all_scopes())
     with firm_b.tenant:
         other_firm = token_issue(user=firm_b.admin, label="B", scopes=everything, days=30, by=firm_b.admin)
@@ -336,9 +333,54 @@ def test_every_api_url_refuses_bad_tokens_and_tokens_without_its_scope(cast: Cas
         AccessToken.objects.filter(pk=expired.token.pk).update(expires=timezone.now() - timedelta(seconds=1))
         token_revoke(application=revoked.application, by=cast.alice)
     lacking = {
-        area: _issue(cast, *[s for s in everything if not s.startswith(f"{area}:")], user=cast.alice).text
+        f"without {area}": _issue(cast, *[s for s in everything if not s.startswith(f"{area}:")], user=cast.alice).text
         for area in AREAS
     }
+    every = _issue(cast, *everything, user=cast.alice).text
+    return {
+        "firm B's token": other_firm.text,
+        "expired": expired.text,
+        "revoked": revoked.text,
+        "every scope": every,
+        **lacking,
+    }
+
+
+def _client_credentials_tokens(cast: Cast, firm_b: Firm) -> dict[str, str]:
+    """The same four kinds, each got by an integration from the token endpoint (registered by the firm's admin)."""
+    from core.integrations import integration_revoke
+    from tests.support.integrations import integration_token
+
+    everything = list(all_scopes())
+    other_firm = integration_token(firm_b, everything)
+    expired, revoked = integration_token(cast.firm, everything), integration_token(cast.firm, everything)
+    with cast.firm.tenant:
+        AccessToken.objects.filter(application__client_id=expired.registered.client_id).update(
+            expires=timezone.now() - timedelta(seconds=1)
+        )
+        integration_revoke(integration=revoked.registered.integration, by=cast.alice)
+    lacking = {
+        f"without {area}": integration_token(cast.firm, [s for s in everything if not s.startswith(f"{area}:")]).text
+        for area in AREAS
+    }
+    every = integration_token(cast.firm, everything).text
+    return {
+        "firm B's token": other_firm.text,
+        "expired": expired.text,
+        "revoked": revoked.text,
+        "every scope": every,
+        **lacking,
+    }
+
+
+@pytest.mark.parametrize("kind", ["personal", "client credentials"])
+def test_every_api_url_refuses_bad_tokens_and_tokens_without_its_scope(cast: Cast, firm_b: Firm, kind: str) -> None:
+    """Every API route, GET and POST, with firm B's token, an expired and a revoked token of firm A (all scopes),
+    and firm A's admin token holding every scope but the route's: 401, 401, 401, 403; never M1's data.
+    Personal tokens, and an integration's tokens from the client-credentials grant (acting as firm A's admin)."""
+    from tests.test_url_access import VICTIM_MARKERS, _victim_ids
+
+    tokens = (_personal_tokens if kind == "personal" else _client_credentials_tokens)(cast, firm_b)
     wrong: list[str] = []
     for route in all_routes():
         if not route.is_api:
@@ -346,13 +388,11 @@ def test_every_api_url_refuses_bad_tokens_and_tokens_without_its_scope(cast: Cas
         path = path_of(route, _victim_ids(cast))
         view = resolve(path, urlconf="core.urls").func.view_class  # type: ignore[attr-defined]
         area = declared_area(view)
-        cases = [
-            ("firm B's token", other_firm.text, 401),
-            ("expired", expired.text, 401),
-            ("revoked", revoked.text, 401),
-        ]
+        cases = [(label, tokens[label], 401) for label in ("firm B's token", "expired", "revoked")]
         if area in AREAS:
-            cases.append((f"without {area}", lacking[str(area)], 403))
+            cases.append((f"without {area}", tokens[f"without {area}"], 403))
+        elif area == SESSION_ONLY:
+            cases.append(("every scope", tokens["every scope"], 403))  # no token manages integrations
         for label, text, expected in cases:
             client = _bearer(cast.firm, text)
             for method in ("GET", "POST"):

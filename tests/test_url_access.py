@@ -56,7 +56,10 @@ URLCONF = "core.urls"
 
 # Anyone may open these: signing in and out, choosing a password from an emailed link, probes,
 # switching the language (which changes only the caller's own preference).
-PUBLIC = frozenset({"login", "logout", "set_password", "healthz", "readyz", "portal:language_set", "upload_too_large"})
+# The OAuth token endpoint authenticates the integration's own client id and secret (tests/test_api_integrations.py).
+PUBLIC = frozenset(
+    {"login", "logout", "set_password", "healthz", "readyz", "portal:language_set", "upload_too_large", "oauth_token"}
+)
 
 # Any signed-in user of the firm may open these; each shows the user only their own things
 # (their account, their two-factor set-up, the matters the accessor gives them).
@@ -211,18 +214,21 @@ def _casework_victims(cast: Cast) -> dict[str, int]:
 
 
 def _integration_victims(cast: Cast) -> dict[str, int]:
-    """An API token of firm A's (acting as Arthur), a webhook endpoint and one delivery to it."""
+    """An API token of firm A's (acting as Arthur), an integration, a webhook endpoint and one delivery to it."""
     if not hasattr(cast, "integration_ids"):
         from core.api_tokens import token_issue
+        from core.integrations import integration_register
         from core.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
         with cast.firm.tenant:
             issued = token_issue(user=cast.arthur, label="Case sync", scopes=["matters:read"], days=30, by=cast.alice)
+            integration = integration_register(name="Books", scopes=["billing:read"], by=cast.alice).integration
             endpoint = WebhookEndpoint.objects.create(url="https://hooks.acme.test/portico", secret="whsec_x")
             event = WebhookEvent.objects.create(event_id="msg_victim", type="matter.opened", payload={})
             delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint)
         cast.integration_ids = {  # type: ignore[attr-defined]
             "application_id": issued.application.pk,
+            "integration_id": integration.pk,
             "endpoint_id": endpoint.pk,
             "delivery_id": delivery.pk,
         }

@@ -77,7 +77,7 @@ def test_a_bad_address_or_event_is_refused_in_the_one_error_shape(cast: Cast) ->
     bad_url = api.post(BASE, {"url": "ftp://x.test/"}, content_type="application/json")
 
     assert refused.status_code == 400
-    assert set(refused.json()["error"]["fields"]) == {"events.0"}
+    assert set(refused.json()["error"]["fields"]) == {"events.0", "url"}  # both, at once
     assert bad_url.status_code == 400
     assert "url" in bad_url.json()["error"]["fields"]
     with cast.firm.tenant:

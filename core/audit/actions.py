@@ -219,6 +219,12 @@ class AuditAction(StrEnum):
     API_TOKEN_REVOKED = "api_token.revoked"  # noqa: S105  (an action name, not a secret)
     #: An API request was made with an access token; actor is the token's user, data its label, scope and request.
     API_TOKEN_USED = "api_token.used"  # noqa: S105  (an action name, not a secret)
+    #: A firm admin registered an integration (an OAuth client); data names it, its client id and scopes.
+    INTEGRATION_REGISTERED = "integration.registered"
+    #: A firm admin revoked an integration, and with it every token it held; data names it and its client id.
+    INTEGRATION_REVOKED = "integration.revoked"
+    #: The token endpoint issued an integration a token (client-credentials grant); data: client, scopes, expiry.
+    INTEGRATION_TOKEN_ISSUED = "integration.token_issued"  # noqa: S105  (an action name, not a secret)
     #: A firm admin added a webhook endpoint; data holds its address and the events it receives.
     WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
     #: A webhook endpoint was turned off, by a firm admin or (no actor) by Portico after a 410 Gone or when its

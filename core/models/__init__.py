@@ -219,6 +219,7 @@ from core.models.casework import (  # noqa: E402  (registered with the core app)
     Notification,
 )
 from core.models.idempotency import IdempotencyKey  # noqa: E402
+from core.models.integrations import Integration  # noqa: E402
 from core.models.matter_types import (  # noqa: E402
     DocumentRequirement,
     IntakeQuestion,
@@ -235,6 +236,7 @@ __all__ = [
     "Grant",
     "IdempotencyKey",
     "IntakeQuestion",
+    "Integration",
     "Matter",
     "MatterEvent",
     "MatterGroupObjectPermission",
