@@ -50,7 +50,7 @@ def _schemas() -> list[str]:
 
 
 def take_back(schemas: list[str]) -> float:
-    """Un-apply billing's newest migration in every schema (Django's reverse SQL for it, and its history row); seconds taken."""
+    """Un-apply billing's newest migration in every schema (Django's reverse SQL, its history row); seconds."""
     from django.db import connection, transaction
     from django.db.migrations.loader import MigrationLoader
     from django_tenants.utils import schema_context
