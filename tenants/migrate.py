@@ -30,7 +30,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from tenants.db import tenant_connection
 from tenants.models import Tenant
-from tenants.schema_check import schema_problems
+from tenants.schema_check import schemas_problems
 from tenants.schema_state import pending_migrations
 
 Progress = Callable[[int, int, str, str], None]
@@ -100,8 +100,7 @@ def migrate_all(*, progress: Progress = _quiet) -> MigrateReport:
             progress(done, total, schema, "up to date")
     firms = {schema: missing for schema, missing in behind.items() if schema != settings.TENANT_BASE_SCHEMA}
     _migrate_firms(firms, report=report, progress=progress, start=done, total=total)
-    found = [problem for schema in schemas for problem in schema_problems(schema)]
-    report.problems = list(dict.fromkeys(found))
+    report.problems = list(dict.fromkeys(schemas_problems(schemas)))
     return report
 
 
