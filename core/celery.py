@@ -89,6 +89,20 @@ def _enter_the_tasks_firm(task: Any, **kwargs: Any) -> None:
     tenant_for_schema(schema)
 
 
+def send_to_every_active_firm(task: Any) -> int:
+    """Queue ``task`` once in each active firm, the firm's schema stamped on each message; how many firms.
+
+    The body of every scheduled fan-out: beat runs in public, each firm's work runs as its own task.
+    """
+    from tenants.models import Tenant
+
+    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
+    for firm in firms:
+        with firm:  # stamps the firm's schema on the message
+            task.delay()
+    return len(firms)
+
+
 class PorticoCelery(CeleryApp[PorticoTask]):
     task_cls = "core.celery:PorticoTask"
 

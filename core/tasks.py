@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from core.celery import PorticoTask, app
+from core.celery import PorticoTask, app, send_to_every_active_firm
 
 
 @app.task(tenant_required=False)
@@ -35,13 +35,7 @@ def send_invitation(self: PorticoTask, user_id: int) -> None:
 @app.task(tenant_required=False)
 def revoke_expired_grants_in_every_firm() -> int:
     """Scheduled (public schema): send the firm-level sweep to every active firm; returns how many."""
-    from tenants.models import Tenant
-
-    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
-    for firm in firms:
-        with firm:  # stamps the firm's schema on the message
-            revoke_expired_grants.delay()
-    return len(firms)
+    return send_to_every_active_firm(revoke_expired_grants)
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=60)
@@ -63,13 +57,7 @@ AUDITED_NAMES = 50  # the audit entry lists the first names; the count is always
 @app.task(tenant_required=False)
 def sweep_orphans_in_every_firm() -> int:
     """Scheduled (public schema): send the per-firm orphan sweep to every active firm; returns how many."""
-    from tenants.models import Tenant
-
-    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
-    for firm in firms:
-        with firm:  # stamps the firm's schema on the message
-            sweep_orphans.delay()
-    return len(firms)
+    return send_to_every_active_firm(sweep_orphans)
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=300)

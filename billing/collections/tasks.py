@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from core.celery import PorticoTask, app
+from core.celery import PorticoTask, app, send_to_every_active_firm
 
 
 @app.task(tenant_required=False)
 def send_reminders_in_every_firm() -> int:
     """Scheduled (public schema): ask every active firm to fire its due reminder tiers; returns how many firms."""
-    from tenants.models import Tenant
-
-    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
-    for firm in firms:
-        with firm:  # stamps the firm's schema on the message
-            fire_due_reminders.delay()
-    return len(firms)
+    return send_to_every_active_firm(fire_due_reminders)
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=60)

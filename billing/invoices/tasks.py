@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from core.celery import PorticoTask, app
+from core.celery import PorticoTask, app, send_to_every_active_firm
 
 
 @app.task(tenant_required=False)
 def draft_recurring_invoices_in_every_firm() -> int:
     """Scheduled (public schema): ask every active firm to draft its due recurring invoices; returns how many firms."""
-    from tenants.models import Tenant
-
-    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
-    for firm in firms:
-        with firm:  # stamps the firm's schema on the message
-            draft_recurring_invoices.delay()
-    return len(firms)
+    return send_to_every_active_firm(draft_recurring_invoices)
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=60)

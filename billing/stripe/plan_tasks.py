@@ -3,19 +3,13 @@ charges its due installments (``billing.stripe.plans.installments_charge_due``).
 
 from __future__ import annotations
 
-from core.celery import PorticoTask, app
+from core.celery import PorticoTask, app, send_to_every_active_firm
 
 
 @app.task(tenant_required=False)
 def charge_installments_in_every_firm() -> int:
     """Scheduled (public schema): ask every active firm to charge its due installments; returns how many firms."""
-    from tenants.models import Tenant
-
-    firms = list(Tenant.objects.filter(kind=Tenant.Kind.FIRM, status=Tenant.Status.ACTIVE))
-    for firm in firms:
-        with firm:  # stamps the firm's schema on the message
-            charge_due_installments.delay()
-    return len(firms)
+    return send_to_every_active_firm(charge_due_installments)
 
 
 @app.task(bind=True, max_retries=3, default_retry_delay=300)
