@@ -531,15 +531,17 @@ def _id_fields_read() -> Iterator[set[str]]:
 _READS_IDS: dict[tuple[str, str], bool] = {}
 
 
+# One group: the values run on one worker, so the full first sweep (about 11 s) is made once per run, not
+# once per worker; the later, narrower sweeps are a few seconds each.
+@pytest.mark.xdist_group("malformed-ids")
 @pytest.mark.parametrize("bad", [*MALFORMED_IDS, *MALFORMED_JSON], ids=repr)
 def test_malformed_ids_in_bodies_and_query_strings_are_404_never_500(cast: Cast, bad: object) -> None:
-    """Alice reaches everything, so only the malformed value can refuse her request (one value per test, so
-    that parallel workers share the sweep).
+    """Alice reaches everything, so only the malformed value can refuse her request (one value per test).
 
-    A process's first text sweep sends its value to every route and notes which routes read an id field at
-    all (from the query string or form, or the API body); later sweeps send theirs to those routes only: a
-    view that reads none of the fields answers the same whatever they hold. The JSON values go to the API
-    only, as forms cannot carry them."""
+    The first text sweep sends its value to every route and notes which routes read an id field at all (from
+    the query string or form, or the API body); later sweeps send theirs to those routes only: a view that
+    reads none of the fields answers the same whatever they hold. The JSON values go to the API only, as
+    forms cannot carry them."""
     values: list[dict[str, object]] = [dict.fromkeys(ID_FIELDS, bad)]
     client, ids = cast.firm.client(cast.alice), _victim_ids(cast)
     textual = isinstance(bad, str)
