@@ -15,7 +15,9 @@ class BillingConfig(AppConfig):
         from billing.invoices.automatic import on_matter_stage_completed
         from billing.stripe import plan_tasks  # noqa: F401  (registers the payment plan tasks)
         from billing.stripe import tasks as stripe_tasks  # noqa: F401  (registers the webhook task)
+        from billing.trust import task_mirror
         from core.signals import matter_stage_completed
 
         post_migrate.connect(seed_after_migrate, sender=self, dispatch_uid="billing_seed_fee_templates")
         matter_stage_completed.connect(on_matter_stage_completed, dispatch_uid="billing_draft_on_stage")
+        task_mirror.connect()

@@ -42,6 +42,7 @@ from core.models import Document, DocumentRequirement, Matter, MatterEvent, User
 from core.models.casework import ReasonCode
 from core.notifications import notify
 from core.webhooks import event_emit
+from core.work import checklist_tasks_sync
 from residency.storage import CHUNK_SIZE, client_files, storage_atomic
 
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
@@ -235,6 +236,7 @@ def document_review(
         _tell_client_of_rejection(document=document, matter=matter)
     else:
         _record_completeness(matter=matter, by=by)
+        checklist_tasks_sync(matter)
     return document
 
 

@@ -23,6 +23,7 @@ from core.audit.services import audit_record
 from core.models import Matter, MatterType, User, WorkflowStage
 from core.roles import ADD_MATTER, CHANGE_MATTER, STAFF_ROLES, Role, roles_of
 from core.webhooks import event_emit
+from core.work import checklist_tasks_sync, stage_task_open
 
 MATTER_PERMS = ("view_matter", "change_matter")
 ATTORNEY_ROLES = frozenset({Role.ATTORNEY, Role.PARTNER, Role.FIRM_ADMIN})
@@ -135,6 +136,9 @@ def matter_create(
         if user is not None:
             change = matter_permissions_sync(matter=matter, user=user)
             record_permission_change(change, matter=matter, via=via, by=by)
+    checklist_tasks_sync(matter)
+    if matter.stage is not None:
+        stage_task_open(matter=matter, stage=matter.stage, left=None)
     return matter
 
 

@@ -336,6 +336,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": float(PORTICO_HEARTBEAT_SECONDS)},
     "webhooks-sweep": {"task": "core.tasks.webhooks_sweep_in_every_firm", "schedule": 60.0},
+    # Deadline reminders (core/work.py): a row per deadline, offset and person makes each go out once.
+    "deadline-reminders": {"task": "core.tasks.deadline_reminders_in_every_firm", "schedule": 3600.0},
 }
 # Outgoing webhooks (core/webhooks/): the queue their delivery tasks go to, and whether an endpoint may be on
 # loopback (tests and local development only: every other private address is always refused).

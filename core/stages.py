@@ -23,6 +23,7 @@ from core.audit.services import audit_record
 from core.models import Matter, MatterEvent, User, WorkflowStage
 from core.signals import matter_stage_completed
 from core.webhooks import event_emit
+from core.work import stage_task_open
 
 
 def matter_stages(matter: Matter) -> list[WorkflowStage]:
@@ -57,6 +58,7 @@ def _move(*, matter: Matter, to: WorkflowStage | None, by: User | None) -> Matte
     MatterEvent.objects.create(matter=locked, kind="stage.entered", actor=by, at=now, data={"stage": target.code})
     audit_record(AuditAction.MATTER_STAGE_CHANGED, actor=by, target=locked, data=data)
     event_emit(type="matter.stage_changed", data={"matter": locked.pk, "reference": locked.reference, **data})
+    stage_task_open(matter=locked, stage=target, left=current)
     if current is not None:
         matter_stage_completed.send(sender=Matter, matter=locked, stage=current, by=by)
     matter.stage = target

@@ -139,3 +139,46 @@ def webhooks_sweep_in_every_firm() -> int:
             endpoints_queue(due)
             queued += len(due)
     return queued
+
+
+@app.task(tenant_required=False)
+def deadline_reminders_in_every_firm() -> int:
+    """Scheduled (public schema): each active firm writes and queues its due deadline reminders."""
+    return send_to_every_active_firm(deadline_reminders)
+
+
+@app.task(bind=True, max_retries=3, default_retry_delay=60)
+def deadline_reminders(self: PorticoTask) -> int:
+    """The current firm's reminders that have come due: a row each (once per deadline, offset, person)."""
+    from django.db import DatabaseError
+
+    from core.work import deadline_reminders_queue
+
+    try:
+        return len(deadline_reminders_queue())
+    except DatabaseError as exc:
+        raise self.retry(exc=exc) from exc
+
+
+@app.task(bind=True, max_retries=5, default_retry_delay=120)
+def deadline_reminder_send(self: PorticoTask, reminder_id: int) -> bool:
+    """Email one deadline reminder in the recipient's language, with a link to the matter; False if it is gone."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    from core.mail import firm_link, firm_mail
+    from core.models import DeadlineReminder
+    from core.work import deadline_reminder_text
+
+    reminder = DeadlineReminder.objects.select_related("deadline__matter", "recipient").filter(pk=reminder_id).first()
+    if reminder is None or reminder.deadline.done_at is not None:
+        return False
+    recipient = reminder.recipient
+    with translation.override(recipient.preferred_language or "en"):
+        subject, body = deadline_reminder_text(reminder)
+        link = firm_link(reverse("portal:staff_matter", kwargs={"matter_id": reminder.deadline.matter_id}))
+    try:
+        firm_mail(subject=subject, body=f"{body}\n\n{link}", to=[recipient.email])
+    except OSError as exc:  # mail server unreachable: try again later
+        raise self.retry(exc=exc) from exc
+    return True

@@ -10,7 +10,7 @@ from django import forms
 from core.access import staff_to_assign
 from core.conditions import ConditionError, condition_check
 from core.matters import ATTORNEY_ROLES
-from core.models import DocumentRequirement, IntakeQuestion, Matter, MatterType, User, WorkflowStage
+from core.models import Deadline, DocumentRequirement, IntakeQuestion, Matter, MatterType, Task, User, WorkflowStage
 from core.models.casework import ReasonCode
 
 
@@ -218,3 +218,44 @@ class MatterOpenForm(forms.Form):
         attorneys = staff.filter(groups__name__in=[r.value for r in ATTORNEY_ROLES]).distinct()
         self.fields["responsible_attorney"].queryset = attorneys  # type: ignore[attr-defined]
         self.fields["assigned_paralegal"].queryset = staff  # type: ignore[attr-defined]
+
+
+class _StaffChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name())
+
+
+class TaskForm(forms.Form):
+    """A task by hand: on a matter (from its page) or for the firm (from the task list)."""
+
+    title = forms.CharField(max_length=300, label="What has to be done")
+    assignee = _StaffChoice(queryset=staff_to_assign(), required=False, label="Who", empty_label="Nobody yet")
+    due_on = forms.DateField(required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"}))
+    priority = forms.ChoiceField(choices=Task.Priority.choices, initial=Task.Priority.NORMAL, label="Priority")
+
+
+class TaskChangeForm(forms.Form):
+    state = forms.ChoiceField(choices=Task.State.choices, required=False)
+    assignee = _StaffChoice(queryset=staff_to_assign(), required=False, label="Who", empty_label="Nobody yet")
+    priority = forms.ChoiceField(choices=Task.Priority.choices, required=False)
+
+
+class DeadlineForm(forms.Form):
+    kind = forms.ChoiceField(choices=Deadline.Kind.choices, label="What")
+    title = forms.CharField(max_length=200, required=False, label="Details")
+    due_at = forms.DateTimeField(label="When", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    location = forms.CharField(max_length=300, required=False, label="Where")
+    responsible = _StaffChoice(
+        queryset=staff_to_assign(), required=False, label="Responsible", empty_label="The responsible attorney"
+    )
+
+
+class DeadlineChangeForm(forms.Form):
+    done = forms.ChoiceField(choices=[("yes", "Done"), ("no", "Not done")], required=False)
+    due_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+
+class CalendarForm(forms.Form):
+    scope = forms.ChoiceField(choices=[("mine", "Mine"), ("firm", "The firm's")], required=False)
+    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    weeks = forms.IntegerField(required=False, min_value=1, max_value=26, label="Weeks")

@@ -57,8 +57,12 @@ URLCONF = "core.urls"
 # Anyone may open these: signing in and out, choosing a password from an emailed link, probes,
 # switching the language (which changes only the caller's own preference).
 # The OAuth token endpoint authenticates the integration's own client id and secret (tests/test_api_integrations.py).
+# A calendar feed's token is its key (tests/test_work.py: unknown, revoked and malformed tokens are 404).
 PUBLIC = frozenset(
-    {"login", "logout", "set_password", "healthz", "readyz", "portal:language_set", "upload_too_large", "oauth_token"}
+    {
+        *("login", "logout", "set_password", "healthz", "readyz", "portal:language_set", "upload_too_large"),
+        *("oauth_token", "portal:calendar_feed"),
+    }
 )
 
 # Any signed-in user of the firm may open these; each shows the user only their own things
@@ -235,9 +239,27 @@ def _integration_victims(cast: Cast) -> dict[str, int]:
     return cast.integration_ids  # type: ignore[attr-defined,no-any-return]
 
 
+def _work_victims(cast: Cast) -> dict[str, int]:
+    """A task and a deadline on M1, given to Arthur."""
+    if not hasattr(cast, "work_ids"):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from core.work import deadline_create, task_create
+
+        with cast.firm.tenant:
+            task = task_create(title="File Carol's I-130", by=cast.alice, matter=cast.m1, assignee=cast.arthur)
+            due = timezone.now() + timedelta(days=3)
+            deadline = deadline_create(matter=cast.m1, by=cast.alice, kind="biometrics", due_at=due)
+        cast.work_ids = {"task_id": task.pk, "deadline_id": deadline.pk}  # type: ignore[attr-defined]
+    return cast.work_ids  # type: ignore[attr-defined,no-any-return]
+
+
 def _victim_ids(cast: Cast) -> dict[str, int]:
     return {
         **_integration_victims(cast),
+        **_work_victims(cast),
         "matter_id": cast.m1.pk,
         "grant_id": cast.olga_grant.pk,
         "user_id": cast.carol.pk,
@@ -405,7 +427,7 @@ def test_the_firm_admin_reaches_every_url_the_attackers_are_refused(cast: Cast) 
 ID_FIELDS = (
     *("refund", "document", "item", "matter", "matter_id", "requirement_id", "request", "request_id"),
     *("deposit_id", "statement", "statement_line", "journal_line", "account", "grantee", "template", "stage"),
-    *("responsible_attorney", "assigned_paralegal", "invoice", "client", "user", "grant"),
+    *("responsible_attorney", "assigned_paralegal", "invoice", "client", "user", "grant", "assignee", "responsible"),
 )
 MALFORMED_IDS = ("abc", "-1", "1e3", "99999999999999999999999", "\uff11\uff12")
 MALFORMED_JSON: tuple[object, ...] = ([1], {"id": 1}, True, 1.5, 10**30, None)

@@ -237,6 +237,22 @@ class AuditAction(StrEnum):
     #: A firm admin replayed a webhook delivery; data names the event, its type and the delivery replayed.
     WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"
 
+    # --- Tasks, deadlines and the calendar (core/work.py) -------------------------------
+    #: A task was made, by hand (actor) or by Portico (no actor: a checklist line, a stage, a billing rule).
+    TASK_CREATED = "task.created"
+    #: A task's assignee, priority, due date or state changed; data holds before and after.
+    TASK_CHANGED = "task.changed"
+    #: A task was marked done; data holds before and after.
+    TASK_DONE = "task.done"
+    #: A deadline (filing, RFE response, appointment) was added to a matter; data names it and its time.
+    DEADLINE_CREATED = "deadline.created"
+    #: A deadline was moved, marked done or reopened; data holds before and after.
+    DEADLINE_CHANGED = "deadline.changed"
+    #: A staff member made a new private calendar feed address (the old one, if any, stops working).
+    CALENDAR_FEED_ISSUED = "calendar_feed.issued"
+    #: A staff member turned their private calendar feed off.
+    CALENDAR_FEED_REVOKED = "calendar_feed.revoked"
+
     # --- Collections (billing/collections) ---------------------------------------------
     #: Billing staff paused payment reminders to a client; target is the client, data the reason.
     COLLECTIONS_REMINDERS_PAUSED = "collections.reminders_paused"

@@ -227,9 +227,13 @@ from core.models.matter_types import (  # noqa: E402
     WorkflowStage,
 )
 from core.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402
+from core.models.work import CalendarFeed, Deadline, DeadlineReminder, Task  # noqa: E402
 
 __all__ = [
+    "CalendarFeed",
     "ClientProfile",
+    "Deadline",
+    "DeadlineReminder",
     "Document",
     "DocumentRequirement",
     "FirmSettings",
@@ -244,6 +248,7 @@ __all__ = [
     "MatterUserObjectPermission",
     "Message",
     "Notification",
+    "Task",
     "User",
     "WebhookDelivery",
     "WebhookEndpoint",

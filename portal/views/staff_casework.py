@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 
 from core.access import document_for_user, matter_for_user, may_change_matter
 from core.checklist import checklist_for
@@ -27,8 +28,9 @@ from core.notifications import notification_mark_read, notifications_for
 from core.roles import ADD_MATTER
 from core.stages import matter_advance_stage, matter_stages
 from core.thumbnails import document_thumbnail
+from core.work import matter_deadlines, matter_tasks
 from portal.guards import require_staff, signed_in_user, wrong_method
-from portal.staff_forms import MatterOpenForm, MessageForm, ReviewForm, StageForm
+from portal.staff_forms import DeadlineForm, MatterOpenForm, MessageForm, ReviewForm, StageForm, TaskForm
 
 REASONS = ReasonCode.choices
 
@@ -48,6 +50,11 @@ def casework_context(matter: Matter, user: User) -> dict[str, Any]:
         "message_form": MessageForm(),
         "reasons": REASONS,
         "can_change": may_change_matter(user, matter),
+        "deadlines": matter_deadlines(matter),
+        "matter_tasks": matter_tasks(matter),
+        "deadline_form": DeadlineForm(),
+        "task_form": TaskForm(),
+        "now": timezone.now(),
     }
 
 

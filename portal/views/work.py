@@ -1,0 +1,256 @@
+"""Staff workspace: tasks, deadlines on a matter, the calendar and each person's private iCalendar feed.
+
+Every object is reached through its accessor (``task_for_user``, ``deadline_for_user``,
+``matter_for_user``) before anything else is decided, so "not yours" is 404. The feed
+(``calendar_feed``) is the one page opened without a session: its token is the key, and
+an unknown, revoked or malformed token is 404.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from core.access import matter_for_user
+from core.mail import firm_link
+from core.models import Matter, Task
+from core.work import (
+    calendar_entries,
+    calendar_feed_issue,
+    calendar_feed_live,
+    calendar_feed_revoke,
+    calendar_feed_user,
+    calendar_ics,
+    deadline_change,
+    deadline_create,
+    deadline_for_user,
+    task_change,
+    task_create,
+    task_for_user,
+    tasks_for_user,
+)
+from portal.guards import require_staff, signed_in_user, wrong_method
+from portal.staff_forms import CalendarForm, DeadlineChangeForm, DeadlineForm, TaskChangeForm, TaskForm
+
+WHO = {"mine": "Mine", "unassigned": "Nobody's yet", "all": "Everyone's"}
+
+
+def _errors(form: Any) -> str:
+    return " ".join(str(message) for errors in form.errors.values() for message in errors)
+
+
+def _back_to_matter(matter_id: int) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("portal:staff_matter", kwargs={"matter_id": matter_id}))
+
+
+# --- Tasks ----------------------------------------------------------------------------
+
+
+@login_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    user = require_staff(request)
+    if refused := wrong_method(request, "GET", "POST"):
+        return refused
+    form = TaskForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                task_create(by=user, **form.cleaned_data)
+            except ValidationError as error:
+                flash.error(request, error.messages[0])
+            else:
+                flash.success(request, "Task added.")
+                return HttpResponseRedirect(reverse("portal:tasks"))
+        else:
+            flash.error(request, _errors(form))
+    who = request.GET.get("who", "mine") if request.GET.get("who") in WHO else "mine"
+    done = request.GET.get("state") == "done"
+    tasks = tasks_for_user(user)
+    if who == "mine":
+        tasks = tasks.filter(assignee=user)
+    elif who == "unassigned":
+        tasks = tasks.filter(assignee__isnull=True)
+    states = [Task.State.DONE, Task.State.CANCELLED] if done else [Task.State.OPEN, Task.State.IN_PROGRESS]
+    tasks = tasks.filter(state__in=states).order_by(*(("-completed_at", "-id") if done else ("due_on", "id")))
+    page = Paginator(tasks, 50).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    context = {
+        "page": page,
+        "tasks": page.object_list,
+        "form": form,
+        "change_form": TaskChangeForm(),
+        "who": who,
+        "whos": WHO,
+        "done": done,
+        "today": today,
+        "week_end": today + datetime.timedelta(days=7),
+    }
+    return render(request, "portal/staff_tasks.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
+    user = signed_in_user(request)
+    task = task_for_user(user, task_id)
+    require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = TaskChangeForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, _errors(form))
+    else:
+        changes: dict[str, Any] = {}
+        if form.cleaned_data["state"]:
+            changes["state"] = form.cleaned_data["state"]
+        if form.cleaned_data["priority"]:
+            changes["priority"] = form.cleaned_data["priority"]
+        if "assignee" in request.POST:
+            changes["assignee"] = form.cleaned_data["assignee"]
+        try:
+            task = task_change(task=task, by=user, **changes)
+        except ValidationError as error:
+            flash.error(request, error.messages[0])
+        else:
+            flash.success(request, f"Task “{task.title}” is {task.get_state_display().lower()}.")
+    if request.POST.get("next") == "matter" and task.matter_id is not None:
+        return _back_to_matter(task.matter_id)
+    return HttpResponseRedirect(reverse("portal:tasks"))
+
+
+@login_required
+def matter_task_create(request: HttpRequest, matter_id: int) -> HttpResponse:
+    user = signed_in_user(request)
+    matter = matter_for_user(user, matter_id, action="change")
+    require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = TaskForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, _errors(form))
+    else:
+        try:
+            task_create(by=user, matter=matter, **form.cleaned_data)
+        except ValidationError as error:
+            flash.error(request, error.messages[0])
+        else:
+            flash.success(request, "Task added.")
+    return _back_to_matter(matter.pk)
+
+
+# --- Deadlines -------------------------------------------------------------------------
+
+
+@login_required
+def matter_deadline_create(request: HttpRequest, matter_id: int) -> HttpResponse:
+    user = signed_in_user(request)
+    matter = matter_for_user(user, matter_id, action="change")
+    require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = DeadlineForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, _errors(form))
+    else:
+        try:
+            deadline = deadline_create(matter=matter, by=user, **form.cleaned_data)
+        except ValidationError as error:
+            flash.error(request, error.messages[0])
+        else:
+            when = timezone.localtime(deadline.due_at)
+            flash.success(
+                request, f"{deadline} on {when:%Y-%m-%d %H:%M} added; reminders go out 7 days and 1 day before."
+            )
+    return _back_to_matter(matter.pk)
+
+
+@login_required
+def matter_deadline_update(request: HttpRequest, matter_id: int, deadline_id: int) -> HttpResponse:
+    user = signed_in_user(request)
+    matter = matter_for_user(user, matter_id, action="change")
+    deadline = deadline_for_user(user, deadline_id)
+    if deadline.matter_id != matter.pk:
+        raise Http404("No such deadline.")
+    require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = DeadlineChangeForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, _errors(form))
+    else:
+        done = {"yes": True, "no": False}.get(form.cleaned_data["done"])
+        deadline = deadline_change(deadline=deadline, by=user, due_at=form.cleaned_data["due_at"], done=done)
+        flash.success(request, f"{deadline} updated.")
+    return _back_to_matter(matter.pk)
+
+
+# --- Calendar ----------------------------------------------------------------------------
+
+
+@login_required
+def calendar(request: HttpRequest) -> HttpResponse:
+    user = require_staff(request)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    form = CalendarForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    scope = data.get("scope") or "mine"
+    start = data.get("start") or timezone.localdate()
+    weeks = data.get("weeks") or 4
+    end = start + datetime.timedelta(days=7 * weeks - 1)
+    entries = calendar_entries(user, start=start, end=end, scope=scope)
+    days: dict[datetime.date, list[Any]] = {}
+    for entry in entries:
+        days.setdefault(entry.day, []).append(entry)
+    context = {
+        "form": form,
+        "scope": scope,
+        "start": start,
+        "end": end,
+        "days": sorted(days.items()),
+        "today": timezone.localdate(),
+        "feed": calendar_feed_live(user),
+        "earlier": start - datetime.timedelta(days=7 * weeks),
+        "later": end + datetime.timedelta(days=1),
+        "weeks": weeks,
+    }
+    return render(request, "portal/staff_calendar.html", context)
+
+
+@login_required
+def calendar_feed_manage(request: HttpRequest) -> HttpResponse:
+    """POST action=issue: a new private address (shown once, the old one stops); action=revoke: none."""
+    user = require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    if request.POST.get("action") == "revoke":
+        calendar_feed_revoke(user=user)
+        flash.success(request, "Your calendar feed is off; the old address no longer works.")
+        return HttpResponseRedirect(reverse("portal:calendar"))
+    token = calendar_feed_issue(user=user)
+    address = firm_link(reverse("portal:calendar_feed", kwargs={"token": token}))
+    return render(request, "portal/staff_calendar_feed.html", {"address": address})
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The private feed: iCalendar of the token's owner, no session needed (calendar apps have none)."""
+    if refused := wrong_method(request, "GET"):
+        return refused
+    user = calendar_feed_user(token)
+
+    def link(matter: Matter) -> str:
+        return firm_link(reverse("portal:staff_matter", kwargs={"matter_id": matter.pk}))
+
+    body = calendar_ics(user, firm_name=request.tenant.name, link=link)  # type: ignore[attr-defined]
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = 'inline; filename="portico.ics"'
+    return response
