@@ -23,9 +23,9 @@ Reuse: the database (``portico_bench_firms`` by default, ``--database``) and its
 state (master key, storage; ``var/bench/<database>/``) are kept. Each finished firm's
 schema carries a marker (a schema comment naming the set and the rows' recipe); a later
 run finds the firms by it, checks the count and that every firm has its rows, and skips
-the onboarding (firms missing are onboarded, extra or unfinished ones removed, another
-recipe's set rebuilt). ``--drop`` removes the database and its local state; ``--fresh``
-starts over.
+the onboarding (firms missing are onboarded, unfinished ones removed and onboarded again,
+another recipe's set rebuilt; a set larger than asked for is an error, not shrunk).
+``--drop`` removes the database and its local state; ``--fresh`` starts over.
 """
 
 from __future__ import annotations
@@ -314,6 +314,10 @@ class FirmSet:
         return self.onboarding_seconds + self.rows_seconds + self.found_seconds
 
 
+class SetTooLarge(Exception):
+    """The kept set has more firms than asked for."""
+
+
 def _set_pattern(prefix: str) -> str:
     return f"^{re.escape(prefix)}[0-9]{{4}}$"
 
@@ -337,8 +341,16 @@ def firms_found(prefix: str = PREFIX, recipe: Recipe = RECIPE) -> tuple[list[Any
     return marked, others
 
 
-def rows_counts(schemas: list[str]) -> dict[str, dict[str, int]]:
-    """Per schema: clients, matters, documents, invoices issued, unbalanced entries, dangling references (one query)."""
+def rows_counts(schemas: list[str], *, per_query: int = 100) -> dict[str, dict[str, int]]:
+    """Per schema: clients, matters, documents, invoices issued, unbalanced entries, dangling references
+    (one query per ``per_query`` schemas)."""
+    counts: dict[str, dict[str, int]] = {}
+    for start in range(0, len(schemas), per_query):
+        counts.update(_rows_counts(schemas[start : start + per_query]))
+    return counts
+
+
+def _rows_counts(schemas: list[str]) -> dict[str, dict[str, int]]:
     from django.db import connection
 
     if not schemas:
@@ -435,14 +447,19 @@ def firms_ensure(
     if marked and marked[0].slug != seed_slug:  # the seed is gone: the copies have nothing to follow
         others, marked = others + marked, []
     extra = [t for t in marked if int(t.slug[len(prefix) :]) >= count]
-    if others or extra:
-        firm_set.notes.append(f"removed {len(others)} unfinished or stale and {len(extra)} extra firms")
-        firms_remove(others + extra)
-        marked = [t for t in marked if t not in extra]
+    if extra:  # removing them would take long and a larger set is costly to build again: the caller decides
+        raise SetTooLarge(
+            f"the database holds {len(marked)} firms of set {prefix!r}, more than the {count} asked for:"
+            " ask for all of them, use another database, or start afresh (--fresh)"
+        )
+    if others:
+        firm_set.notes.append(f"removed {len(others)} unfinished or stale firms")
+        firms_remove(others)
     if marked:
         counts = rows_counts([t.schema_name for t in marked])
         wrong = [slug for slug, c in counts.items() if c != expected_counts(recipe)]
         assert not wrong, f"kept firms without their rows: {wrong[:5]} {counts[wrong[0]] if wrong else ''}"
+        connections.close_all()  # that query touched every firm's tables: a new backend for what follows
     firm_set.found_seconds = time.perf_counter() - started
     firm_set.reused = len(marked)
     have = {t.slug: t for t in marked}

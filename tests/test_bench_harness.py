@@ -6,7 +6,8 @@ product's services, the others copied from it. Each firm's rows must be its own 
 together (clients with the client role on the firm's domain, matters of theirs, documents
 of those matters, invoices posted to a balanced ledger whose monthly totals match its
 lines), the staff page must list them; a second call finds the firms by their marker and
-onboards nothing; an unfinished firm is onboarded again; dropping removes them.
+onboards nothing; an unfinished firm is onboarded again; asking for fewer firms than are
+kept is refused; dropping removes them.
 """
 
 from __future__ import annotations
@@ -124,8 +125,10 @@ def test_three_firms_with_their_rows_are_found_again_and_dropped(harness: None) 
     repaired = many_firms.firms_ensure(3, prefix=PREFIX)
 
     assert (repaired.onboarded, repaired.reused) == (1, 2)
-    assert repaired.notes == ["removed 1 unfinished or stale and 0 extra firms"]
+    assert repaired.notes == ["removed 1 unfinished or stale firms"]
     assert many_firms.rows_counts(["hx0002"]) == {"hx0002": many_firms.expected_counts()}
+    with pytest.raises(many_firms.SetTooLarge, match="holds 3 firms of set 'hx', more than the 2 asked for"):
+        many_firms.firms_ensure(2, prefix=PREFIX)
 
     assert many_firms.firms_drop(PREFIX) == 3
 
