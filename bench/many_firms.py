@@ -344,9 +344,13 @@ def firms_found(prefix: str = PREFIX, recipe: Recipe = RECIPE) -> tuple[list[Any
 def rows_counts(schemas: list[str], *, per_query: int = 100) -> dict[str, dict[str, int]]:
     """Per schema: clients, matters, documents, invoices issued, unbalanced entries, dangling references
     (one query per ``per_query`` schemas)."""
+    from django.db import connections
+
     counts: dict[str, dict[str, int]] = {}
     for start in range(0, len(schemas), per_query):
         counts.update(_rows_counts(schemas[start : start + per_query]))
+        if len(schemas) > per_query:
+            connections.close_all()  # each batch touches its firms' tables: a new backend for the next one
     return counts
 
 
@@ -567,7 +571,10 @@ def many_firms(
             _say(f"{name} on {server.description}: migrating...")
             started = time.perf_counter()
             migrate_all()  # nothing to apply on a kept database of the same code
-            firm_set = firms_ensure(count, prefix=prefix, progress=_say)
+            try:
+                firm_set = firms_ensure(count, prefix=prefix, progress=_say)
+            except SetTooLarge as exc:
+                raise SystemExit(f"{name}: {exc}") from None
             ready = time.perf_counter() - started
             harness = Harness(server=server.description, database=name, firm_set=firm_set, ready_seconds=ready)
             _say(harness.summary())
