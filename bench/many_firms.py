@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing
 import os
 import re
 import resource
@@ -304,14 +305,15 @@ class FirmSet:
     firms: list[Any]  # Tenant rows, by slug (the seed first)
     reused: int  # firms found from an earlier run
     onboarded: int  # firms onboarded in this run
-    onboarding_seconds: float = 0.0  # tenant_create, for the firms onboarded in this run
-    rows_seconds: float = 0.0  # the seed's rows and the copies
+    onboarding_seconds: float = 0.0  # tenant_create, for the firms onboarded in this run (summed over jobs)
+    rows_seconds: float = 0.0  # the seed's rows and the copies (summed over jobs)
+    wall_seconds: float = 0.0  # onboarding the firms missing, with their rows, from start to end
     found_seconds: float = 0.0  # finding and checking the kept firms
     notes: list[str] = field(default_factory=list)
 
     @property
-    def seconds(self) -> float:
-        return self.onboarding_seconds + self.rows_seconds + self.found_seconds
+    def per_second(self) -> float:
+        return self.onboarded / self.wall_seconds if self.wall_seconds else 0.0
 
 
 class SetTooLarge(Exception):
@@ -433,12 +435,13 @@ def firms_ensure(
     recipe: Recipe = RECIPE,
     progress: Callable[[str], None] | None = None,
     region: Callable[[int], str] = lambda n: ("eu-central-1", "us-east-1")[n % 2],
+    jobs: int = 1,
 ) -> FirmSet:
-    """``count`` firms of the set with the recipe's rows: those kept from an earlier run, the rest onboarded."""
+    """``count`` firms of the set with the recipe's rows: those kept from an earlier run, the rest onboarded
+    (``jobs`` at once, in forked processes)."""
     from django.db import connections
 
     from tenants.db import tenant_connection
-    from tenants.services import tenant_create
 
     say = progress or (lambda line: None)
     if not 1 <= count <= 10_000:
@@ -469,35 +472,87 @@ def firms_ensure(
     have = {t.slug: t for t in marked}
     missing = [n for n in range(count) if slug_of(prefix, n) not in have]
     if missing:
-        say(f"onboarding {len(missing)} firms (have {len(have)})...")
-    for done, n in enumerate(missing, start=1):
-        slug = slug_of(prefix, n)
-        began = time.perf_counter()
-        tenant = tenant_create(
-            slug=slug, name=f"Bench Firm {n:04d}", region=region(n), admin_email=f"admin@{slug}.test"
-        ).tenant
-        onboarded = time.perf_counter()
-        if n == 0:
-            with tenant:
-                seed_populate(recipe)
-            tenant_connection().set_schema_to_public()
-            _mark(tenant, _marker(prefix, recipe))
-        else:
-            rows_copy(have[seed_slug], tenant, _marker(prefix, recipe))
-        firm_set.onboarding_seconds += onboarded - began
-        firm_set.rows_seconds += time.perf_counter() - onboarded
-        have[slug] = tenant
-        firm_set.onboarded += 1
-        if done % RECYCLE_EVERY == 0 or done == len(missing):
-            elapsed = firm_set.onboarding_seconds + firm_set.rows_seconds
-            rate = done / elapsed
+        say(f"onboarding {len(missing)} firms (have {len(have)}, {jobs} at once)...")
+    began = time.perf_counter()
+    done = 0
+
+    def tally(results: list[tuple[int, float, float]]) -> None:
+        nonlocal done
+        for _n, onboarding, rows in results:
+            firm_set.onboarding_seconds += onboarding
+            firm_set.rows_seconds += rows
+            firm_set.onboarded += 1
+        before, done = done, done + len(results)
+        if done // RECYCLE_EVERY > before // RECYCLE_EVERY or done == len(missing):
+            rate = done / (time.perf_counter() - began)
+            backend = f"backend {_backend_mib():.0f} MiB, " if jobs <= 1 else ""  # the workers' are their own
             say(
                 f"  {done}/{len(missing)} firms ({rate:.2f}/s, about {(len(missing) - done) / rate / 60:.0f} min left;"
-                f" backend {_backend_mib():.0f} MiB, this process {_rss_mib():.0f} MiB max)"
+                f" {backend}this process {_rss_mib():.0f} MiB max)"
             )
-            connections.close_all()  # a new backend: its catalog cache does not grow with every firm stamped
+
+    if missing and missing[0] == 0:  # the seed first: the others copy it
+        tally([_onboard(0, prefix, recipe, region(0))])
+    rest = [n for n in missing if n != 0]
+    if jobs <= 1 or len(rest) < 2 * jobs:
+        for start in range(0, len(rest), _CHUNK):
+            chunk = rest[start : start + _CHUNK]
+            tally(_onboard_chunk(chunk, prefix, recipe, [region(n) for n in chunk]))
+    else:
+        connections.close_all()  # forked workers must not share this process's connection
+        chunks = [rest[start : start + _CHUNK] for start in range(0, len(rest), _CHUNK)]
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            work = [(chunk, prefix, recipe, [region(n) for n in chunk]) for chunk in chunks]
+            for results in pool.imap_unordered(_onboard_chunk_star, work):
+                tally(results)
+    firm_set.wall_seconds = time.perf_counter() - began
+    connections.close_all()
+    tenant_connection().set_schema_to_public()
+    if missing:
+        from tenants.models import Tenant
+
+        have.update({t.slug: t for t in Tenant.objects.filter(slug__in=[slug_of(prefix, n) for n in missing])})
     firm_set.firms = [have[slug_of(prefix, n)] for n in range(count)]
     return firm_set
+
+
+_CHUNK = 10  # firms per connection (and per task when onboarding in parallel)
+
+
+def _onboard(n: int, prefix: str, recipe: Recipe, region: str) -> tuple[int, float, float]:
+    """Onboard firm ``n`` and give it the recipe's rows (the seed's through the services, copied otherwise);
+    seconds of each."""
+    from tenants.db import tenant_connection
+    from tenants.models import Tenant
+    from tenants.services import tenant_create
+
+    slug = slug_of(prefix, n)
+    began = time.perf_counter()
+    name, admin = f"Bench Firm {n:04d}", f"admin@{slug}.test"
+    tenant = tenant_create(slug=slug, name=name, region=region, admin_email=admin).tenant
+    onboarded = time.perf_counter()
+    if n == 0:
+        with tenant:
+            seed_populate(recipe)
+        tenant_connection().set_schema_to_public()
+        _mark(tenant, _marker(prefix, recipe))
+    else:
+        rows_copy(Tenant.objects.get(slug=slug_of(prefix, 0)), tenant, _marker(prefix, recipe))
+    return n, onboarded - began, time.perf_counter() - onboarded
+
+
+def _onboard_chunk(
+    indexes: list[int], prefix: str, recipe: Recipe, regions: list[str]
+) -> list[tuple[int, float, float]]:
+    from django.db import connections
+
+    results = [_onboard(n, prefix, recipe, region) for n, region in zip(indexes, regions, strict=True)]
+    connections.close_all()  # a new backend for the next chunk: its catalog cache does not grow with every firm
+    return results
+
+
+def _onboard_chunk_star(args: tuple[list[int], str, Recipe, list[str]]) -> list[tuple[int, float, float]]:
+    return _onboard_chunk(*args)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -536,8 +591,8 @@ class Harness:
         if not s.onboarded:
             return f"{len(s.firms)} firms kept in {self.database}, ready in {self.ready_seconds:.1f} s"
         return (
-            f"{s.onboarded} firms onboarded with their rows in {s.onboarding_seconds + s.rows_seconds:.0f} s"
-            f" ({s.onboarded / (s.onboarding_seconds + s.rows_seconds):.2f}/s), {s.reused} kept, in {self.database}"
+            f"{s.onboarded} firms onboarded with their rows in {s.wall_seconds:.0f} s"
+            f" ({s.per_second:.2f}/s), {s.reused} kept, in {self.database}"
         )
 
 
@@ -549,6 +604,7 @@ def many_firms(
     drop: bool = False,
     fresh: bool = False,
     prefix: str = PREFIX,
+    jobs: int = 1,
 ) -> Iterator[Harness]:
     """Django on the bench database ``name`` (created if missing, kept unless ``drop``) with ``count`` firms."""
     from bench.firm import configure_django
@@ -572,7 +628,7 @@ def many_firms(
             started = time.perf_counter()
             migrate_all()  # nothing to apply on a kept database of the same code
             try:
-                firm_set = firms_ensure(count, prefix=prefix, progress=_say)
+                firm_set = firms_ensure(count, prefix=prefix, progress=_say, jobs=jobs)
             except SetTooLarge as exc:
                 raise SystemExit(f"{name}: {exc}") from None
             ready = time.perf_counter() - started
@@ -606,6 +662,7 @@ def main() -> int:
     parser.add_argument("--database", default=DATABASE, help=f"the bench database (default {DATABASE})")
     parser.add_argument("--fresh", action="store_true", help="drop the kept database first and onboard every firm")
     parser.add_argument("--drop", action="store_true", help="only drop the database and its local state")
+    parser.add_argument("--jobs", type=int, default=1, help="firms onboarded at once, in forked processes (default 1)")
     args = parser.parse_args()
 
     if args.drop:
@@ -613,7 +670,8 @@ def main() -> int:
             database_drop(server, args.database)
         print(f"dropped {args.database}")
         return 0
-    with many_firms(args.firms, name=args.database, fresh=args.fresh) as harness:
+    jobs = args.jobs
+    with many_firms(args.firms, name=args.database, fresh=args.fresh, jobs=jobs) as harness:
         from bench.table import GoalTable
 
         s = harness.firm_set
@@ -627,12 +685,11 @@ def main() -> int:
         print(table.row("firms onboarded in this run", f"{s.onboarded}"))
         print(table.row("ready (migrate, find and check, onboard)", f"{harness.ready_seconds:.2f} s"))
         if s.onboarded:
-            total = s.onboarding_seconds + s.rows_seconds
             print(table.row("  tenant_create, per firm", f"{s.onboarding_seconds / s.onboarded * 1000:.0f} ms"))
             rows_ms = s.rows_seconds / s.onboarded * 1000
             print(table.row("  their rows (seed by services, copies), per firm", f"{rows_ms:.0f} ms"))
-            print(table.row("  firms/s onboarding with rows", f"{s.onboarded / total:.2f}"))
-            print(table.row("  estimate for 1,000 firms", f"{1000 / (s.onboarded / total) / 60:.1f} min"))
+            print(table.row(f"  firms/s onboarding with rows ({jobs} at once)", f"{s.per_second:.2f}"))
+            print(table.row("  estimate for 1,000 firms", f"{1000 / s.per_second / 60:.1f} min"))
         print(table.row("database size", f"{size:.0f} MiB"))
         print(table.row("  per firm", f"{size / len(s.firms):.1f} MiB"))
         print(table.row("this process's peak memory", f"{_rss_mib():.0f} MiB"))

@@ -87,9 +87,10 @@ def main() -> int:
     parser.add_argument("--database", default=DATABASE, help=f"the harness's bench database (default {DATABASE})")
     parser.add_argument("--fresh", action="store_true", help="onboard every firm again (drop the kept database first)")
     parser.add_argument("--drop", action="store_true", help="drop the bench database at the end")
+    parser.add_argument("--jobs", type=int, default=1, help="firms onboarded at once, when the harness onboards")
     args = parser.parse_args()
 
-    with many_firms(args.firms, name=args.database, fresh=args.fresh, drop=args.drop) as bench:
+    with many_firms(args.firms, name=args.database, fresh=args.fresh, drop=args.drop, jobs=args.jobs) as bench:
         from django.conf import settings
         from django.core.management import call_command
 
