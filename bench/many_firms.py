@@ -612,6 +612,9 @@ def many_firms(
     with database.server() as server:
         if fresh:
             database_drop(server, name)
+        elif database_exists(server, name) and not workdir_of(name).exists():
+            _say(f"{name} has lost its local state (its firms' keys): starting afresh")
+            database_drop(server, name)
         if not database_exists(server, name):
             shutil.rmtree(workdir_of(name), ignore_errors=True)  # state of a database that is gone
             with psycopg.connect(server.admin_url, autocommit=True) as conn:
