@@ -54,7 +54,7 @@ PREFIX = "f"
 MARKER = "portico-bench-harness"
 RECIPE_VERSION = 1  # bump when seed_populate changes: a kept set of another recipe is rebuilt
 ROOT = Path(__file__).resolve().parent.parent
-RECYCLE_EVERY = 50  # firms per database connection while onboarding (each schema touched grows its catalog cache)
+PROGRESS_EVERY = 50  # firms between progress lines while onboarding
 
 # Rows not copied from the seed: the firm's own audit chain, sessions, stored objects (under the seed's keys),
 # and what the ledger's triggers keep (the monthly totals are built again from the copied lines).
@@ -483,7 +483,7 @@ def firms_ensure(
             firm_set.rows_seconds += rows
             firm_set.onboarded += 1
         before, done = done, done + len(results)
-        if done // RECYCLE_EVERY > before // RECYCLE_EVERY or done == len(missing):
+        if done // PROGRESS_EVERY > before // PROGRESS_EVERY or done == len(missing):
             rate = done / (time.perf_counter() - began)
             backend = f"backend {_backend_mib():.0f} MiB, " if jobs <= 1 else ""  # the workers' are their own
             say(
