@@ -1,9 +1,10 @@
 """Routing benchmark (issue 17): ``uv run python -m bench.routing [--firms 1000] [--requests 2000]``.
 
-In a throwaway database (``portico_bench_routing``, on DATABASE_URL's server or the
-embedded one, created here and dropped at the end), ``--firms`` firms are onboarded
-the product's way (``tenant_create``: stamped from the template, keys, storage, an
-admin). Then, in this process, through Django's full request handling (no network):
+On the many-firm harness (``bench.many_firms``: ``--firms`` firms onboarded the product's
+way, each with a few clients, matters, documents' metadata and invoices; kept in the
+bench database ``--database``, default ``portico_bench_firms``, for the next run;
+``--drop`` removes it afterwards). Then, in this process, through Django's full
+request handling (no network):
 
 - throughput of a staff page (``/staff/matters/``, signed in as the firm's admin)
   routed by subdomain (every middleware, ``tenants.routing``) against the same view
@@ -30,25 +31,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.firm import bench_firm, percentiles
+from bench.firm import percentiles
+from bench.many_firms import DATABASE, many_firms
 from bench.table import GoalTable
 
-DATABASE = "portico_bench_routing"
 PAGE = "/staff/matters/"
-
-
-def onboard(count: int) -> list[Any]:
-    """``count`` firms besides the bench's own, onboarded by ``tenant_create``; every firm, first the bench's."""
-    from tenants.models import Tenant
-    from tenants.services import tenant_create
-
-    started = time.perf_counter()
-    for n in range(count):
-        tenant_create(slug=f"f{n:04d}", name=f"Firm {n}", region="eu-central-1", admin_email=f"admin@f{n:04d}.test")
-        if (n + 1) % 100 == 0:
-            rate = (n + 1) / (time.perf_counter() - started)
-            print(f"  {n + 1} firms onboarded ({rate:.1f}/s)", file=sys.stderr, flush=True)
-    return list(Tenant.objects.filter(kind=Tenant.Kind.FIRM).order_by("pk"))
 
 
 def signed_in_clients(firms: list[Any]) -> list[Any]:
@@ -186,13 +173,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--firms", type=int, default=1000, help="firms in all (default 1000)")
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per measurement")
+    parser.add_argument("--database", default=DATABASE, help=f"the harness's bench database (default {DATABASE})")
+    parser.add_argument("--fresh", action="store_true", help="onboard every firm again (drop the kept database first)")
+    parser.add_argument("--drop", action="store_true", help="drop the bench database at the end")
+    parser.add_argument("--jobs", type=int, default=1, help="firms onboarded at once, when the harness onboards")
     args = parser.parse_args()
 
-    with bench_firm(DATABASE) as bench:
-        print(f"onboarding {args.firms - 1} more firms...", file=sys.stderr, flush=True)
-        started = time.perf_counter()
-        firms = onboard(args.firms - 1)
-        onboarding = time.perf_counter() - started
+    with many_firms(args.firms, name=args.database, fresh=args.fresh, drop=args.drop, jobs=args.jobs) as bench:
+        firms = bench.firms
         clients = signed_in_clients(firms)
         print("measuring...", file=sys.stderr, flush=True)
         from django.db import connections
@@ -225,7 +213,7 @@ def main() -> int:
     overhead_ms = (firm_task - public_task) * 1000
     verdicts = {"share": share >= 0.9, "ratio": ratio <= 1.2, "task": overhead_ms <= 1.0}
     print()
-    print(f"Routing, {len(firms)} firms on {bench.server} ({onboarding:.0f} s to onboard them); {PAGE}")
+    print(f"Routing, {len(firms)} firms on {bench.server} ({bench.summary()}); {PAGE}")
     print(table.row("measure", "value", "goal", "result"))
     print(table.row("staff page, fixed schema, no routing middleware", f"{fixed_rps:.0f} req/s"))
     print(table.row("staff page, routed by subdomain", f"{routed_rps:.0f} req/s"))
