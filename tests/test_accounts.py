@@ -321,6 +321,10 @@ def test_a_backup_code_signs_in_once_and_the_count_goes_down(cast: Cast, clock: 
     assert replay.status_code == 400
     assert b"one of your backup codes" in replay.content
     assert "You have 9 backup codes left." in client.get("/accounts/two-factor/").content.decode()
+    # New codes for a session that came in with a backup code: it stays signed in.
+    assert client.post("/accounts/two-factor/backup-codes/").status_code == 200
+    assert client.get("/staff/matters/").status_code == 200
+    assert "You have 10 backup codes left." in client.get("/accounts/two-factor/").content.decode()
     with cast.firm.tenant:
         entry = AuditEntry.objects.filter(action="otp.backup_code_used").last()
         assert entry is not None

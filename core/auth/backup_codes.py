@@ -54,8 +54,12 @@ def _new_code() -> str:
 @transaction.atomic
 def backup_codes_generate(*, user: User) -> list[str]:
     """Replace ``user``'s backup codes with ten new ones; the codes are returned here and never again."""
-    BackupCodeDevice.objects.filter(user=user).delete()
-    device = BackupCodeDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=True)
+    # The device is kept (only its codes change): a session verified with a backup code stays verified.
+    device = BackupCodeDevice.objects.select_for_update().filter(user=user).first()
+    if device is None:
+        device = BackupCodeDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=True)
+    device.codes.all().delete()
+    device.throttle_reset()
     codes = [_new_code() for _ in range(CODE_COUNT)]
     BackupCode.objects.bulk_create(BackupCode(device=device, digest=_digest(user.pk, code)) for code in codes)
     audit_record(AuditAction.OTP_BACKUP_CODES_GENERATED, actor=user, target=user, data={"count": CODE_COUNT})
