@@ -455,3 +455,17 @@ def test_invitation_reset_and_reminder_come_from_the_firm_with_an_absolute_link_
         assert email.from_email == SENDER
         assert re.search(rf"{re.escape(SITE)}/\S*", str(email.body)), email.subject
     assert email.message()["From"] == SENDER
+
+
+def test_erasing_a_client_forgets_the_browsers_she_signed_in_from(cast: Cast) -> None:
+    from core.erasure import personal_data_erase
+
+    _client(cast, HTTP_USER_AGENT="Firefox").post(
+        "/accounts/login/", {"username": "dora@example.test", "password": PASSWORD}
+    )
+    with cast.firm.tenant:
+        assert KnownBrowser.objects.filter(user=cast.dora).count() == 1
+
+        personal_data_erase(tenant=cast.firm.tenant, client=cast.dora, kept={}, actor_label="test")
+
+        assert not KnownBrowser.objects.filter(user=cast.dora).exists()
