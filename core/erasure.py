@@ -44,7 +44,7 @@ from django.db.models import Q, QuerySet
 
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
-from core.models import ClientProfile, Document, Matter, Message, Notification, User
+from core.models import ClientProfile, Document, KnownBrowser, Matter, Message, Notification, User
 from core.roles import Role
 from kms.models import KeyClass
 from residency.models import StoredObject
@@ -181,6 +181,7 @@ def _erase_rows(client: User, matters: QuerySet[Matter]) -> None:
 
 
 def _erase_user(client: User) -> None:
+    KnownBrowser.objects.filter(user=client).delete()  # the browsers they signed in from, with their user agents
     client.email = placeholder_email(client)
     client.full_name = ""
     client.is_active = False

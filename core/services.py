@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
-from core.mail import firm_base_url, firm_sender
+from core.mail import firm_base_url, firm_mail
 from core.models import FirmSettings, User
 from core.roles import MANAGE_FIRM_SETTINGS, MANAGE_ROLES, STAFF_ROLES, Role, role_groups, roles_of
 from tenants.db import tenant_connection
@@ -53,7 +52,7 @@ def user_invite(*, user: User) -> str:
     with translation.override(user.preferred_language):
         body = render_to_string("invitation_email.txt", {"firm_name": firm_name, "link": link, "email": user.email})
         subject = translation.gettext("Your invitation to %(firm)s on Portico") % {"firm": firm_name}
-    send_mail(subject, body, firm_sender(), [user.email])
+    firm_mail(subject=subject, body=body, to=[user.email])
     # KPI (SPEC §8): time to intake starts at the invitation.
     User.objects.filter(pk=user.pk).update(invited_at=timezone.now())
     audit_record(AuditAction.USER_INVITED, target=user, data={"email": user.email})

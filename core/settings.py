@@ -213,6 +213,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = env_int("PORTICO_INVITE_TTL_SECONDS", 7 * 24 * 3600, minimum=3600)
+# Self-service password reset (core/auth/reset.py): how long a link works (at most as long as an
+# invitation's), and how many requests per email and per client address a firm takes per window.
+PORTICO_PASSWORD_RESET_SECONDS = env_int("PORTICO_PASSWORD_RESET_SECONDS", 3600, minimum=300)
+PORTICO_PASSWORD_RESET_WINDOW_SECONDS = env_int("PORTICO_PASSWORD_RESET_WINDOW_SECONDS", 3600, minimum=60)
+PORTICO_PASSWORD_RESET_PER_EMAIL = env_int("PORTICO_PASSWORD_RESET_PER_EMAIL", 3, minimum=1)
+PORTICO_PASSWORD_RESET_PER_ADDRESS = env_int("PORTICO_PASSWORD_RESET_PER_ADDRESS", 20, minimum=1)
 # Host-only cookies: a firm's session never reaches another firm's subdomain.
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None

@@ -32,6 +32,17 @@ def send_invitation(self: PorticoTask, user_id: int) -> None:
         raise self.retry(exc=exc) from exc
 
 
+@app.task(bind=True, max_retries=3, default_retry_delay=30)
+def send_password_reset(self: PorticoTask, email: str) -> None:
+    """Email a reset link if ``email`` is an active user of the task's firm (core.auth.reset); else nothing."""
+    from core.auth.reset import password_reset_send
+
+    try:
+        password_reset_send(email=email)
+    except OSError as exc:  # mail server unreachable: try again later
+        raise self.retry(exc=exc) from exc
+
+
 @app.task(tenant_required=False)
 def revoke_expired_grants_in_every_firm() -> int:
     """Scheduled (public schema): send the firm-level sweep to every active firm; returns how many."""

@@ -9,18 +9,26 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from core import proxy, views
+from core.auth import account_views
 from core.auth import views as auth_pages
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/set-password/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(post_reset_login=False, success_url="/accounts/login/?set=1"),
         name="set_password",
     ),
+    path("accounts/password-reset/", account_views.password_reset, name="password_reset"),
+    path(
+        "accounts/password-reset/<uidb64>/<token>/",
+        account_views.ResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/two-factor/", auth_pages.two_factor_settings, name="two_factor"),
+    path("accounts/two-factor/backup-codes/", auth_pages.two_factor_backup_codes, name="two_factor_backup_codes"),
     path("accounts/two-factor/verify/", auth_pages.two_factor_verify, name="two_factor_verify"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

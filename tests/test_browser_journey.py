@@ -7,6 +7,7 @@ certificate, proof of her husband's citizenship and her divorce decree (a PDF,
 dropped onto the upload box), then sees them received. Paco, the paralegal, on a desktop browser, rejects
 the passport as blurry and accepts the rest; Lucía reads the reason in
 Spanish, sends a sharper photo; Paco accepts it; her checklist is complete.
+Then Paco, on another computer, has forgotten his password and resets it by email.
 
 The app is served by Django's threaded WSGI server in this process, for a firm
 of its own created (committed) for the test and removed after it, at
@@ -61,6 +62,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LUCIA_PASSWORD = "Montaña-azul-2026!"
+PACO_NEW_PASSWORD = "Paco's brand new passphrase 7"
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -247,9 +249,48 @@ def _review(page: Page, base_url: str, requirement: str, *, reject_as: str = "")
     expect(page.locator("section.review", has_text=requirement)).to_have_count(0)
 
 
+def _paco_forgets_his_password(browser: Browser, rec: Recorder, journey: Journey, django_db_blocker: Any) -> None:
+    """On another computer: the sign-in page's link, the emailed reset link, a new password (issue 11 item 6).
+
+    The server runs the reset task in its own thread (Celery eager, set by the test); signing in from
+    this new browser is emailed to him too."""
+    from django.core.cache import cache
+
+    from core.auth.reset import throttle_keys
+
+    with django_db_blocker.unblock(), journey.tenant:  # the reset limits count per firm and hour, across runs
+        cache.delete_many(throttle_keys(email="paco@journey.test", address="127.0.0.1"))
+    other = _desktop(browser)
+    other.goto(f"{journey.base_url}/accounts/login/")
+    other.get_by_role("link", name="Forgot your password?").click()
+    rec.shot(other, "password-reset-form")
+    other.get_by_label("Email").fill("paco@journey.test")
+    other.get_by_role("button", name="Email me a link").click()
+    expect(other.get_by_role("heading", name="Check your email")).to_be_visible()
+    rec.shot(other, "password-reset-sent")
+    reset = mail.outbox[-1]
+    assert reset.subject == "Reset your password at Journey Immigration"
+    other.goto(next(word for word in str(reset.body).split() if "/accounts/password-reset/" in word))
+    expect(other.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    rec.shot(other, "password-reset-choose")
+    other.locator("#id_new_password1").fill(PACO_NEW_PASSWORD)
+    other.locator("#id_new_password2").fill(PACO_NEW_PASSWORD)
+    other.get_by_role("button", name="Set password").click()
+    expect(other.get_by_text("Your password is changed.")).to_be_visible()
+    other.get_by_label("Email").fill("paco@journey.test")
+    other.get_by_label("Password").fill(PACO_NEW_PASSWORD)
+    other.get_by_role("button", name="Sign in").click()
+    other.goto(f"{journey.base_url}/staff/review/")
+    expect(other).to_have_url(f"{journey.base_url}/staff/review/")
+    assert mail.outbox[-1].subject == "New sign-in to your account at Journey Immigration"
+
+
 def test_a_spanish_speaking_client_on_a_phone_completes_her_i130_with_a_rejected_and_resent_passport(
-    journey: Journey, django_db_blocker: Any
+    journey: Journey, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from core.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
     rec = Recorder()
     started = time.monotonic()
     with sync_playwright() as playwright:
@@ -323,6 +364,8 @@ def test_a_spanish_speaking_client_on_a_phone_completes_her_i130_with_a_rejected
             _fits_the_phone(phone)
             phone.get_by_role("link", name="Mensajes").first.click()
             rec.shot(phone, "messages")
+
+            _paco_forgets_his_password(browser, rec, journey, django_db_blocker)
         finally:
             browser.close()
     duration = time.monotonic() - started

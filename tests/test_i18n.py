@@ -53,6 +53,7 @@ CLIENT_TEMPLATES = [
         )
     ),
     *sorted((ROOT / "core" / "templates" / "registration").glob("*.html")),
+    *sorted((ROOT / "core" / "templates" / "registration" / "email").glob("*.txt")),  # emails about one's account
 ]
 CLIENT_MODULES = [
     *sorted((ROOT / "portal" / "views").glob("client*.py")),
@@ -60,6 +61,7 @@ CLIENT_MODULES = [
     ROOT / "portal" / "language.py",
     ROOT / "core" / "auth" / "passwords.py",  # the set-password page's rules
     ROOT / "core" / "auth" / "lockout.py",  # the locked-out page
+    *(ROOT / "core" / "auth" / name for name in ("emails.py", "views.py", "account_views.py")),  # reset, 2FA
     *sorted((ROOT / "core" / "uploads").glob("*.py")),
     *(ROOT / "core" / name for name in ("documents.py", "messages.py", "intake.py", "checklist.py", "services.py")),
     ROOT / "core" / "models" / "casework.py",

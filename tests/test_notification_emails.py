@@ -1,5 +1,5 @@
 """Emails come from the firm and carry links that can be clicked (issue 18 item 14): an absolute link to the
-firm's own subdomain, and "Acme Immigration LLP via Portico <no-reply@…>" as the sender."""
+firm's own subdomain, and the firm's name as the sender: ``"Acme Immigration LLP" <no-reply@…>`` (issue 11 item 6)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from core.services import user_invite
 from tests.support.casework import upload
 from tests.support.cast import Cast
 
-SENDER = "Acme Immigration LLP via Portico <no-reply@localhost>"
+SENDER = "Acme Immigration LLP <no-reply@localhost>"
 SITE = "http://acme.localhost:8000"
 
 
@@ -59,7 +59,7 @@ def test_a_firm_name_with_commas_and_accents_is_quoted_in_the_sender(cast: Cast)
     finally:
         tenant.name = real_name
 
-    assert parseaddr(sender) == ("Martínez, Ruiz & Asociados via Portico", "no-reply@localhost")
+    assert parseaddr(sender) == ("Martínez, Ruiz & Asociados", "no-reply@localhost")
 
 
 def test_an_accented_firm_name_reaches_the_from_header_intact(cast: Cast) -> None:
@@ -77,4 +77,4 @@ def test_an_accented_firm_name_reaches_the_from_header_intact(cast: Cast) -> Non
 
     [email] = mail.outbox
     [sender] = message_from_bytes(email.message().as_bytes(), policy=policy.default)["From"].addresses
-    assert (sender.display_name, sender.addr_spec) == ("Martínez, Ruiz & Asociados via Portico", "no-reply@localhost")
+    assert (sender.display_name, sender.addr_spec) == ("Martínez, Ruiz & Asociados", "no-reply@localhost")

@@ -54,14 +54,15 @@ if TYPE_CHECKING:
 
 URLCONF = "core.urls"
 
-# Anyone may open these: signing in and out, choosing a password from an emailed link, probes,
+# Anyone may open these: signing in and out, choosing a password from an emailed link, asking for a
+# password reset link (the same answer for any email: tests/test_accounts.py), probes,
 # switching the language (which changes only the caller's own preference).
 # The OAuth token endpoint authenticates the integration's own client id and secret (tests/test_api_integrations.py).
 # A calendar feed's token is its key (tests/test_work.py: unknown, revoked and malformed tokens are 404).
 PUBLIC = frozenset(
     {
-        *("login", "logout", "set_password", "healthz", "readyz", "portal:language_set", "upload_too_large"),
-        *("oauth_token", "portal:calendar_feed"),
+        *("login", "logout", "set_password", "password_reset", "password_reset_confirm"),
+        *("healthz", "readyz", "portal:language_set", "upload_too_large", "oauth_token", "portal:calendar_feed"),
     }
 )
 
@@ -72,6 +73,7 @@ OWN_THINGS = frozenset(
         "home",
         "two_factor",
         "two_factor_verify",
+        "two_factor_backup_codes",  # the signed-in person's own codes (a count, and a new set on request)
         "api:me",
         "api:matters",
         "portal:client_matters",

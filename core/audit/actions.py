@@ -24,12 +24,26 @@ class AuditAction(StrEnum):
     AUTH_LOGIN_FAILED = "auth.login_failed"
     #: A person signed out, or their session was ended for them (idle, too old).
     AUTH_LOGOUT = "auth.logout"
+    #: A person signed in from a browser they had not used before (they are emailed); data holds its user agent.
+    AUTH_NEW_BROWSER = "auth.new_browser"
+    #: Someone asked for a password reset link; data holds the email typed (which may have no account), no actor.
+    AUTH_RESET_REQUESTED = "auth.reset_requested"
+    #: A reset request over a limit (per email or per address) was refused; data holds the email and the limit.
+    AUTH_RESET_THROTTLED = "auth.reset_throttled"
+    #: A reset link was emailed to an active user (the worker, after a request); the target is them.
+    AUTH_RESET_SENT = "auth.reset_sent"
+    #: A person chose a new password through a reset link; actor and target are them.
+    AUTH_RESET_DONE = "auth.reset_done"
     #: A person confirmed a TOTP device for their own account.
     OTP_ENABLED = "otp.enabled"
     #: A person removed their own TOTP device (with a current code).
     OTP_DISABLED = "otp.disabled"
     #: A firm admin removed another person's TOTP device (they enrol again at sign-in).
     OTP_RESET = "otp.reset"
+    #: A person got a new set of two-factor backup codes (on turning two-factor on, or on request); the old set ends.
+    OTP_BACKUP_CODES_GENERATED = "otp.backup_codes_generated"
+    #: A person signed in with one of their backup codes; data holds how many are left.
+    OTP_BACKUP_CODE_USED = "otp.backup_code_used"
 
     # --- The firm's people and settings ------------------------------------------------
     #: A set-password invitation was sent to a new user (onboarding, a firm admin, a new client).

@@ -5,7 +5,10 @@ unconfirmed device whose secret is shown once (QR code and text); a code from
 the app confirms it. Staff with a confirmed device must enter a code after
 their password on every sign-in (``StaffTwoFactorMiddleware``); when the firm
 requires two-factor, staff without one are sent to enrol first. Every change is
-audited (``otp.enabled``, ``otp.disabled``, ``otp.reset``).
+audited (``otp.enabled``, ``otp.disabled``, ``otp.reset``) and confirmed to the
+person by email (``core.auth.emails``, after the commit). Turning it on makes ten
+backup codes (``core.auth.backup_codes``), which the prompt also accepts; turning
+it off or a reset removes them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
+from core.auth.backup_codes import (
+    backup_code_verify,
+    backup_codes_generate,
+    backup_codes_remove,
+    looks_like_backup_code,
+)
+from core.auth.emails import two_factor_changed_email
 from core.models import FirmSettings, User
 from core.roles import MANAGE_ROLES
 from tenants.db import tenant_connection
@@ -81,20 +91,28 @@ def qr_code_svg(device: TOTPDevice) -> str:
 
 
 @transaction.atomic
-def enrolment_confirm(*, device: TOTPDevice, code: str, request: HttpRequest) -> bool:
-    """Turn two-factor on when ``code`` comes from the new device; the session counts as verified."""
+def enrolment_confirm(*, device: TOTPDevice, code: str, request: HttpRequest) -> list[str] | None:
+    """Turn two-factor on when ``code`` comes from the new device; the session counts as verified.
+
+    Returns the new backup codes (to be shown this once), or None when the code is wrong.
+    """
     device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
     if device.confirmed or not device.verify_token(code.strip()):
-        return False
+        return None
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     django_otp.login(request, device)
-    audit_record(AuditAction.OTP_ENABLED, actor=device.user, target=device.user, data={"method": "totp"})
-    return True
+    user = device.user
+    audit_record(AuditAction.OTP_ENABLED, actor=user, target=user, data={"method": "totp"})
+    codes = backup_codes_generate(user=user)
+    transaction.on_commit(lambda: two_factor_changed_email(user=user, on=True))
+    return codes
 
 
 def verify(*, user: User, code: str, request: HttpRequest) -> bool:
-    """Check a sign-in code; on success the session is two-factor verified."""
+    """Check a sign-in code (from the app, or a backup code); on success the session is two-factor verified."""
+    if looks_like_backup_code(code):  # never six digits, so a backup code does not count against the app's code
+        return has_two_factor(user) and backup_code_verify(user=user, code=code, request=request)
     device = confirmed_device(user)
     if device is None or not device.verify_token(code.strip()):
         return False
@@ -113,7 +131,9 @@ def disable(*, user: User, code: str) -> None:
     if not device.verify_token(code.strip()):
         raise ValidationError("That code is not right. Enter the current code from your authenticator app.")
     TOTPDevice.objects.filter(user=user).delete()
+    backup_codes_remove(user=user)
     audit_record(AuditAction.OTP_DISABLED, actor=user, target=user, data={"method": "totp"})
+    transaction.on_commit(lambda: two_factor_changed_email(user=user, on=False))
 
 
 @transaction.atomic
@@ -122,5 +142,7 @@ def reset(*, user: User, by: User) -> None:
     if not by.has_perm(MANAGE_ROLES):
         raise PermissionDenied("Only a firm admin may reset two-factor authentication.")
     deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    backup_codes_remove(user=user)
     if deleted:
         audit_record(AuditAction.OTP_RESET, actor=by, target=user, data={"user": user.email})
+        transaction.on_commit(lambda: two_factor_changed_email(user=user, on=False, by_admin=True))

@@ -41,7 +41,7 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **extra)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]  # BackupCodeDevice: untyped base
     """A person who signs in to one firm: staff, a client, or outside counsel."""
 
     class Language(models.TextChoices):
@@ -211,6 +211,7 @@ class Grant(models.Model):
         return self.revoked_at is None and self.expires_at > at
 
 
+from core.models.accounts import BackupCode, BackupCodeDevice, KnownBrowser  # noqa: E402  (registered with core)
 from core.models.casework import (  # noqa: E402  (registered with the core app)
     ClientProfile,
     Document,
@@ -230,6 +231,8 @@ from core.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent 
 from core.models.work import CalendarFeed, Deadline, DeadlineReminder, Task  # noqa: E402
 
 __all__ = [
+    "BackupCode",
+    "BackupCodeDevice",
     "CalendarFeed",
     "ClientProfile",
     "Deadline",
@@ -241,6 +244,7 @@ __all__ = [
     "IdempotencyKey",
     "IntakeQuestion",
     "Integration",
+    "KnownBrowser",
     "Matter",
     "MatterEvent",
     "MatterGroupObjectPermission",

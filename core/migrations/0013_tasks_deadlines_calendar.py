@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0011_integration'),
+        ('core', '0012_accounts'),
     ]
 
     operations = [
