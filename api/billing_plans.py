@@ -177,7 +177,13 @@ class PlanDetail(PlanView):
 
 
 class PlanStart(PlanView):
-    """POST (the plan's client): accept the plan; answers the SetupIntent Stripe.js confirms with the card."""
+    """POST (the plan's client): accept the plan; answers the SetupIntent Stripe.js confirms with the card.
+
+    The SetupIntent's client secret is for the client's browser only: a replayed POST (same
+    ``Idempotency-Key``) answers it empty, as it is never stored; a new POST answers it again.
+    """
+
+    idempotency_redacts = ("client_secret",)
 
     @extend_schema(request=None, responses={200: PlanStartOut})
     def post(self, request: Request, plan_id: int) -> Response:

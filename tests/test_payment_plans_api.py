@@ -18,6 +18,7 @@ from django.utils import timezone
 from billing.stripe.models import PaymentPlan
 from core.api_tokens import token_issue
 from core.audit.models import AuditEntry
+from core.models import IdempotencyKey
 from tests.support.billing import issued
 from tests.support.cast import Cast
 from tests.support.firms import Firm
@@ -110,7 +111,11 @@ def test_the_client_starts_her_plan_and_gets_what_stripe_js_needs_on_the_operati
     assert answer["client_secret"].startswith(f"{answer['setup_intent']}_secret")
     assert answer["stripe_account"] == operating.stripe_account_id
     assert answer["plan"]["status"] == "proposed"  # not before Stripe says the card is saved
-    assert post(lucia, url, {}, key="start-1").json() == answer  # a retried POST: replayed
+    replayed = post(lucia, url, {}, key="start-1")  # a retried POST: replayed, the secret never stored
+    assert (replayed["Idempotent-Replayed"], replayed.json()) == ("true", {**answer, "client_secret": ""})
+    with cast.firm.tenant:
+        assert not IdempotencyKey.objects.filter(body__client_secret=answer["client_secret"]).exists()
+    assert post(lucia, url, {}).json() == answer  # asked again: the same SetupIntent and its secret
     (setup,) = stripe_front.made("POST", "/v1/setup_intents")
     assert setup.stripe_account == operating.stripe_account_id
     assert setup.form["usage"] == ["off_session"]
