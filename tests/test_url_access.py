@@ -422,6 +422,7 @@ BODY_LOOKUPS = {
     "api:payments:trust_refund_approvals": ("POST", "request"),
     "api:payments:retainer_requests": ("POST", "matter_id"),
     "api:payments:payment_plans": ("POST", "invoice"),
+    "invoicing:online_payment_dispute_evidence": ("POST", "document"),
 }
 
 
