@@ -1,5 +1,5 @@
 """API for online payments (under /api/v1/billing/, names ``api:payments:*``): payments, payment links, refunds,
-the approvals of trust refunds, retainer requests.
+the approvals of trust refunds, retainer requests; payment plans are ``api.billing_plans``.
 
 Objects are reached through ``billing.access`` first ("not yours" is 404 whatever
 the method): a client sees their own payments and retainer requests, billing staff
@@ -17,12 +17,14 @@ from typing import Any
 from django.urls import path, reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.billing_plans import urlpatterns as plan_urlpatterns
 from api.body import json_object
+from api.errors import StripeUnavailable
 from api.idempotency import ApiView
 from api.money_fields import MinorUnitsField, money_in
 from api.pagination import CursorPage, filtered, paginated
@@ -50,12 +52,6 @@ from core.roles import APPROVE_TRUST, MANAGE_INVOICES, MANAGE_TRUST, VIEW_BILLIN
 # Where the client pays, by what is paid. Today's client pages start the card payment on POST; when paying moves
 # to Stripe Checkout these name its pages instead, and the link answers those.
 PAY_PAGES = {"invoice": "invoicing:client_invoice_pay", "retainer": "invoicing:client_retainer_pay"}
-
-
-class StripeUnavailable(APIException):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_detail = "Stripe did not take the request; nothing was changed at Portico. Try again."
-    default_code = "stripe_unavailable"
 
 
 # --- Representations ---------------------------------------------------------------------------------------------
@@ -391,4 +387,5 @@ urlpatterns = [
     path("trust-refunds", TrustRefunds.as_view(), name="trust_refunds"),
     path("trust-refunds/approvals", TrustRefundApprovals.as_view(), name="trust_refund_approvals"),
     path("retainer-requests", RetainerRequests.as_view(), name="retainer_requests"),
+    *plan_urlpatterns,
 ]

@@ -25,6 +25,14 @@ NOT_FIELDS = {"non_field_errors", "__all__", "detail"}
 INVALID = "Some fields are not valid; see fields."
 
 
+class StripeUnavailable(exceptions.APIException):
+    """Stripe could not be reached or refused the call: 502, and nothing was changed at Portico."""
+
+    status_code = 502
+    default_detail = "Stripe did not take the request; nothing was changed at Portico. Try again."
+    default_code = "stripe_unavailable"
+
+
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField()
     message = serializers.CharField()

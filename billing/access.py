@@ -32,7 +32,7 @@ from billing.reconciliation.models import BankStatement, StatementLine
 from billing.stripe.models import ConnectedAccount, OnlinePayment, PaymentPlan, RetainerRequest, TrustCardRefund
 from billing.trust.models import TrustDeposit, TrustRequest
 from core.access import Person, matter_for_user, matters_for_user, object_id, signed_in
-from core.models import Matter, User
+from core.models import Document, Matter, User
 from core.roles import MANAGE_FIRM_SETTINGS, VIEW_BILLING, VIEW_LEDGER
 
 # --- Invoices, credit notes, credit refunds, write-offs (and the books they hang on) ------------------------
@@ -329,3 +329,23 @@ def payment_plan_for_user(user: Person, plan_id: object) -> PaymentPlan:
     if plan is None:
         raise Http404("No such payment plan.")
     return plan
+
+
+# --- Dispute evidence -------------------------------------------------------------------------------------
+
+
+def payment_documents_for_user(user: Person, payment: OnlinePayment) -> QuerySet[Document]:
+    """The documents of a payment's matter that ``user`` may give Stripe as dispute evidence: billing staff
+    (who reach the payment) any of that matter's documents, nobody else any."""
+    if not keeps_the_books(user):
+        return Document.objects.none()
+    return Document.objects.filter(matter_id=payment.matter_id).order_by("-uploaded_at", "-id")
+
+
+def payment_document_for_user(user: Person, payment: OnlinePayment, document_id: object) -> Document:
+    """One of those documents; 404 for missing, another matter's, malformed alike."""
+    pk = object_id(document_id, "document")
+    document = payment_documents_for_user(user, payment).filter(pk=pk).first()
+    if document is None:
+        raise Http404("No such document.")
+    return document

@@ -455,6 +455,8 @@ SPECTACULAR_SETTINGS = {
         "OnlinePaymentStatusEnum": "billing.stripe.models.OnlinePayment.Status",
         "TrustCardRefundStatusEnum": "billing.stripe.models.TrustCardRefund.Status",
         "RetainerRequestStatusEnum": "billing.stripe.models.RetainerRequest.Status",
+        "PaymentPlanStatusEnum": "billing.stripe.models.PaymentPlan.Status",
+        "PlanInstallmentStatusEnum": "billing.stripe.models.PlanInstallment.Status",
         # Two "kind" fields of accounts: a payment's connected account (trust, operating) and a ledger account.
         "ConnectedAccountKindEnum": "billing.stripe.models.ConnectedAccount.Kind",
         "LedgerAccountKindEnum": "billing.ledger.models.Account.Kind",

@@ -20,6 +20,16 @@ urlpatterns = [
     path("staff/billing/online-payments/", billing_online.online_payments, name="online_payments"),
     path("staff/billing/online-payments/<int:payment_id>/", billing_online.online_payment, name="online_payment"),
     path(
+        "staff/billing/online-payments/<int:payment_id>/dispute/evidence/",
+        billing_online.dispute_evidence,
+        name="online_payment_dispute_evidence",
+    ),
+    path(
+        "staff/billing/online-payments/<int:payment_id>/dispute/accept/",
+        billing_online.dispute_accept_view,
+        name="online_payment_dispute_accept",
+    ),
+    path(
         "staff/billing/online-payments/<int:payment_id>/trust-refunds/decide/",
         billing_online.trust_refund_decide,
         name="online_payment_trust_refund_decide",
@@ -33,6 +43,9 @@ urlpatterns = [
     # The monthly itemised statement of trust fees billed to the platform (?month=YYYY-MM).
     path("staff/billing/fee-statement/", billing_fee_statement.fee_statement_page, name="fee_statement"),
     path("staff/billing/fee-statement.csv", billing_fee_statement.fee_statement_download, name="fee_statement_csv"),
+    path(
+        "staff/billing/fee-statement/repaid/", billing_fee_statement.fee_statement_repaid, name="fee_statement_repaid"
+    ),
     # Paying online (the client's own invoices and retainer requests).
     path("portal/billing/invoices/<int:invoice_id>/pay/", billing_payments.invoice_pay, name="client_invoice_pay"),
     path("portal/billing/retainers/<int:retainer_id>/pay/", billing_payments.retainer_pay, name="client_retainer_pay"),

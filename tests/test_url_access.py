@@ -86,6 +86,8 @@ OWN_THINGS = frozenset(
         "api:payments:online_payments",
         "api:payments:retainer_requests",
         "api:payments:payment_links",
+        # Payment plans scoped by their accessor: a client lists only their own plans.
+        "api:payments:payment_plans",
     }
 )
 
@@ -443,6 +445,8 @@ BODY_LOOKUPS = {
     "api:payments:payment_links": ("POST", "invoice"),
     "api:payments:trust_refund_approvals": ("POST", "request"),
     "api:payments:retainer_requests": ("POST", "matter_id"),
+    "api:payments:payment_plans": ("POST", "invoice"),
+    "invoicing:online_payment_dispute_evidence": ("POST", "document"),
 }
 
 

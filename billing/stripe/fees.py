@@ -6,7 +6,9 @@ platform (``controller.fees.payer="application"``) and never taken from trust;
 it is an operating expense owed to the platform (``platform_payable``), one
 ``PlatformFee`` row each, and the month's rows are the itemised fee statement
 the firm's operating side repays (``fee_statement``, the staff page and CSV in
-``portal.views.billing_fee_statement``). A trust line is never touched here.
+``portal.views.billing_fee_statement``). A firm admin records the repayment
+(``fee_statement_repay``): the month's total moves from ``platform_payable`` out of
+the operating bank, once per month and currency. A trust line is never touched here.
 """
 
 from __future__ import annotations
@@ -17,14 +19,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.ledger.accounts import account_for
 from billing.ledger.models import Account
 from billing.ledger.services import Line, journal_post
+from billing.locks import money_transaction
 from billing.money import Money
-from billing.stripe.models import OnlinePayment, PlatformFee
+from billing.stripe.models import FeeStatementRepayment, OnlinePayment, PlatformFee
+from core.audit.actions import AuditAction
+from core.audit.services import audit_record
+from core.models import User
 
 Kind = Account.Kind
 
@@ -139,3 +147,57 @@ def fee_statement_csv(rows: QuerySet[PlatformFee]) -> str:
             ]
         )
     return out.getvalue()
+
+
+def fee_statement_repayments(*, month: date) -> QuerySet[FeeStatementRepayment]:
+    first, _following = month_bounds(month)
+    return FeeStatementRepayment.objects.filter(month=first).select_related("repaid_by", "entry")
+
+
+@money_transaction
+def fee_statement_repay(*, month: date, currency: str, by: User) -> FeeStatementRepayment:
+    """Record that the operating side repaid the platform the month's fees in ``currency``: posted once, audited."""
+    first, following = month_bounds(month)
+    if first > timezone.localdate():
+        raise ValidationError(_("A month that has not begun has no fees to repay."))
+    fees = list(
+        PlatformFee.objects.select_for_update(of=("self",))
+        .filter(incurred_on__gte=first, incurred_on__lt=following, currency=currency)
+        .order_by("id")
+    )
+    if FeeStatementRepayment.objects.filter(month=first, currency=currency).exists():
+        raise ValidationError(
+            _("The %(month)s fee statement in %(currency)s is already recorded as repaid.")
+            % {"month": f"{first:%Y-%m}", "currency": currency}
+        )
+    if not fees:
+        raise ValidationError(
+            _("No fees in %(currency)s were billed to the platform in %(month)s: nothing to repay.")
+            % {"month": f"{first:%Y-%m}", "currency": currency}
+        )
+    total = Money(sum(fee.amount_minor for fee in fees), currency)
+    entry = journal_post(
+        kind="payment.fee.platform.repaid",
+        lines=[
+            Line.debit(account_for(Kind.PLATFORM_PAYABLE, currency=currency), total),
+            Line.credit(account_for(Kind.OPERATING_BANK, currency=currency), total),
+        ],
+        memo=f"Fee statement {first:%Y-%m} repaid to the platform from operating ({len(fees)} fees)",
+        by=by,
+    )
+    repayment = FeeStatementRepayment.objects.create(
+        month=first, currency=currency, amount_minor=total.minor, fee_count=len(fees), entry=entry, repaid_by=by
+    )
+    audit_record(
+        AuditAction.STRIPE_FEE_STATEMENT_REPAID,
+        actor=by,
+        target=repayment,
+        data={
+            "month": f"{first:%Y-%m}",
+            "currency": currency,
+            "total_minor": total.minor,
+            "fees": len(fees),
+            "entry": entry.pk,
+        },
+    )
+    return repayment

@@ -375,3 +375,39 @@ def installment_charge(
         decline_code=str(error.get("code") or status),
         message=str(error.get("message") or "The bank asked for the cardholder to confirm the payment."),
     )
+
+
+# --- Disputes -----------------------------------------------------------------------------------------------------
+
+
+def dispute_file_upload(
+    *, account_id: str, filename: str, content: bytes, content_type: str, idempotency_key: str
+) -> str:
+    """Upload a document to Stripe as dispute evidence (``purpose=dispute_evidence``) on ``account_id``; its id."""
+    import io
+
+    upload = io.BytesIO(content)
+    upload.name = filename
+    params: Any = {"purpose": "dispute_evidence", "file": upload}
+    options: Any = {"stripe_account": account_id, "idempotency_key": idempotency_key}
+    answer = _call("take the evidence document", _client().v1.files.create, params, options)
+    return str(answer["id"])
+
+
+def dispute_update(
+    *, account_id: str, dispute_id: str, text: str, file_id: str, submit: bool, idempotency_key: str
+) -> dict[str, Any]:
+    """Give Stripe the firm's evidence on ``dispute_id`` (the text, the uploaded file) and, with ``submit``, send it
+    to the card network now; Stripe's dispute as it is afterwards."""
+    evidence: dict[str, str] = {"uncategorized_text": text}
+    if file_id:
+        evidence["uncategorized_file"] = file_id
+    params: Any = {"evidence": evidence, "submit": submit}
+    options: Any = {"stripe_account": account_id, "idempotency_key": idempotency_key}
+    return _call("take the dispute's evidence", _client().v1.disputes.update, dispute_id, params, options)
+
+
+def dispute_close(*, account_id: str, dispute_id: str, idempotency_key: str) -> dict[str, Any]:
+    """Accept ``dispute_id``: the firm does not contest it (Stripe marks it lost); Stripe's dispute afterwards."""
+    options: Any = {"stripe_account": account_id, "idempotency_key": idempotency_key}
+    return _call("close the dispute", _client().v1.disputes.close, dispute_id, None, options)

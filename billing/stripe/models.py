@@ -18,8 +18,8 @@ class ConnectedAccount(models.Model):
     """
 
     class Kind(models.TextChoices):
-        TRUST = "trust", "Trust"
-        OPERATING = "operating", "Operating"
+        TRUST = "trust", _("Trust")
+        OPERATING = "operating", _("Operating")
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending (onboarding not finished)"
@@ -90,6 +90,8 @@ class OnlinePayment(models.Model):
         REFUNDED = "refunded", _("Refunded")
         DISPUTED = "disputed", _("Disputed")
         EXPIRED = "expired", _("Not completed")
+        # A plan's installment the card was declined for (``failure_reason`` says why); a retry starts it again.
+        FAILED = "failed", _("Declined")
 
     class DisputeOutcome(models.TextChoices):
         OPEN = "", "No dispute closed"
@@ -128,6 +130,8 @@ class OnlinePayment(models.Model):
     # Sent with the session's creation: a retry under the same idempotency key must send the same parameters.
     checkout_expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTED)
+    # Why the bank declined the charge (its message and decline code), while the payment is ``failed``.
+    failure_reason = models.CharField(max_length=300, blank=True, default="")
     entry = models.ForeignKey("billing.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created = models.DateTimeField(auto_now_add=True)
 
@@ -230,6 +234,126 @@ class PlatformFee(models.Model):
         return Money(self.amount_minor, self.currency)
 
 
+# Stripe's dispute states and reasons, in words staff read (the codes are Stripe's; an unknown one shows as is).
+DISPUTE_STATES = {
+    "warning_needs_response": _("Inquiry: needs a response"),
+    "warning_under_review": _("Inquiry under review"),
+    "warning_closed": _("Inquiry closed"),
+    "needs_response": _("Needs a response"),
+    "under_review": _("Under review"),
+    "won": _("Won"),
+    "lost": _("Lost"),
+    "prevented": _("Prevented"),
+}
+DISPUTE_REASONS = {
+    "bank_cannot_process": _("The bank cannot process it"),
+    "check_returned": _("Check returned"),
+    "credit_not_processed": _("Credit not processed"),
+    "customer_initiated": _("Started by the cardholder"),
+    "debit_not_authorized": _("Debit not authorized"),
+    "duplicate": _("Duplicate charge"),
+    "fraudulent": _("Fraudulent"),
+    "general": _("General"),
+    "incorrect_account_details": _("Incorrect account details"),
+    "insufficient_funds": _("Insufficient funds"),
+    "noncompliant": _("Noncompliant"),
+    "product_not_received": _("Service not received"),
+    "product_unacceptable": _("Service unacceptable"),
+    "subscription_canceled": _("Subscription cancelled"),
+    "unrecognized": _("Charge not recognized"),
+}
+
+
+class CardDispute(models.Model):
+    """A card dispute (chargeback) on an online payment, as Stripe last told it, and what staff did about it.
+
+    Made by ``charge.dispute.created`` (the ledger's side is ``billing.stripe.disputes``)
+    and kept in step by the later dispute events. Staff answer it from the payment's
+    page: evidence (a text and one of the matter's documents, uploaded to Stripe as a
+    file) submitted through Stripe's dispute update, or the dispute accepted (closed, the
+    money stays with the cardholder). Each call's idempotency key is saved before it.
+    """
+
+    payment = models.ForeignKey(OnlinePayment, on_delete=models.PROTECT, related_name="disputes")
+    dispute_id = models.CharField(max_length=64, unique=True)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    # Stripe's words: the reason (fraudulent, product_not_received, ...) and state (needs_response, won, ...).
+    reason = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=32)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    evidence_text = models.TextField(blank=True, default="")
+    evidence_document = models.ForeignKey(
+        "core.Document", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    evidence_file_id = models.CharField(max_length=64, blank=True, default="")
+    file_idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    submit_idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    close_idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"dispute {self.dispute_id} ({self.status})"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def status_label(self) -> str:
+        return str(DISPUTE_STATES.get(self.status, self.status))
+
+    @property
+    def reason_label(self) -> str:
+        return str(DISPUTE_REASONS.get(self.reason, self.reason))
+
+    @property
+    def open(self) -> bool:
+        """Staff can still answer it: Stripe waits for evidence (or for the firm to accept)."""
+        return self.status in ("warning_needs_response", "needs_response")
+
+
+class FeeStatementRepayment(models.Model):
+    """A month's fee statement repaid: the firm's operating side paid the platform the trust fees it was billed.
+
+    One per month and currency (a second is refused); ``entry`` moves the total from
+    what is owed to the platform (``platform_payable``) out of the operating bank.
+    """
+
+    month = models.DateField(help_text="The statement's month (its first day).")
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    fee_count = models.PositiveIntegerField()
+    entry = models.ForeignKey("billing.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    repaid_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    repaid_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["month", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["month", "currency"], name="feestatementrepayment_once"),
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="feestatementrepayment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"fee statement {self.month:%Y-%m} {self.currency} repaid"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+
 class StripeEvent(models.Model):
     """A Stripe event applied in this firm: its id is unique, recorded in the same transaction as its effect."""
 
@@ -258,7 +382,8 @@ class PaymentPlan(models.Model):
         PROPOSED = "proposed", _("Offered")
         ACTIVE = "active", _("Active")
         COMPLETED = "completed", _("Completed")
-        FAILED = "failed", _("Failed")
+        # The last retry of an installment was declined: the plan stopped with money past due.
+        FAILED = "failed", _("Defaulted (past due)")
         CANCELLED = "cancelled", _("Cancelled")
 
     class Interval(models.TextChoices):

@@ -48,6 +48,7 @@ from core.audit.services import audit_record
 from core.mail import firm_link, firm_sender
 from core.models import User
 from tenants.current import current_firm
+from tenants.db import tenant_connection
 
 logger = logging.getLogger(__name__)
 
@@ -363,9 +364,12 @@ def _claim(installment_id: int, today: date) -> PlanInstallment | str:
                 idempotency_key=key,
             )
             installment.payment = payment
-        else:  # a retry: a new PaymentIntent under a new key, on the same payment row
+        else:  # a retry: a new PaymentIntent under a new key, on the same payment row, started again
             payment.amount_minor, payment.idempotency_key, payment.payment_intent_id = amount, key, None
-            payment.save(update_fields=["amount_minor", "idempotency_key", "payment_intent_id"])
+            payment.status, payment.failure_reason = OnlinePayment.Status.STARTED, ""
+            payment.save(
+                update_fields=["amount_minor", "idempotency_key", "payment_intent_id", "status", "failure_reason"]
+            )
         installment.status, installment.idempotency_key, installment.payment_intent_id = Status.CHARGING, key, ""
         installment.attempts += 1
         installment.save(update_fields=["status", "idempotency_key", "payment_intent_id", "attempts", "payment"])
@@ -422,18 +426,12 @@ def _record(installment: PlanInstallment, charge: gateway.OffSessionCharge, toda
     locked = PaymentPlan.objects.select_for_update(of=("self",)).get(pk=plan.pk)
     if charge.status != "declined":
         installment.status, installment.charged_at, installment.last_error = Status.CHARGED, timezone.now(), ""
+        installment.save(update_fields=["status", "charged_at", "last_error", "payment_intent_id"])
         outcome = "charged"
-    elif locked.status != PaymentPlan.Status.ACTIVE:  # cancelled while this charge was in flight: no retry
-        installment.status, installment.last_error = Status.CANCELLED, charge.message[:300]
-        outcome = "cancelled"
-    elif installment.attempts > len(RETRY_DAYS):
-        installment.status, installment.last_error = Status.FAILED, charge.message[:300]
-        outcome = "failed"
     else:
-        installment.status, installment.last_error = Status.RETRYING, charge.message[:300]
-        installment.next_attempt_on = today + timedelta(days=RETRY_DAYS[installment.attempts - 1])
-        outcome = "declined"
-    installment.save(update_fields=["status", "charged_at", "last_error", "next_attempt_on", "payment_intent_id"])
+        outcome = _declined(
+            installment, locked, reason=decline_reason(charge.message, charge.decline_code), today=today
+        )
     audit_record(
         AuditAction.PAYMENT_PLAN_CHARGE,
         target=plan,
@@ -454,6 +452,82 @@ def _record(installment: PlanInstallment, charge: gateway.OffSessionCharge, toda
         locked.save(update_fields=["status", "ended_at"])
     plan.status = locked.status
     return outcome
+
+
+def decline_reason(message: str, code: str) -> str:
+    """What the bank said, with its decline code: shown to staff on the payment and the plan, and to the client."""
+    message = (message or "declined").strip()
+    return (f"{message} ({code})" if code and code not in message else message)[:300]
+
+
+def _declined(installment: PlanInstallment, plan: PaymentPlan, *, reason: str, today: date) -> str:
+    """Record a declined attempt (``plan`` locked): the payment failed with the reason, and the installment
+    retried on the schedule, or failed after its last retry (the plan then defaults: staff get a task)."""
+    payment = installment.payment
+    assert payment is not None
+    payment.status, payment.failure_reason = OnlinePayment.Status.FAILED, reason
+    payment.save(update_fields=["status", "failure_reason"])
+    installment.last_error = reason
+    if plan.status != PaymentPlan.Status.ACTIVE:  # cancelled while this charge was in flight: no retry
+        installment.status, outcome = Status.CANCELLED, "cancelled"
+    elif installment.attempts > len(RETRY_DAYS):
+        installment.status, outcome = Status.FAILED, "failed"
+    else:
+        installment.status, outcome = Status.RETRYING, "declined"
+        installment.next_attempt_on = today + timedelta(days=RETRY_DAYS[installment.attempts - 1])
+    installment.save(update_fields=["status", "last_error", "next_attempt_on", "payment_intent_id"])
+    return outcome
+
+
+def installment_failed_later(payment: OnlinePayment, obj: dict[str, object]) -> str:
+    """``payment_intent.payment_failed`` for an installment's charge Stripe had answered as going through
+    (``processing``): the same as a decline answered at once (inside the event's transaction, payment locked)."""
+    installment = (
+        PlanInstallment.objects.select_for_update(of=("self",)).select_related("plan").filter(payment=payment).first()
+    )
+    if installment is None:
+        return "ignored"  # a Checkout payment: the client tries again on Stripe's page
+    if payment.status != OnlinePayment.Status.STARTED or installment.status != Status.CHARGED:
+        return "duplicate"
+    if obj.get("id") != payment.payment_intent_id or installment.payment_intent_id != payment.payment_intent_id:
+        return "duplicate"  # an earlier attempt's PaymentIntent
+    plan = PaymentPlan.objects.select_for_update(of=("self",)).get(pk=installment.plan_id)
+    if plan.status == PaymentPlan.Status.COMPLETED:  # it counted this installment as paid: it is not
+        plan.status, plan.ended_at = PaymentPlan.Status.ACTIVE, None
+        plan.save(update_fields=["status", "ended_at"])
+    error = obj.get("last_payment_error")
+    error = error if isinstance(error, dict) else {}
+    reason = decline_reason(str(error.get("message") or ""), str(error.get("decline_code") or error.get("code") or ""))
+    installment.charged_at = None
+    installment.save(update_fields=["charged_at"])
+    outcome = _declined(installment, plan, reason=reason, today=timezone.localdate())
+    audit_record(
+        AuditAction.PAYMENT_PLAN_CHARGE,
+        target=plan,
+        data={
+            "installment": installment.number,
+            "attempt": installment.attempts,
+            "amount_minor": payment.amount_minor,
+            "payment_intent": payment.payment_intent_id,
+            "outcome": outcome,
+            "decline_code": str(error.get("decline_code") or error.get("code") or ""),
+        },
+    )
+    if outcome == "failed":
+        _plan_failed(plan, installment)
+    if outcome in ("declined", "failed"):
+        firm = tenant_connection().tenant  # the callback runs in this firm, whatever schema is current by then
+        final = outcome == "failed"
+
+        def notify() -> None:
+            with firm:
+                _notify_decline(
+                    PlanInstallment.objects.select_related("plan__client", "plan__invoice").get(pk=installment.pk),
+                    final=final,
+                )
+
+        transaction.on_commit(notify)
+    return "applied"
 
 
 def _plan_failed(plan: PaymentPlan, installment: PlanInstallment) -> None:

@@ -49,9 +49,10 @@ from billing.locks import money_transaction
 from billing.money import Money
 from billing.stripe import gateway
 from billing.stripe.checkout_events import payment_for_checkout, session_completed, session_expired
-from billing.stripe.disputes import dispute_closed, dispute_created
+from billing.stripe.disputes import dispute_closed, dispute_created, dispute_updated
 from billing.stripe.fees import charge_fee, fee_post
 from billing.stripe.models import OnlinePayment, PlatformFee, RetainerRequest, StripeEvent
+from billing.stripe.plans import installment_failed_later
 from billing.stripe.receipts import receipt_send_on_commit
 from billing.trust.models import TrustDeposit
 from billing.trust.services import trust_deposit
@@ -69,7 +70,9 @@ class RetryLater(Exception):
 
 
 # Events about a payment that only make sense once the payment's success is posted.
-_AFTER_SUCCESS = frozenset({"charge.refunded", "charge.dispute.created", "charge.dispute.closed"})
+_AFTER_SUCCESS = frozenset(
+    {"charge.refunded", "charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated"}
+)
 
 
 def event_route(event: dict[str, Any]) -> Tenant | None:
@@ -344,6 +347,8 @@ _HANDLERS = {
     "charge.refunded": _refunded,
     "charge.dispute.created": dispute_created,
     "charge.dispute.closed": dispute_closed,
+    "charge.dispute.updated": dispute_updated,
     "checkout.session.completed": session_completed,
     "checkout.session.expired": session_expired,
+    "payment_intent.payment_failed": installment_failed_later,
 }

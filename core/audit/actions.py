@@ -210,6 +210,13 @@ class AuditAction(StrEnum):
     #: Billing staff opened (or downloaded as CSV) a month's itemised statement of the fees Stripe billed to
     #: the platform for trust charges; data: the month, the format, how many fees and their total.
     STRIPE_FEE_STATEMENT_VIEW = "stripe.fee_statement_view"
+    #: A firm admin recorded that the operating side repaid the platform a month's trust fees; data: the
+    #: month, the currency, the total and the ledger entry posted.
+    STRIPE_FEE_STATEMENT_REPAID = "stripe.fee_statement_repaid"
+    #: Billing staff submitted evidence on a card dispute through Stripe; data: the dispute, the document, the file.
+    STRIPE_DISPUTE_EVIDENCE = "stripe.dispute_evidence"
+    #: Billing staff accepted a card dispute (closed it at Stripe uncontested: the cardholder keeps the money).
+    STRIPE_DISPUTE_ACCEPT = "stripe.dispute_accept"
 
     # --- Operations --------------------------------------------------------------------
     #: The log was exported (vendor CLI ``audit export``).

@@ -16,16 +16,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from billing.access import (
     client_for_billing,
     matter_for_billing,
     online_payment_for_user,
     online_payments_for_user,
+    payment_document_for_user,
+    payment_documents_for_user,
     trust_card_refund_for_user,
 )
 from billing.ledger.accounts import default_currency
 from billing.money import Money
+from billing.stripe.disputes import dispute_accept, dispute_evidence_submit, payment_dispute
 from billing.stripe.gateway import GatewayError
 from billing.stripe.models import ConnectedAccount, OnlinePayment
 from billing.stripe.selectors import (
@@ -38,6 +42,7 @@ from billing.stripe.selectors import (
 from billing.stripe.services import payment_refund, retainer_request_create
 from billing.stripe.trust_refunds import refundable, trust_card_refund_request
 from billing.trust.requests import trust_request_approve, trust_request_reject
+from core.models import User
 from core.roles import APPROVE_TRUST, MANAGE_INVOICES, MANAGE_TRUST, VIEW_BILLING
 from portal.guards import require_staff, signed_in_user, wrong_method
 
@@ -84,7 +89,7 @@ def online_payments(request: HttpRequest) -> HttpResponse:
 def online_payment(request: HttpRequest, payment_id: int) -> HttpResponse:
     """One payment for billing staff: who, what for, Stripe ids, amounts, ledger entries, events, audit, refunds."""
     payment = online_payment_for_user(signed_in_user(request), payment_id)
-    require_staff(request, permission=VIEW_BILLING)
+    user = require_staff(request, permission=VIEW_BILLING)
     if refused := wrong_method(request, "GET"):
         return refused
     refunds = payment.trust_refunds.select_related("request__requested_by").prefetch_related(
@@ -104,6 +109,8 @@ def online_payment(request: HttpRequest, payment_id: int) -> HttpResponse:
             "events": payment_events(payment),
             "audit": payment_audit(payment),
             "trust_refunds": refunds,
+            "dispute": payment_dispute(payment),
+            "documents": payment_documents_for_user(user, payment)[:100],
         },
     )
 
@@ -122,7 +129,7 @@ def online_payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse
     try:
         amount = Money.parse(request.POST.get("amount", ""), payment.currency)
     except ValueError as exc:
-        messages.error(request, f"Amount: {exc}")
+        messages.error(request, _("Amount: %(problem)s") % {"problem": exc})
         return _back(payment)
     try:
         if in_trust:
@@ -135,10 +142,16 @@ def online_payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse
         messages.error(request, str(exc))
     else:
         if in_trust:
-            messages.success(request, f"Refund of {amount.format()} from trust requested; it waits for two approvers.")
+            messages.success(
+                request,
+                _("Refund of %(amount)s from trust requested; it waits for two approvers.")
+                % {"amount": amount.format()},
+            )
         else:
             messages.success(
-                request, f"Refund of {amount.format()} asked of Stripe; it is posted when Stripe confirms it."
+                request,
+                _("Refund of %(amount)s asked of Stripe; it is posted when Stripe confirms it.")
+                % {"amount": amount.format()},
             )
     return _back(payment)
 
@@ -156,14 +169,14 @@ def trust_refund_decide(request: HttpRequest, payment_id: int) -> HttpResponse:
     try:
         if request.POST.get("decision") == "reject":
             trust_request_reject(request=refund.request, by=user, reason=request.POST.get("reason", "")[:500])
-            done = "Refund rejected."
+            done = _("Refund rejected.")
         else:
             trust_request_approve(request=refund.request, by=user)
             refund.refresh_from_db()
             done = (
-                "Approved; Stripe was asked for the refund. It is posted when Stripe confirms it."
+                _("Approved; Stripe was asked for the refund. It is posted when Stripe confirms it.")
                 if refund.status == refund.Status.ASKED
-                else "Approval recorded; it needs another approver."
+                else _("Approval recorded; it needs another approver.")
             )
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _refusal(exc))
@@ -183,12 +196,71 @@ def retainer_request(request: HttpRequest) -> HttpResponse:
     try:
         amount = Money.parse(request.POST.get("amount", ""), default_currency())
         if not purpose:
-            raise ValidationError("Say what the retainer is for.")
+            raise ValidationError(_("Say what the retainer is for."))
         retainer_request_create(matter=matter, amount=amount, purpose=purpose, by=user)
     except ValueError as exc:
-        messages.error(request, f"Amount: {exc}")
+        messages.error(request, _("Amount: %(problem)s") % {"problem": exc})
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
-        messages.success(request, f"Retainer of {amount.format()} requested from the client of {matter.reference}.")
+        messages.success(
+            request,
+            _("Retainer of %(amount)s requested from the client of %(matter)s.")
+            % {"amount": amount.format(), "matter": matter.reference},
+        )
     return _back()
+
+
+# --- Disputes ---------------------------------------------------------------------------------------------
+
+
+def _dispute_staff(request: HttpRequest, payment: OnlinePayment) -> User:
+    in_trust = payment.purpose == OnlinePayment.Purpose.RETAINER
+    return require_staff(request, permission=MANAGE_TRUST if in_trust else MANAGE_INVOICES)
+
+
+@login_required
+def dispute_evidence(request: HttpRequest, payment_id: int) -> HttpResponse:
+    """Submit the firm's evidence on the payment's dispute (POST ``text``, ``document``: one of the matter's)."""
+    payment = online_payment_for_user(signed_in_user(request), payment_id)
+    user = _dispute_staff(request, payment)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    chosen = request.POST.get("document", "")
+    document = payment_document_for_user(user, payment, chosen) if chosen else None
+    dispute = payment_dispute(payment)
+    if dispute is None:
+        raise Http404("This payment has no dispute.")
+    try:
+        dispute_evidence_submit(dispute=dispute, text=request.POST.get("text", ""), document=document, by=user)
+    except ValidationError as exc:
+        messages.error(request, _refusal(exc))
+    except GatewayError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Evidence submitted to Stripe; the card network now reviews the dispute."))
+    return _back(payment)
+
+
+@login_required
+def dispute_accept_view(request: HttpRequest, payment_id: int) -> HttpResponse:
+    """Accept the payment's dispute (POST ``confirm=yes``): closed at Stripe, not contested."""
+    payment = online_payment_for_user(signed_in_user(request), payment_id)
+    user = _dispute_staff(request, payment)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    dispute = payment_dispute(payment)
+    if dispute is None:
+        raise Http404("This payment has no dispute.")
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to confirm that the firm accepts the dispute."))
+        return _back(payment)
+    try:
+        dispute_accept(dispute=dispute, by=user)
+    except ValidationError as exc:
+        messages.error(request, _refusal(exc))
+    except GatewayError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Dispute accepted: the cardholder keeps the money."))
+    return _back(payment)

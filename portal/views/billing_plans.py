@@ -49,7 +49,7 @@ def plan_offer_view(request: HttpRequest, invoice_id: int) -> HttpResponse:
         count = int(request.POST.get("installments", ""))
         first = date.fromisoformat(request.POST.get("first_due_on", ""))
     except ValueError:
-        messages.error(request, "Give the number of installments and the first date (YYYY-MM-DD).")
+        messages.error(request, translation.gettext("Give the number of installments and the first date (YYYY-MM-DD)."))
         return back
     try:
         plan = plan_offer(
@@ -59,7 +59,9 @@ def plan_offer_view(request: HttpRequest, invoice_id: int) -> HttpResponse:
         messages.error(request, exc.messages[0])
         return back
     messages.success(
-        request, f"Plan offered: {plan.installment_count} installments; the client accepts it in the portal."
+        request,
+        translation.gettext("Plan offered: %(count)s installments; the client accepts it in the portal.")
+        % {"count": plan.installment_count},
     )
     return back
 
@@ -103,7 +105,7 @@ def plan_cancel_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
-        messages.success(request, "Plan cancelled: nothing more will be charged.")
+        messages.success(request, translation.gettext("Plan cancelled: nothing more will be charged."))
     return HttpResponseRedirect(reverse("invoicing:plan", args=[plan.pk]))
 
 

@@ -26,6 +26,12 @@ share it; here it is started with the store kept in its own memory, one
 localstripe per test process, and flushed (``DELETE /_config/data``) before each
 test. Tests of different workers never see each other's objects.
 
+Disputes are not in localstripe either: the front holds the disputes a test gives it
+(``StripeFront.disputes``, shaped by ``dispute()``), answers their update (evidence
+taken; ``submit`` puts the dispute under review) and close (lost), only on the
+account they were opened on, and takes evidence uploads at ``/v1/files``
+(multipart, recorded with the file's bytes in ``Recorded.files``).
+
 Events are built by the tests around the real objects (the PaymentIntent as
 localstripe holds it), stamped with the connected ``account``, and signed as
 Stripe signs them (``t=...,v1=HMAC-SHA256(secret, "t.body")``).
@@ -85,6 +91,8 @@ class Recorded:
     stripe_account: str | None
     idempotency_key: str | None
     form: dict[str, list[str]]
+    # A multipart upload's files (``/v1/files``): field name -> (filename, bytes).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,6 +105,8 @@ class StripeFront:
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     onboarded: set[str] = field(default_factory=set)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Disputes by id, each with the connected account it is on under "_account" (set by the test).
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.requests.clear()
@@ -104,6 +114,7 @@ class StripeFront:
         self.accounts.clear()
         self.onboarded.clear()
         self.sessions.clear()
+        self.disputes.clear()
         request = urllib.request.Request(f"{self.localstripe_url}/_config/data", method="DELETE")  # noqa: S310 - loopback
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
 
@@ -193,7 +204,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         path = self.path.split("?", 1)[0]
-        form = urllib.parse.parse_qs(raw.decode()) if raw else {}
+        files: dict[str, tuple[str, bytes]] = {}
+        if (self.headers.get("Content-Type") or "").startswith("multipart/form-data"):
+            form, files = _multipart(self.headers["Content-Type"], raw)
+        else:
+            form = urllib.parse.parse_qs(raw.decode()) if raw else {}
         self.front.requests.append(
             Recorded(
                 method=self.command,
@@ -201,6 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
                 stripe_account=self.headers.get("Stripe-Account"),
                 idempotency_key=self.headers.get("Idempotency-Key"),
                 form=form,
+                files=files,
             )
         )
         if path == "/v1/accounts" and self.command == "POST":
@@ -225,7 +241,43 @@ class _Handler(BaseHTTPRequestHandler):
             return self._session_expire(path.split("/")[4])
         if path.startswith("/checkout/pay/") and self.command == "GET":
             return self._page(path.rsplit("/", 1)[1])
+        if path == "/v1/files" and self.command == "POST":
+            return self._file(form, files)
+        if path.startswith("/v1/disputes/") and self.command == "POST":
+            return self._dispute(path.split("/")[3], form, close=path.endswith("/close"))
         self._forward(raw)
+
+    def _file(self, form: dict[str, list[str]], files: dict[str, tuple[str, bytes]]) -> None:
+        name, content = files.get("file", ("", b""))
+        body = fixture("file")
+        body.update(
+            id=f"file_{secrets.token_hex(8)}",
+            purpose=form.get("purpose", [""])[0],
+            filename=name,
+            size=len(content),
+            created=int(time.time()),
+            links=None,
+        )
+        return self._answer(200, body)
+
+    def _dispute(self, dispute_id: str, form: dict[str, list[str]], *, close: bool) -> None:
+        found = self.front.disputes.get(dispute_id)
+        if found is None or found["_account"] != self.headers.get("Stripe-Account"):
+            return self._answer(404, {"error": {"type": "invalid_request_error", "message": "No such dispute"}})
+        if found["status"] not in ("warning_needs_response", "needs_response"):
+            message = f"This dispute is already {found['status']}."
+            return self._answer(400, {"error": {"type": "invalid_request_error", "message": message}})
+        if close:
+            found["status"] = "lost"
+        else:
+            for key, values in form.items():
+                if key.startswith("evidence[") and key.endswith("]"):
+                    found["evidence"][key[len("evidence[") : -1]] = values[0]
+            found["evidence_details"]["has_evidence"] = True
+            if form.get("submit", [""])[0] == "true":
+                found["status"] = "under_review"
+                found["evidence_details"]["submission_count"] += 1
+        return self._answer(200, self._public(found))
 
     @staticmethod
     def _public(session: dict[str, Any]) -> dict[str, Any]:
@@ -362,6 +414,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     do_GET = do_POST = do_DELETE = _handle
+
+
+def _multipart(content_type: str, raw: bytes) -> tuple[dict[str, list[str]], dict[str, tuple[str, bytes]]]:
+    """A multipart/form-data body's fields and files (what Stripe's library sends to /v1/files)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    form: dict[str, list[str]] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition") or "")
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        if part.get_filename():
+            files[name] = (str(part.get_filename()), content)
+        else:
+            form.setdefault(name, []).append(content.decode())
+    return form, files
 
 
 # localstripe, with its store kept in its own memory: as published it pickles the whole store to one fixed
