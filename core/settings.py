@@ -13,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.env import env_bool, env_choice, env_int, env_list, env_optional, env_str
 from core.logging import logging_config
+from residency.cells import cells as _cells
+from residency.cells import this_cell as _this_cell
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTICO_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -172,7 +174,17 @@ WSGI_APPLICATION = "core.wsgi.application"
 # --- Database ----------------------------------------------------------------
 # `portico` starts an embedded PostgreSQL under var/ and exports DATABASE_URL
 # before Django loads, so every process (web, worker, scheduler) sees the same URL.
+# A process is one cell (residency.cells): with PORTICO_CELLS its default database is its cell's.
+_cell = _this_cell()
+PORTICO_CELL = _cell.name
+PORTICO_CELLS_CONFIGURED = bool(env_optional("PORTICO_CELLS"))
 _database_url = env_optional("DATABASE_URL")
+if PORTICO_CELLS_CONFIGURED:
+    if _database_url and _database_url != _cell.database_url:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not the database of cell {_cell.name} (PORTICO_CELLS): unset it or make them agree"
+        )
+    _database_url = _cell.database_url
 if not _database_url:
     raise ImproperlyConfigured(
         "DATABASE_URL is not set: run Portico through the `portico` command, "
@@ -297,9 +309,12 @@ def filesystem_broker_options(broker_dir: Path) -> dict[str, object]:
     }
 
 
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
+if _cell.broker_url and PORTICO_CELLS_CONFIGURED:  # the cell's own broker
+    CELERY_BROKER_URL = _cell.broker_url
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+elif REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 else:
     CELERY_BROKER_URL = "filesystem://localhost/"  # the host is ignored; naming it silences kombu's warning
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(CELERY_BROKER_DIR)
