@@ -201,6 +201,16 @@ _conn_max_age = env_int("PORTICO_DB_CONN_MAX_AGE", 0, minimum=0)
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=_conn_max_age)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = _conn_max_age > 0
+# The control plane (tenants.control): the firm directory and its outbox. In its own database when
+# PORTICO_CONTROL_DATABASE_URL is set (alias "control"); unset, in this cell's database, written on the
+# default connection (a single-cell deployment: today's, `portico up`, the test suite).
+_control_url = env_optional("PORTICO_CONTROL_DATABASE_URL")
+if _control_url:
+    DATABASES["control"] = dj_database_url.parse(_control_url, conn_max_age=_conn_max_age)
+    DATABASES["control"]["CONN_HEALTH_CHECKS"] = _conn_max_age > 0
+elif len(_cells()) > 1:
+    raise ImproperlyConfigured("PORTICO_CONTROL_DATABASE_URL must be set when PORTICO_CELLS names several cells")
+DATABASE_ROUTERS = ["tenants.control.ControlPlaneRouter", *DATABASE_ROUTERS]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and sessions --------------------------------------------------------
@@ -332,6 +342,7 @@ CELERY_TASK_ROUTES = {
     "billing.collections.tasks.send_reminders_in_every_firm": {"queue": "maintenance"},
     "billing.collections.tasks.fire_due_reminders": {"queue": "maintenance"},
     "billing.stripe.plan_tasks.*": {"queue": "maintenance"},
+    "tenants.tasks.directory_deliver": {"queue": "maintenance"},
 }
 # The worker logs through Django's LOGGING (JSON lines, scrubbed), not a handler of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -519,6 +530,12 @@ PORTICO_AUDIT_JOURNAL_DIR = Path(env_str("PORTICO_AUDIT_JOURNAL_DIR", str(VAR_DI
 CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "task": "core.audit.tasks.anchor_all_firms",
     "schedule": float(PORTICO_AUDIT_ANCHOR_SECONDS),
+}
+# Each cell's worker applies its own firms' control-plane directory changes (tenants/directory.py).
+PORTICO_DIRECTORY_DELIVER_SECONDS = env_int("PORTICO_DIRECTORY_DELIVER_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["directory-deliver"] = {
+    "task": "tenants.tasks.directory_deliver",
+    "schedule": float(PORTICO_DIRECTORY_DELIVER_SECONDS),
 }
 CELERY_BEAT_SCHEDULE["audit-prune"] = {"task": "core.audit.tasks.prune_all_firms", "schedule": 24 * 3600.0}
 

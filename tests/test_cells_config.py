@@ -34,6 +34,7 @@ def test_with_nothing_configured_there_is_one_cell_holding_every_region() -> Non
     assert cells.this_cell().database_url == os.environ["DATABASE_URL"]
     assert {region.cell for region in regions.registry().values()} == {"default"}
     assert settings.PORTICO_CELL == "default"
+    assert "control" not in settings.DATABASES  # the control plane is the cell's own database
 
 
 def test_cells_and_the_region_map_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,18 +84,19 @@ def test_bad_cell_settings_are_refused(
         regions.registry()
 
 
-def test_a_process_of_several_cells_must_say_which_it_is() -> None:
+def test_a_process_of_several_cells_must_say_which_it_is_and_needs_a_control_plane() -> None:
     """Settings are read at start-up, so a fresh interpreter loads them (a subprocess: nothing to mock)."""
     base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PORTICO_CELL")}
     base |= {"PORTICO_CELLS": f"us={US} eu={EU}", "PORTICO_REGION_CELLS": "us-east-1=us,eu-central-1=eu",
              "PORTICO_REGIONS": "us-east-1,eu-central-1", "DJANGO_SETTINGS_MODULE": "core.settings"}  # fmt: skip
     program = "import django; django.setup(); from django.conf import settings as s; "
-    program += "print(s.PORTICO_CELL, s.DATABASES['default']['HOST'])"
+    program += "print(s.PORTICO_CELL, s.DATABASES['default']['HOST'], s.DATABASES['control']['HOST'])"
 
     def run(**extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-c", program], env=base | extra, capture_output=True, text=True,
                               check=False, timeout=60)  # fmt: skip
 
     assert "PORTICO_CELL must name this process's cell" in run().stderr
-    ok = run(PORTICO_CELL="eu")
-    assert ok.stdout.split() == ["eu", "eu-db"], ok.stderr
+    assert "PORTICO_CONTROL_DATABASE_URL must be set" in run(PORTICO_CELL="eu").stderr
+    ok = run(PORTICO_CELL="eu", PORTICO_CONTROL_DATABASE_URL="postgresql://portico@control-db/control")
+    assert ok.stdout.split() == ["eu", "eu-db", "control-db"], ok.stderr
