@@ -202,7 +202,20 @@ def tenant_set_status(*, slug: str, status: str) -> tuple[Tenant, bool]:
         tenant.save(update_fields=["status", "status_changed"])
         if status != Tenant.Status.ACTIVE:
             _end_sessions(tenant)
+        directory_follow(slug=tenant.slug, status=status)
     return tenant, True
+
+
+def directory_follow(*, slug: str, status: str) -> None:
+    """Carry a firm's new status to its control-plane directory entry (firms onboarded before it have none).
+
+    Co-located (no control database of its own) this commits with the change; with a
+    separate control plane, in the control database's own transaction.
+    """
+    from tenants.directory import directory_get, directory_update
+
+    if directory_get(slug) is not None:
+        directory_update(slug, status=status)
 
 
 def _end_sessions(tenant: Tenant) -> None:

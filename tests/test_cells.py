@@ -407,3 +407,17 @@ def test_a_failure_on_the_control_plane_after_the_cell_removes_the_firm_from_the
             True, 1, 2, True, True,
         )  # fmt: skip
         assert _left_behind(NEW.slug) == NOTHING
+
+
+def test_suspending_a_firm_changes_its_directory_entry_and_reaches_its_cells_copy(
+    cells: Cells, django_db_blocker: Any
+) -> None:
+    with django_db_blocker.unblock():
+        try:
+            assert portico("tenants", "suspend", US_FIRM.slug).exit_code == 0
+            assert FirmDirectory.objects.get(slug=US_FIRM.slug).status == "suspended"
+            assert directory_deliver("us").applied == 1
+            assert DirectoryCopy.objects.get(slug=US_FIRM.slug).status == "suspended"
+        finally:
+            assert portico("tenants", "resume", US_FIRM.slug).exit_code == 0
+        assert FirmDirectory.objects.get(slug=US_FIRM.slug).status == "active"
