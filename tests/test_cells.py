@@ -421,3 +421,17 @@ def test_suspending_a_firm_changes_its_directory_entry_and_reaches_its_cells_cop
         finally:
             assert portico("tenants", "resume", US_FIRM.slug).exit_code == 0
         assert FirmDirectory.objects.get(slug=US_FIRM.slug).status == "active"
+
+
+def test_a_failure_in_the_other_cells_process_is_reported_as_one_line_and_leaves_nothing_there(
+    cells: Cells, django_db_blocker: Any
+) -> None:
+    """The EU cell's process refuses a slug the US cell holds (the directory is shared); the error comes back."""
+    with django_db_blocker.unblock():
+        result = create(Spec(US_FIRM.slug, "Other", "eu-central-1", "o@other.test", "Otto"))
+
+        assert result.exit_code == 1, result.output
+        assert result.stderr.strip() == f"error: cell eu: a firm with slug '{US_FIRM.slug}' already exists"
+        assert FirmDirectory.objects.get(slug=US_FIRM.slug).cell == "us"
+    with cells.eu() as eu:
+        assert eu.execute("SELECT count(*) FROM tenants_tenant WHERE slug = %s", [US_FIRM.slug]).fetchone() == (0,)
