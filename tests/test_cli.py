@@ -510,7 +510,10 @@ def test_regions_lists_the_registry() -> None:
 
     assert text.exit_code == as_json.exit_code == 0
     assert [line.split()[0] for line in text.stdout.strip().splitlines()] == list(DEFAULT_REGIONS)
-    assert json.loads(as_json.stdout) == [{"code": code, "name": name} for code, name in DEFAULT_REGIONS.items()]
+    assert json.loads(as_json.stdout) == [
+        {"code": code, "name": name, "cell": "default"} for code, name in DEFAULT_REGIONS.items()
+    ]
+    assert text.stdout.splitlines()[1].split()[-2:] == ["cell", "default"]
 
 
 def test_regions_with_an_unreadable_registry_file_fail_with_one_line(tmp_path: Path) -> None:

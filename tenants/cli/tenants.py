@@ -155,17 +155,17 @@ def tenants_migrate(as_json: bool) -> None:
 @click.command("regions")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def tenants_regions(as_json: bool) -> None:
-    """List the regions a firm can be placed in."""
+    """List the regions a firm can be placed in, with the cell each one's firms live in."""
     from django.core.exceptions import ImproperlyConfigured
 
     from residency.regions import registry
 
     try:
-        regions = [{"code": r.code, "name": r.name} for r in registry().values()]
+        regions = [{"code": r.code, "name": r.name, "cell": r.cell} for r in registry().values()]
     except ImproperlyConfigured as exc:
         fail(f"configuration: {exc}")
     if as_json:
         emit_json(regions)
         return
     for region in regions:
-        click.echo(f"{region['code']:<16}{region['name']}")
+        click.echo(f"{region['code']:<16}{region['name']:<28}cell {region['cell']}")
