@@ -58,6 +58,8 @@ class Spec:
         return [self.email, self.person, self.firm]
 
 
+pytestmark = pytest.mark.slow  # starts a PostgreSQL server and a process of the EU cell
+
 US_FIRM = Spec("zqusfirm", "Zq Prairie Immigration", "us-east-1", "ana.zq@zqusfirm.test", "Zoltan Quigleyus")
 EU_FIRM = Spec("zqeufirm", "Zq Rhein Einwanderung", "eu-central-1", "eva.zq@zqeufirm.test", "Zelda Quaglieu")
 
