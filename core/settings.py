@@ -13,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.env import env_bool, env_choice, env_int, env_list, env_optional, env_str
 from core.logging import logging_config
+from residency.cells import cells as _cells
+from residency.cells import this_cell as _this_cell
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTICO_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -172,7 +174,17 @@ WSGI_APPLICATION = "core.wsgi.application"
 # --- Database ----------------------------------------------------------------
 # `portico` starts an embedded PostgreSQL under var/ and exports DATABASE_URL
 # before Django loads, so every process (web, worker, scheduler) sees the same URL.
+# A process is one cell (residency.cells): with PORTICO_CELLS its default database is its cell's.
+_cell = _this_cell()
+PORTICO_CELL = _cell.name
+PORTICO_CELLS_CONFIGURED = bool(env_optional("PORTICO_CELLS"))
 _database_url = env_optional("DATABASE_URL")
+if PORTICO_CELLS_CONFIGURED:
+    if _database_url and _database_url != _cell.database_url:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not the database of cell {_cell.name} (PORTICO_CELLS): unset it or make them agree"
+        )
+    _database_url = _cell.database_url
 if not _database_url:
     raise ImproperlyConfigured(
         "DATABASE_URL is not set: run Portico through the `portico` command, "
@@ -189,6 +201,16 @@ _conn_max_age = env_int("PORTICO_DB_CONN_MAX_AGE", 0, minimum=0)
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=_conn_max_age)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = _conn_max_age > 0
+# The control plane (tenants.control): the firm directory and its outbox. In its own database when
+# PORTICO_CONTROL_DATABASE_URL is set (alias "control"); unset, in this cell's database, written on the
+# default connection (a single-cell deployment: today's, `portico up`, the test suite).
+_control_url = env_optional("PORTICO_CONTROL_DATABASE_URL")
+if _control_url:
+    DATABASES["control"] = dj_database_url.parse(_control_url, conn_max_age=_conn_max_age)
+    DATABASES["control"]["CONN_HEALTH_CHECKS"] = _conn_max_age > 0
+elif len(_cells()) > 1:
+    raise ImproperlyConfigured("PORTICO_CONTROL_DATABASE_URL must be set when PORTICO_CELLS names several cells")
+DATABASE_ROUTERS = ["tenants.control.ControlPlaneRouter", *DATABASE_ROUTERS]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and sessions --------------------------------------------------------
@@ -303,9 +325,12 @@ def filesystem_broker_options(broker_dir: Path) -> dict[str, object]:
     }
 
 
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
+if _cell.broker_url and PORTICO_CELLS_CONFIGURED:  # the cell's own broker
+    CELERY_BROKER_URL = _cell.broker_url
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+elif REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 else:
     CELERY_BROKER_URL = "filesystem://localhost/"  # the host is ignored; naming it silences kombu's warning
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(CELERY_BROKER_DIR)
@@ -323,6 +348,7 @@ CELERY_TASK_ROUTES = {
     "billing.collections.tasks.send_reminders_in_every_firm": {"queue": "maintenance"},
     "billing.collections.tasks.fire_due_reminders": {"queue": "maintenance"},
     "billing.stripe.plan_tasks.*": {"queue": "maintenance"},
+    "tenants.tasks.directory_deliver": {"queue": "maintenance"},
 }
 # The worker logs through Django's LOGGING (JSON lines, scrubbed), not a handler of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -514,6 +540,12 @@ PORTICO_AUDIT_JOURNAL_DIR = Path(env_str("PORTICO_AUDIT_JOURNAL_DIR", str(VAR_DI
 CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "task": "core.audit.tasks.anchor_all_firms",
     "schedule": float(PORTICO_AUDIT_ANCHOR_SECONDS),
+}
+# Each cell's worker applies its own firms' control-plane directory changes (tenants/directory.py).
+PORTICO_DIRECTORY_DELIVER_SECONDS = env_int("PORTICO_DIRECTORY_DELIVER_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["directory-deliver"] = {
+    "task": "tenants.tasks.directory_deliver",
+    "schedule": float(PORTICO_DIRECTORY_DELIVER_SECONDS),
 }
 CELERY_BEAT_SCHEDULE["audit-prune"] = {"task": "core.audit.tasks.prune_all_firms", "schedule": 24 * 3600.0}
 

@@ -22,7 +22,8 @@ or ``s3`` with one bucket per firm named by a pattern) and key settings
                                     "sse_kms_key": "arn:aws:kms:eu-central-1:…:alias/…"},
                         "keys": {"provider": "aws", "endpoint_url": null}}}
 
-  where every key but the region code is optional (defaults above).
+  where every key but the region code is optional (defaults above); a region may also
+  name its ``"cell"`` (``residency.cells``: the database its firms' rows live in).
 
 A firm's region is chosen at onboarding and stored on the tenant; nothing here
 moves a firm.
@@ -41,6 +42,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from core.env import env_bool, env_choice, env_optional, env_str
+from residency import cells as cell_registry
+from residency.cells import DEFAULT_CELL, cell_for_region
 
 STORAGE_BACKENDS = ("local", "s3")
 KEY_PROVIDERS = ("local", "aws")
@@ -74,6 +77,8 @@ class Region:
     name: str
     storage: StorageSettings
     keys: KeySettings
+    # The cell (``residency.cells``) whose database holds the region's firms' rows.
+    cell: str = DEFAULT_CELL
 
     def bucket_name(self, slug: str) -> str:
         name = self.storage.bucket_pattern.format(region=self.code, slug=slug)
@@ -149,7 +154,7 @@ def _region_from_file(code: str, spec: Any, defaults: tuple[StorageSettings, Key
         raise ImproperlyConfigured(f"{where}: not a region code (like eu-central-1)")
     if not isinstance(spec, dict):
         raise ImproperlyConfigured(f"{where} must be an object")
-    unknown = set(spec) - {"name", "storage", "keys"}
+    unknown = set(spec) - {"name", "storage", "keys", "cell"}
     if unknown:
         raise ImproperlyConfigured(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     storage_defaults, key_defaults = defaults
@@ -177,6 +182,7 @@ def _region_from_file(code: str, spec: Any, defaults: tuple[StorageSettings, Key
             provider=_choice(keys.get("provider", key_defaults.provider), KEY_PROVIDERS, f"{where}.keys.provider"),
             endpoint_url=keys.get("endpoint_url", key_defaults.endpoint_url),
         ),
+        cell=cell_for_region(code, spec.get("cell")),
     )
 
 
@@ -199,11 +205,14 @@ def registry() -> dict[str, Region]:
         if not _REGION_CODE.fullmatch(code):
             raise ImproperlyConfigured(f"PORTICO_REGIONS: {code!r} is not a region code (like eu-central-1)")
     storage, keys = defaults
-    return {code: Region(code, DEFAULT_REGIONS.get(code, code), storage, keys) for code in chosen}
+    return {
+        code: Region(code, DEFAULT_REGIONS.get(code, code), storage, keys, cell_for_region(code)) for code in chosen
+    }
 
 
 def reload() -> None:
-    """Forget the configuration read so far (after changing the environment)."""
+    """Forget the configuration read so far (after changing the environment), cells included."""
+    cell_registry.reload()
     registry.cache_clear()
 
 

@@ -170,3 +170,78 @@ class RoutingVersion(models.Model):
 
     def __str__(self) -> str:
         return f"routing version {self.version}"
+
+
+class FirmDirectory(models.Model):
+    """The control plane's entry for a firm: where it lives and how it is served, and nothing personal.
+
+    Lives in the control-plane database (``tenants.control``), never a firm's name,
+    user or email. Every write bumps ``version`` and writes a ``DirectoryOutbox`` row
+    in the same transaction (``tenants.directory``).
+    """
+
+    class Status(models.TextChoices):
+        PROVISIONING = "provisioning", "Provisioning"
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        OFFBOARDING = "offboarding", "Offboarding"
+
+    slug = models.CharField(max_length=40, unique=True, validators=[RegexValidator(SLUG_PATTERN)])
+    region = models.CharField(max_length=32)
+    cell = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROVISIONING)
+    plan = models.CharField(max_length=16, choices=Tenant.Plan.choices, default=Tenant.Plan.STANDARD)
+    domains = models.JSONField(default=list)
+    version = models.BigIntegerField(default=1)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.region}, cell {self.cell})"
+
+
+class DirectoryOutbox(models.Model):
+    """A directory change still to be delivered to its cell (at least once; applied idempotently)."""
+
+    slug = models.CharField(max_length=40)
+    cell = models.CharField(max_length=32)
+    version = models.BigIntegerField()
+    # The entry as of this version (slug, region, cell, status, plan, domains), or {"removed": true}.
+    entry = models.JSONField()
+    created = models.DateTimeField(auto_now_add=True)
+    delivered = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["cell", "delivered", "id"], name="outbox_cell_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.slug} v{self.version} -> {self.cell}"
+
+
+class DirectoryCopy(models.Model):
+    """A cell's read-only copy of the directory entries of its own firms, kept by outbox delivery.
+
+    In the cell's public schema. ``version`` is the directory version applied last:
+    a redelivered or older change is skipped, so applying is idempotent. A removed
+    firm keeps its row (``removed``) so that a late, older change cannot bring it back.
+    """
+
+    slug = models.CharField(max_length=40, unique=True)
+    region = models.CharField(max_length=32)
+    cell = models.CharField(max_length=32)
+    status = models.CharField(max_length=16)
+    plan = models.CharField(max_length=16)
+    domains = models.JSONField(default=list)
+    version = models.BigIntegerField()
+    removed = models.BooleanField(default=False)
+    applied = models.DateTimeField()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.slug} v{self.version}"

@@ -202,7 +202,20 @@ def tenant_set_status(*, slug: str, status: str) -> tuple[Tenant, bool]:
         tenant.save(update_fields=["status", "status_changed"])
         if status != Tenant.Status.ACTIVE:
             _end_sessions(tenant)
+        directory_follow(slug=tenant.slug, status=status)
     return tenant, True
+
+
+def directory_follow(*, slug: str, status: str) -> None:
+    """Carry a firm's new status to its control-plane directory entry (firms onboarded before it have none).
+
+    Co-located (no control database of its own) this commits with the change; with a
+    separate control plane, in the control database's own transaction.
+    """
+    from tenants.directory import directory_get, directory_update
+
+    if directory_get(slug) is not None:
+        directory_update(slug, status=status)
 
 
 def _end_sessions(tenant: Tenant) -> None:
@@ -251,3 +264,25 @@ def template_ensure() -> Tenant:
     # Roles and their permissions are set by core's post_migrate hook, so the
     # template gets them after every migration that reaches it.
     return tenant
+
+
+def tenant_discard(tenant: Tenant) -> None:
+    """Undo a firm's onboarding that committed in its cell but could not be completed on the control plane.
+
+    For a firm that was never served: its KMS keys (destroyed), its storage, then its
+    schema and control rows (domains, anchors) in one transaction. Not an offboarding:
+    there is nothing to export.
+    """
+    from kms.keys import keks_destroy
+    from residency.backends import placement
+
+    tenant_connection().set_schema_to_public()
+    keks_destroy(tenant=tenant)
+    placement(tenant).destroy()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            drop = psycopg_sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                psycopg_sql.Identifier(tenant.schema_name)
+            )
+            cursor.execute(drop.as_string(connection.connection))
+        tenant.delete(force_drop=False)

@@ -331,10 +331,10 @@ def test_list_shows_every_firm_but_not_the_template_or_public(firm_a: Firm, firm
 
     assert result.exit_code == 0, result.output
     header, *rows = result.stdout.strip().splitlines()
-    assert header.split() == ["SLUG", "STATUS", "REGION", "PLAN", "NAME"]
-    assert [row.split()[:4] for row in rows] == [
-        ["acme", "active", "eu-central-1", "standard"],
-        ["globex", "active", "us-east-1", "standard"],
+    assert header.split() == ["SLUG", "STATUS", "REGION", "CELL", "PLAN", "NAME"]
+    assert [row.split()[:5] for row in rows] == [
+        ["acme", "active", "eu-central-1", "default", "standard"],
+        ["globex", "active", "us-east-1", "default", "standard"],
     ]
     assert rows[0].endswith("Acme Immigration LLP")
 
@@ -349,6 +349,7 @@ def test_list_json_gives_each_firms_details(firm_a: Firm, firm_b: Firm) -> None:
         "slug": "globex",
         "name": "Globex Visa Partners",
         "region": "us-east-1",
+        "cell": "default",
         "plan": "standard",
         "status": "active",
         "url": "http://globex.localhost:8000/",
@@ -381,6 +382,7 @@ def test_show_prints_one_firm(firm_a: Firm) -> None:
         "slug": "acme",
         "name": "Acme Immigration LLP",
         "region": "eu-central-1",
+        "cell": "default",
         "plan": "standard",
         "status": "active",
         "url": "http://acme.localhost:8000/",
@@ -508,7 +510,10 @@ def test_regions_lists_the_registry() -> None:
 
     assert text.exit_code == as_json.exit_code == 0
     assert [line.split()[0] for line in text.stdout.strip().splitlines()] == list(DEFAULT_REGIONS)
-    assert json.loads(as_json.stdout) == [{"code": code, "name": name} for code, name in DEFAULT_REGIONS.items()]
+    assert json.loads(as_json.stdout) == [
+        {"code": code, "name": name, "cell": "default"} for code, name in DEFAULT_REGIONS.items()
+    ]
+    assert text.stdout.splitlines()[1].split()[-2:] == ["cell", "default"]
 
 
 def test_regions_with_an_unreadable_registry_file_fail_with_one_line(tmp_path: Path) -> None:

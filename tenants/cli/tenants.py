@@ -21,30 +21,30 @@ from tenants.cli.base import emit_json, fail, with_django
 def tenants_create(
     slug: str, name: str, region: str, admin_email: str, admin_name: str, plan: str, as_json: bool
 ) -> None:
-    """Onboard a firm: schema (cloned from the template), domain, roles, invited admin."""
-    from tenants.services import tenant_create
+    """Onboard a firm in its region's cell: directory entry, schema (from the template), domain, keys, invited admin."""
+    from tenants.onboarding import firm_onboard
 
     started = time.perf_counter()
-    result = tenant_create(
+    result = firm_onboard(
         slug=slug, name=name, region=region, admin_email=admin_email, admin_name=admin_name, plan=plan
     )
     elapsed = time.perf_counter() - started
     if as_json:
         emit_json(
             {
-                "slug": result.tenant.slug,
+                "slug": result.slug,
                 "url": result.url,
                 "admin_email": result.admin_email,
-                "region": result.tenant.region,
+                "region": result.region,
+                "cell": result.cell,
                 "cloned_from_template": result.cloned,
                 "seconds": round(elapsed, 3),
             }
         )
         return
     how = "cloned from the template" if result.cloned else "built by running migrations (no template)"
-    click.echo(
-        f"Created firm {result.tenant.slug} ({result.tenant.name}) in {result.tenant.region}, {how}, in {elapsed:.2f} s"
-    )
+    click.echo(f"Created firm {result.slug} ({result.name}) in {result.region}, {how}, in {elapsed:.2f} s")
+    click.echo(f"Cell:  {result.cell} (its database rows live there)")
     click.echo(f"URL:   {result.url}")
     click.echo(f"Admin: {result.admin_email} was emailed a link to set a password:")
     click.echo(f"       {result.invitation_link}")
@@ -54,7 +54,7 @@ def tenants_create(
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @with_django
 def tenants_list(as_json: bool) -> None:
-    """List every firm."""
+    """List every firm, with the cell its database rows live in."""
     from tenants.selectors import firm_list
 
     firms = firm_list()
@@ -64,7 +64,7 @@ def tenants_list(as_json: bool) -> None:
     if not firms:
         click.echo("No firms yet. Create one with `portico tenants create`.")
         return
-    widths = {"slug": 20, "status": 11, "region": 15, "plan": 10}
+    widths = {"slug": 20, "status": 11, "region": 15, "cell": 10, "plan": 10}
     click.echo("".join(k.upper().ljust(w) for k, w in widths.items()) + "NAME")
     for firm in firms:
         click.echo("".join(str(firm[k]).ljust(w) for k, w in widths.items()) + firm["name"])
@@ -155,17 +155,17 @@ def tenants_migrate(as_json: bool) -> None:
 @click.command("regions")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def tenants_regions(as_json: bool) -> None:
-    """List the regions a firm can be placed in."""
+    """List the regions a firm can be placed in, with the cell each one's firms live in."""
     from django.core.exceptions import ImproperlyConfigured
 
     from residency.regions import registry
 
     try:
-        regions = [{"code": r.code, "name": r.name} for r in registry().values()]
+        regions = [{"code": r.code, "name": r.name, "cell": r.cell} for r in registry().values()]
     except ImproperlyConfigured as exc:
         fail(f"configuration: {exc}")
     if as_json:
         emit_json(regions)
         return
     for region in regions:
-        click.echo(f"{region['code']:<16}{region['name']}")
+        click.echo(f"{region['code']:<16}{region['name']:<28}cell {region['cell']}")

@@ -38,7 +38,9 @@ from kms.keys import keks_destroy
 from residency.backends import placement
 from residency.export import ExportReport, check_target, firm_export
 from tenants.db import tenant_connection
+from tenants.directory import directory_discard
 from tenants.models import Tenant
+from tenants.services import directory_follow
 
 Progress = Callable[[str], None]
 
@@ -64,6 +66,7 @@ def firm_offboard(*, tenant: Tenant, out: Path, progress: Progress = _quiet) -> 
         tenant.status = Tenant.Status.OFFBOARDING
         tenant.status_changed = timezone.now()
         tenant.save(update_fields=["status", "status_changed"])
+        directory_follow(slug=tenant.slug, status=tenant.status)
     progress(f"{tenant.slug}: status offboarding")
 
     export = None
@@ -90,4 +93,5 @@ def firm_offboard(*, tenant: Tenant, out: Path, progress: Progress = _quiet) -> 
     if retired:
         progress(f"anchor journal kept as {retired}")
     tenant.delete(force_drop=False)
+    directory_discard(tenant.slug)  # the control plane forgets the firm too (its cell's copy follows)
     return report
