@@ -281,7 +281,7 @@ def unreachable_mail_server(settings: Any, monkeypatch: pytest.MonkeyPatch) -> l
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _closed_port(), 2
     seen: list[dict[str, bool]] = []
-    from django.core.mail import send_mail as real_send_mail  # what core.services sends with
+    from core.mail import firm_mail as real_firm_mail  # what core.services sends with
 
     def send_mail_noting_state(*args: Any, **kwargs: Any) -> Any:
         with schema_context("public"):
@@ -292,9 +292,9 @@ def unreachable_mail_server(settings: Any, monkeypatch: pytest.MonkeyPatch) -> l
                     "domain": Domain.objects.filter(domain="initech.localhost").exists(),
                 }
             )
-        return real_send_mail(*args, **kwargs)
+        return real_firm_mail(*args, **kwargs)
 
-    monkeypatch.setattr(core.services, "send_mail", send_mail_noting_state)
+    monkeypatch.setattr(core.services, "firm_mail", send_mail_noting_state)
     return seen
 
 
