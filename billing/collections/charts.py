@@ -11,6 +11,7 @@ in threads and workers.
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from billing.collections.kpis import KpiTrend, display
 
 CURRENT, EARLIER = "#1f4e79", "#9db7d5"
 _ID = re.compile(r'(id="|href="#|url\(#)([^")]+)')
+_REF = re.compile(r'(?:href="#|url\(#)([^")]+)')
+_ID_ATTR = re.compile(r' id="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,8 @@ def chart_data(trend: KpiTrend) -> ChartData:
 
 
 def _figure(data: ChartData) -> Figure:
-    figure = Figure(figsize=(6.0, 2.4), dpi=100, layout="constrained")
+    figure = Figure(figsize=(6.0, 2.4), dpi=100)
+    figure.subplots_adjust(left=0.08, right=0.98, top=0.86, bottom=0.14)  # fixed: a layout engine costs more
     axes = figure.add_subplot()
     heights = [value or 0.0 for value in data.values]
     colours = [EARLIER] * (len(heights) - 1) + [CURRENT]
@@ -75,10 +79,19 @@ def chart_svg(data: ChartData) -> str:
         _figure(data).savefig(out, format="svg", metadata={"Date": None, "Title": data.description})
     svg = out.getvalue()
     svg = svg[svg.index("<svg") :]
+    # Keep only the ids something points at (clip paths, glyphs), prefixed so charts in one page do not clash.
+    used = set(_REF.findall(svg))
+    svg = _ID_ATTR.sub(lambda m: m.group(0) if m.group(1) in used else "", svg)
     svg = _ID.sub(lambda m: f"{m.group(1)}{data.key}-{m.group(2)}", svg)
     label = escape(data.description, quote=True)
     # matplotlib writes the metadata's Title as the SVG's <title>.
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" data-chart="{data.key}" ', 1)
+
+
+def chart_svg_uri(data: ChartData) -> str:
+    """The SVG as a ``data:`` address, for WeasyPrint: drawn by its SVG renderer (text stays text in the PDF)
+    rather than read as HTML, whose CSS parser does not know SVG's style properties."""
+    return "data:image/svg+xml;base64," + base64.b64encode(chart_svg(data).encode()).decode()
 
 
 def chart_png(data: ChartData) -> bytes:

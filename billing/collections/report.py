@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.mime.image import MIMEImage
+from functools import cached_property
 
 from django.contrib.auth.models import Group
 from django.core.mail import EmailMultiAlternatives
@@ -29,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from billing.collections.aging import BUCKET_LABELS, BUCKETS, Aging, AgingRow, aging_report
 from billing.collections.at_risk import AtRisk, at_risk_matters
-from billing.collections.charts import ChartData, chart_data, chart_png, chart_svg
+from billing.collections.charts import ChartData, chart_data, chart_png, chart_svg, chart_svg_uri
 from billing.collections.kpis import KpiScope, KpiTrend, display, kpis_all
 from billing.collections.models import CollectionsSettings, PartnerReportSent
 from billing.invoices.models import Invoice
@@ -51,9 +52,17 @@ class KpiCard:
     link: str
     csv_link: str
 
-    @property
+    @cached_property
     def svg(self) -> str:
         return chart_svg(self.chart)
+
+    @cached_property
+    def svg_uri(self) -> str:
+        return chart_svg_uri(self.chart)
+
+    @cached_property
+    def png(self) -> bytes:
+        return chart_png(self.chart)
 
     @property
     def cid(self) -> str:
@@ -154,14 +163,15 @@ def kpi_report_build(scope: KpiScope, *, absolute: bool = False) -> KpiReport:
     )
 
 
-def kpi_report_html(report: KpiReport, *, email: bool) -> str:
-    return render_to_string("billing/kpi_report.html", {"report": report, "email": email})
+def kpi_report_html(report: KpiReport, *, email: bool = False, pdf: bool = False) -> str:
+    """The report: charts inline as SVG (a browser), as SVG images (WeasyPrint), or as ``cid:`` PNGs (email)."""
+    return render_to_string("billing/kpi_report.html", {"report": report, "email": email, "pdf": pdf})
 
 
 def kpi_report_pdf(report: KpiReport) -> bytes:
     from weasyprint import HTML
 
-    return bytes(HTML(string=kpi_report_html(report, email=False)).write_pdf())
+    return bytes(HTML(string=kpi_report_html(report, pdf=True)).write_pdf())
 
 
 def kpi_report_filename(report: KpiReport) -> str:
@@ -180,7 +190,7 @@ def _text(report: KpiReport) -> str:
     return "\n".join(lines)
 
 
-def partner_report_message(report: KpiReport, partner: User) -> EmailMultiAlternatives:
+def partner_report_message(report: KpiReport, partner: User, *, pdf: bytes | None = None) -> EmailMultiAlternatives:
     """One partner's email: text, HTML with the charts as inline PNGs, and the PDF attached."""
     message = EmailMultiAlternatives(
         subject=_("Weekly report: %(firm)s, %(start)s to %(end)s")
@@ -192,11 +202,11 @@ def partner_report_message(report: KpiReport, partner: User) -> EmailMultiAltern
     message.attach_alternative(kpi_report_html(report, email=True), "text/html")
     message.mixed_subtype = "related"  # the PNGs belong to the HTML part (cid: links)
     for card in report.cards:
-        image = MIMEImage(chart_png(card.chart), "png")
+        image = MIMEImage(card.png, "png")
         image.add_header("Content-ID", f"<{card.cid}>")
         image.add_header("Content-Disposition", "inline", filename=f"{card.cid}.png")
         message.attach(image)
-    message.attach(kpi_report_filename(report), kpi_report_pdf(report), "application/pdf")
+    message.attach(kpi_report_filename(report), pdf or kpi_report_pdf(report), "application/pdf")
     return message
 
 
@@ -226,7 +236,7 @@ def partner_reports_send(*, now: datetime | None = None) -> list[PartnerReportSe
         return []
     today = timezone.localdate(now)
     scope = report_scope(today=today)
-    built: dict[str, KpiReport] = {}
+    built: dict[str, tuple[KpiReport, bytes]] = {}  # once per language, however many partners read it
     sent = []
     for partner in partners():
         language = partner.preferred_language or "en"
@@ -240,7 +250,9 @@ def partner_reports_send(*, now: datetime | None = None) -> list[PartnerReportSe
                 continue
             with translation.override(language):
                 if language not in built:
-                    built[language] = kpi_report_build(scope, absolute=True)
-                partner_report_message(built[language], partner).send()
+                    report = kpi_report_build(scope, absolute=True)
+                    built[language] = (report, kpi_report_pdf(report))
+                report, pdf = built[language]
+                partner_report_message(report, partner, pdf=pdf).send()
         sent.append(row)
     return sent

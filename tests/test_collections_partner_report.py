@@ -1,0 +1,124 @@
+"""The weekly partner report (issue 13 item 5): each partner, in their language, once a week, on the firm's day.
+
+Sent in-process: the beat task's fan-out runs its per-firm task eagerly
+(``task_always_eager``; the real worker's broker hop is covered for reminders by
+tests/test_collections_worker.py) and mail lands in Django's locmem outbox.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from email.mime.base import MIMEBase
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from pypdf import PdfReader
+
+from billing.collections.models import CollectionsSettings, PartnerReportSent
+from billing.collections.report import partner_reports_send
+from billing.collections.tasks import send_partner_reports_in_every_firm
+from billing.invoices.models import Invoice
+from billing.invoices.services import PAYMENT_DUE_DAYS, invoice_issue
+from core.roles import Role
+from core.services import user_create
+from tests.support.billing import draft
+from tests.support.cast import Cast
+
+
+def _report_due_now() -> None:
+    CollectionsSettings.objects.update_or_create(
+        id=1, defaults={"report_weekday": timezone.localtime().weekday(), "report_hour": 0}
+    )
+
+
+def _overdue(books: Cast) -> Invoice:
+    issued_on = timezone.localdate() - timedelta(days=45 + PAYMENT_DUE_DAYS)
+    return invoice_issue(invoice=draft(books.m1, books.alice, "PET-FLAT"), by=books.alice, issued_on=issued_on)
+
+
+def _pdf_text(message: mail.EmailMultiAlternatives) -> str:
+    pdfs = [part for part in message.attachments if not isinstance(part, MIMEBase)]
+    assert [(name.endswith(".pdf"), kind) for name, _content, kind in pdfs] == [(True, "application/pdf")]
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdfs[0][1])).pages)
+
+
+def test_each_partner_gets_the_report_in_their_language_with_charts_and_the_pdf(
+    books: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    marta = user_create(email="marta@acme.test", role=Role.PARTNER, full_name="Marta Ruiz", language="es")
+    _overdue(books)
+    _report_due_now()
+
+    send_partner_reports_in_every_firm()
+
+    by_partner = {message.to[0]: message for message in mail.outbox}
+    assert set(by_partner) == {"paula@acme.test", "marta@acme.test"}
+    english, spanish = by_partner["paula@acme.test"], by_partner["marta@acme.test"]
+    assert english.subject.startswith("Weekly report: ")
+    assert spanish.subject.startswith("Informe semanal: ")
+
+    html, kind = spanish.alternatives[0]
+    assert kind == "text/html"
+    assert "Días de cobro pendientes (DSO)" in html
+    assert "Tasa de cobro a 30 días" in html
+    assert 'src="cid:kpi-dso"' in html
+    assert "http://acme.localhost" in html and "/staff/billing/collections/kpis/dso/?" in html  # absolute
+    assert "Llamar a Carol" in html  # a recommended action: $2,500 more than 30 days past due
+    images = [part for part in spanish.attachments if isinstance(part, MIMEBase)]
+    assert len(images) == 9
+    assert images[0]["Content-ID"] == "<kpi-dso>"
+    assert images[0].get_content_type() == "image/png"
+    assert images[0].get_payload(decode=True)[:8] == b"\x89PNG\r\n\x1a\n"
+
+    spanish_pdf = _pdf_text(spanish)
+    assert "Días de cobro pendientes (DSO)" in spanish_pdf
+    assert "Antigüedad de saldos" in spanish_pdf or "Antigüedad" in spanish_pdf
+    assert "Days sales outstanding (DSO)" in _pdf_text(english)
+
+    sent = {row.partner_id: row.language for row in PartnerReportSent.objects.all()}
+    assert sent == {books.paula.pk: "en", marta.pk: "es"}
+
+
+def test_the_report_goes_once_a_week_and_only_from_the_firms_day_and_hour(books: Cast) -> None:
+    now = timezone.now()
+    CollectionsSettings.objects.update_or_create(
+        id=1, defaults={"report_weekday": (timezone.localtime(now).weekday() + 1) % 7, "report_hour": 0}
+    )
+    assert partner_reports_send(now=now) == []
+    assert mail.outbox == []
+
+    _report_due_now()
+    assert [row.partner_id for row in partner_reports_send(now=now)] == [books.paula.pk]
+    assert partner_reports_send(now=now + timedelta(hours=1)) == []  # the next hourly run: already sent
+    assert len(mail.outbox) == 1
+
+
+def test_the_kpi_page_lists_the_reports_sent_and_previews_the_report(books: Cast) -> None:
+    today = timezone.localdate()
+    PartnerReportSent.objects.create(
+        partner=books.paula, week_of=today, language="en", period_start=today - timedelta(days=27), period_end=today
+    )
+    bill = books.client_of(books.bill)
+
+    page = bill.get("/staff/billing/collections/kpis/").content.decode()
+    assert page.count('data-testid="report-sent"') == 1
+    assert "Paula" in page
+
+    preview = bill.get("/staff/billing/collections/kpis/partner-report/").content.decode()
+    assert "Recommended actions" in preview
+    assert preview.count('<svg role="img"') == 9
+
+
+def test_the_firm_sets_the_reports_day_and_hour(books: Cast) -> None:
+    response = books.client_of(books.alice).post(
+        "/staff/billing/collections/reminders/",
+        {"what": "settings", "quiet_days": "5", "at_risk_days": "30", "report_weekday": "4", "report_hour": "16"},
+    )
+    assert response.status_code == 302
+    saved = CollectionsSettings.load()
+    assert (saved.report_weekday, saved.report_hour) == (4, 16)  # Fridays at 16:00
