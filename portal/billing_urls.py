@@ -63,8 +63,8 @@ urlpatterns = [
         billing_kpis.partner_report_preview,
         name="collections_partner_report",
     ),
-    path("staff/billing/collections/kpis/<slug:key>/", billing_kpis.kpi_rows, name="collections_kpi"),
-    path("staff/billing/collections/kpis/<slug:key>.csv", billing_kpis.kpi_csv, name="collections_kpi_csv"),
+    path("staff/billing/collections/kpis/rows/", billing_kpis.kpi_rows, name="collections_kpi"),
+    path("staff/billing/collections/kpis/rows.csv", billing_kpis.kpi_csv, name="collections_kpi_csv"),
     path(
         "staff/billing/invoices/<int:invoice_id>/reminders/",
         billing_reminders.invoice_reminders,

@@ -208,11 +208,11 @@ def test_the_kpi_page_shows_each_formula_a_chart_and_the_rows_behind(books: Cast
     assert '<svg role="img" aria-label="Collection rate within 30 days.' in html
     assert "37.7%" in html
 
-    rows = bill.get("/staff/billing/collections/kpis/dso/?start=2026-01-01&end=2026-01-31").content.decode()
+    rows = bill.get("/staff/billing/collections/kpis/rows/?kpi=dso&start=2026-01-01&end=2026-01-31").content.decode()
     assert rows.count('data-testid="kpi-row"') == 3
     assert f'href="/staff/billing/invoices/{invoices["a"].pk}/"' in rows
 
-    download = bill.get("/staff/billing/collections/kpis/collection_30.csv?start=2026-01-01&end=2026-01-31")
+    download = bill.get("/staff/billing/collections/kpis/rows.csv?kpi=collection_30&start=2026-01-01&end=2026-01-31")
     lines = list(csv.reader(io.StringIO(download.content.decode())))
     assert lines[0] == ["invoice", "client", "matter", "issued_on", "billed_minor", "collected_30_minor"]
     assert lines[1][4:] == ["250000", "100000"]
@@ -234,6 +234,52 @@ def test_the_kpi_pdf_has_the_charts_as_text(books: Cast) -> None:
 
 def test_staff_without_the_billing_role_are_refused(books: Cast) -> None:
     for person in (books.pete, books.arthur):
-        for url in ("/staff/billing/collections/kpis/", "/staff/billing/collections/kpis/dso/"):
+        for url in ("/staff/billing/collections/kpis/", "/staff/billing/collections/kpis/rows/?kpi=dso"):
             assert books.client_of(person).get(url).status_code == 403
-    assert books.client_of(books.bill).get("/staff/billing/collections/kpis/nope/").status_code == 404
+    assert books.client_of(books.bill).get("/staff/billing/collections/kpis/rows/?kpi=nope").status_code == 404
+
+
+def test_the_api_gives_each_kpi_and_the_rows_behind_it(books: Cast) -> None:
+    invoices = january_books(books)
+    bill = books.client_of(books.bill)
+
+    body = bill.get("/api/v1/billing/collections/kpis?start=2026-01-01&end=2026-01-31").json()
+    values = {kpi["key"]: kpi["value"] for kpi in body["kpis"]}
+    assert (values["dso"], values["collection_30"], values["write_off_rate"], values["turnaround"]) == (
+        21.1,
+        37.7,
+        1.9,
+        1.5,
+    )
+    assert body["kpis"][0]["formula"].startswith("Receivables on the last day of the period")
+
+    query = f"kpi=dso&start=2026-01-01&end=2026-01-31&attorney={books.arthur.pk}"
+    [rows] = bill.get(f"/api/v1/billing/collections/kpis/rows?{query}").json()["kpis"]
+    assert (rows["value"], rows["numerator"], rows["denominator"]) == (20.5, 1_650_00, 2_500_00)
+    assert {row["invoice_id"]: row["cells"]["balance_minor"] for row in rows["rows"]} == {
+        invoices["a"].pk: 1_500_00,
+        invoices["c"].pk: 150_00,
+    }
+
+    for bad, field in (("kpi=nope", "kpi"), ("kpi=dso&start=2026-02-01&end=2026-01-01", "start")):
+        response = bill.get(f"/api/v1/billing/collections/kpis/rows?{bad}")
+        assert response.status_code == 400
+        assert field in response.json()["error"]["fields"]
+    assert bill.get(f"/api/v1/billing/collections/kpis?attorney={books.carol.pk}").status_code == 404
+
+
+def test_the_kpi_api_is_for_billing_staff_and_tokens_with_billing_read(books: Cast) -> None:
+    from django.test import Client
+
+    from core.api_tokens import token_issue
+
+    assert books.client_of(books.arthur).get("/api/v1/billing/collections/kpis").status_code == 403
+    assert books.client_of(books.carol).get("/api/v1/billing/collections/kpis/rows?kpi=dso").status_code == 403
+    issued = token_issue(user=books.bill, label="Books", scopes=["billing:read"], days=5, by=books.alice)
+    other = token_issue(user=books.bill, label="Cases", scopes=["matters:read"], days=5, by=books.alice)
+    bearer = Client(HTTP_HOST=books.firm.host, HTTP_AUTHORIZATION=f"Bearer {issued.text}")
+    every = bearer.get("/api/v1/billing/collections/kpis/rows")
+    assert every.status_code == 200
+    assert [kpi["key"] for kpi in every.json()["kpis"]][:3] == ["dso", "collection_30", "write_off_rate"]
+    wrong = Client(HTTP_HOST=books.firm.host, HTTP_AUTHORIZATION=f"Bearer {other.text}")
+    assert wrong.get("/api/v1/billing/collections/kpis").status_code == 403

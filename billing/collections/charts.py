@@ -15,14 +15,19 @@ import base64
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
+from django.utils import translation
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from billing.collections.kpis import KpiTrend, display
 
 CURRENT, EARLIER = "#1f4e79", "#9db7d5"
+# Drawing is the slow part of a KPI page (a tenth of a second a chart): the same figures draw the same chart, so
+# the last few hundred are kept (a chart is a few kB; the key is every drawn value, nothing can go stale).
+CACHED_CHARTS = 512
 _ID = re.compile(r'(id="|href="#|url\(#)([^")]+)')
 _REF = re.compile(r'(?:href="#|url\(#)([^")]+)')
 _ID_ATTR = re.compile(r' id="([^"]+)"')
@@ -32,9 +37,10 @@ _ID_ATTR = re.compile(r' id="([^"]+)"')
 class ChartData:
     key: str
     title: str
-    labels: list[str]
-    values: list[float | None]
+    labels: tuple[str, ...]
+    values: tuple[float | None, ...]
     unit: str
+    language: str = "en"  # the labels' language: part of what is drawn, so of the cache key
 
     @property
     def description(self) -> str:
@@ -49,9 +55,10 @@ def chart_data(trend: KpiTrend) -> ChartData:
     return ChartData(
         key=trend.kpi.key,
         title=trend.kpi.name,
-        labels=labels,
-        values=[value for _scope, value in trend.periods],
+        labels=tuple(labels),
+        values=tuple(value for _scope, value in trend.periods),
         unit=trend.kpi.unit,
+        language=translation.get_language() or "en",
     )
 
 
@@ -71,6 +78,7 @@ def _figure(data: ChartData) -> Figure:
     return figure
 
 
+@lru_cache(maxsize=CACHED_CHARTS)
 def chart_svg(data: ChartData) -> str:
     """The chart as an inline ``<svg>`` element (no XML prolog), labelled for assistive technology."""
     out = io.StringIO()
@@ -94,8 +102,9 @@ def chart_svg_uri(data: ChartData) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(chart_svg(data).encode()).decode()
 
 
+@lru_cache(maxsize=CACHED_CHARTS)
 def chart_png(data: ChartData) -> bytes:
     """The chart as a PNG (for email clients, which do not show inline SVG)."""
     out = io.BytesIO()
-    _figure(data).savefig(out, format="png", dpi=110, metadata={"Software": None})
+    _figure(data).savefig(out, format="png", dpi=96, metadata={"Software": None})
     return out.getvalue()

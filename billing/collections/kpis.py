@@ -350,7 +350,7 @@ def retainer_capture(scope: KpiScope) -> Kpi:
     )
     rows, days = [], []
     for request in requests:
-        in_trust: datetime | None = request.in_trust_at  # type: ignore[attr-defined]  # the annotation
+        in_trust: datetime | None = request.in_trust_at  # the annotation
         waited = _days_between(request.created, in_trust) if in_trust is not None else None
         if waited is not None:
             days.append(waited)

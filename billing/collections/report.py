@@ -134,8 +134,8 @@ def kpi_report_build(scope: KpiScope, *, absolute: bool = False) -> KpiReport:
             KpiCard(
                 trend=trend,
                 chart=chart_data(trend),
-                link=link(f"{reverse('invoicing:collections_kpi', kwargs={'key': key})}?{query}"),
-                csv_link=link(f"{reverse('invoicing:collections_kpi_csv', kwargs={'key': key})}?{query}"),
+                link=link(f"{reverse('invoicing:collections_kpi')}?kpi={key}&{query}"),
+                csv_link=link(f"{reverse('invoicing:collections_kpi_csv')}?kpi={key}&{query}"),
             )
         )
     aging = aging_report(as_of=scope.end, currency=scope.currency, by="client")
@@ -200,7 +200,7 @@ def partner_report_message(report: KpiReport, partner: User, *, pdf: bytes | Non
         to=[partner.email],
     )
     message.attach_alternative(kpi_report_html(report, email=True), "text/html")
-    message.mixed_subtype = "related"  # the PNGs belong to the HTML part (cid: links)
+    message.mixed_subtype = "related"  # type: ignore[attr-defined]  # (not in django-stubs) the PNGs go with the HTML
     for card in report.cards:
         image = MIMEImage(card.png, "png")
         image.add_header("Content-ID", f"<{card.cid}>")

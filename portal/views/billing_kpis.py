@@ -5,7 +5,7 @@ from the query string: ``start`` and ``end`` (the period, both days included;
 default the last 30 days), ``currency``, ``attorney`` (through
 ``attorney_for_billing``: 404 for malformed, missing or not staff) and
 ``matter_type`` (one of the firm's matter type codes; an unknown one is
-ignored). An unknown KPI is a 404.
+ignored). The rows behind a KPI are ``kpis/rows/?kpi=<key>`` (CSV: ``kpis/rows.csv``); an unknown key is a 404.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.access import attorney_for_billing, partner_reports_for_user
-from billing.collections.kpis import KPIS, Kpi, KpiRow, KpiScope, kpi_compute, kpi_csv_lines
+from billing.collections.kpis import KPIS, KpiRow, KpiScope, kpi_compute, kpi_csv_lines
 from billing.collections.report import (
     kpi_report_build,
     kpi_report_filename,
@@ -95,11 +95,17 @@ def kpis_page(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/billing_collections_kpis.html", {"report": report, "sent": sent, **_filters(scope)})
 
 
-def _kpi(request: HttpRequest, key: str) -> tuple[KpiScope, Kpi]:
+def _kpi(request: HttpRequest) -> tuple[KpiScope, str]:
+    """The scope and the KPI the query names ('' for none); an unknown one is a 404."""
     scope = _staff_scope(request)
-    if key not in KPIS:
+    key = request.GET.get("kpi", "")
+    if key and key not in KPIS:
         raise Http404("No such KPI.")
-    return scope, kpi_compute(key, scope)
+    return scope, key
+
+
+def _all_kpis(scope: KpiScope) -> HttpResponse:
+    return redirect(f"{reverse('invoicing:collections_kpis')}?{scope_query(scope)}")
 
 
 def _row_link(row: KpiRow) -> str:
@@ -111,10 +117,13 @@ def _row_link(row: KpiRow) -> str:
 
 
 @login_required
-def kpi_rows(request: HttpRequest, key: str) -> HttpResponse:
-    scope, kpi = _kpi(request, key)
+def kpi_rows(request: HttpRequest) -> HttpResponse:
+    scope, key = _kpi(request)
     if refused := wrong_method(request, "GET"):
         return refused
+    if not key:
+        return _all_kpis(scope)
+    kpi = kpi_compute(key, scope)
     rows = [
         (_row_link(row), ["" if row.cells.get(c) is None else row.cells[c] for c in kpi.columns]) for row in kpi.rows
     ]
@@ -122,10 +131,13 @@ def kpi_rows(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @login_required
-def kpi_csv(request: HttpRequest, key: str) -> HttpResponse:
-    scope, kpi = _kpi(request, key)
+def kpi_csv(request: HttpRequest) -> HttpResponse:
+    scope, key = _kpi(request)
     if refused := wrong_method(request, "GET"):
         return refused
+    if not key:
+        return _all_kpis(scope)
+    kpi = kpi_compute(key, scope)
     out = io.StringIO()
     csv.writer(out).writerows([[spreadsheet_safe(cell) for cell in line] for line in kpi_csv_lines(kpi, scope)])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
