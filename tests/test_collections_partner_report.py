@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 from email.mime.base import MIMEBase
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from django.core import mail
@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from billing.collections.models import CollectionsSettings, PartnerReportSent
 from billing.collections.report import partner_reports_send
-from billing.collections.tasks import send_partner_reports_in_every_firm
+from billing.collections.tasks import send_partner_reports, send_partner_reports_in_every_firm
 from billing.invoices.models import Invoice
 from billing.invoices.services import PAYMENT_DUE_DAYS, invoice_issue
 from core.mail import firm_link
@@ -27,6 +27,7 @@ from core.roles import Role
 from core.services import user_create
 from tests.support.billing import draft
 from tests.support.cast import Cast
+from tests.support.firms import Firm
 
 
 def _report_due_now() -> None:
@@ -126,3 +127,18 @@ def test_the_firm_sets_the_reports_day_and_hour(books: Cast) -> None:
     assert response.status_code == 302
     saved = CollectionsSettings.load()
     assert (saved.report_weekday, saved.report_hour) == (4, 16)  # Fridays at 16:00
+
+
+def test_beat_asks_every_active_firm_for_its_report_every_hour(
+    firm_a: Firm, firm_b: Firm, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    from tenants.db import current_schema
+
+    sent_from: list[str] = []
+    monkeypatch.setattr(send_partner_reports, "delay", lambda: sent_from.append(current_schema()))
+
+    assert send_partner_reports_in_every_firm() >= 2
+    assert {"acme", "globex"} <= set(sent_from)
+    assert len(sent_from) == len(set(sent_from))
+    entry = settings.CELERY_BEAT_SCHEDULE["send-partner-reports"]
+    assert (entry["task"], entry["schedule"]) == (send_partner_reports_in_every_firm.name, 3600.0)
