@@ -23,6 +23,7 @@ from billing.collections.tasks import send_partner_reports, send_partner_reports
 from billing.invoices.models import Invoice
 from billing.invoices.services import PAYMENT_DUE_DAYS, invoice_issue
 from core.mail import firm_link
+from core.models import User
 from core.roles import Role
 from core.services import user_create
 from tests.support.billing import draft
@@ -47,12 +48,14 @@ def _pdf_text(message: mail.EmailMultiAlternatives) -> str:
     return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdfs[0][1])).pages)
 
 
-def test_each_partner_gets_the_report_in_their_language_with_charts_and_the_pdf(
+def test_spanish_partners_get_the_report_in_spanish_with_charts_inline_and_the_pdf(
     books: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from core.celery import app as celery_app
 
     monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    # One report is built (and drawn) per language; the English one is the KPI page's PDF (test_collections_kpis).
+    User.objects.filter(pk=books.paula.pk).update(preferred_language="es")
     marta = user_create(email="marta@acme.test", role=Role.PARTNER, full_name="Marta Ruiz", language="es")
     _overdue(books)
     _report_due_now()
@@ -61,9 +64,9 @@ def test_each_partner_gets_the_report_in_their_language_with_charts_and_the_pdf(
 
     by_partner = {message.to[0]: cast(mail.EmailMultiAlternatives, message) for message in mail.outbox}
     assert set(by_partner) == {"paula@acme.test", "marta@acme.test"}
-    english, spanish = by_partner["paula@acme.test"], by_partner["marta@acme.test"]
-    assert english.subject.startswith("Weekly report: ")
+    paula, spanish = by_partner["paula@acme.test"], by_partner["marta@acme.test"]
     assert spanish.subject.startswith("Informe semanal: ")
+    assert paula.subject == spanish.subject
 
     content, kind = spanish.alternatives[0]
     assert kind == "text/html"
@@ -84,10 +87,10 @@ def test_each_partner_gets_the_report_in_their_language_with_charts_and_the_pdf(
     spanish_pdf = _pdf_text(spanish)
     assert "Días de cobro pendientes (DSO)" in spanish_pdf
     assert "Antigüedad de saldos" in spanish_pdf or "Antigüedad" in spanish_pdf
-    assert "Days sales outstanding (DSO)" in _pdf_text(english)
+    assert paula.attachments[-1] == spanish.attachments[-1]  # the same PDF: built once for the language
 
     sent = {row.partner_id: row.language for row in PartnerReportSent.objects.all()}
-    assert sent == {books.paula.pk: "en", marta.pk: "es"}
+    assert sent == {books.paula.pk: "es", marta.pk: "es"}
     assert partner_reports_send(now=timezone.now() + timedelta(hours=1)) == []  # the next hourly run: sent already
     assert len(mail.outbox) == 2
 
