@@ -71,9 +71,9 @@ def _figure(data: ChartData) -> Figure:
     bars = axes.bar(range(len(heights)), heights, color=colours)
     axes.bar_label(bars, labels=[display(v, data.unit) for v in data.values], fontsize=7, padding=2)
     axes.set_xticks(range(len(heights)), data.labels, fontsize=7)
-    axes.tick_params(axis="y", labelsize=7)
+    axes.yaxis.set_visible(False)  # each bar carries its value: an axis would repeat it (and cost the PDF time)
     axes.set_title(data.title, fontsize=9, loc="left")
-    axes.spines[["top", "right"]].set_visible(False)
+    axes.spines[["top", "right", "left"]].set_visible(False)
     axes.margins(y=0.2)
     return figure
 
