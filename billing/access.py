@@ -24,7 +24,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
-from billing.collections.models import ReminderTier
+from billing.collections.models import PartnerReportSent, ReminderTier
 from billing.credit_notes.models import CreditNote, CreditRefund
 from billing.invoices.models import Invoice, Payment, WriteOff
 from billing.ledger.models import Account, JournalLine
@@ -80,6 +80,12 @@ def attorney_for_billing(user: Person, attorney_id: object) -> User:
 def reminder_tiers_for_user(user: Person) -> QuerySet[ReminderTier]:
     """The firm's reminder tiers: billing staff only."""
     return ReminderTier.objects.all() if keeps_the_books(user) else ReminderTier.objects.none()
+
+
+def partner_reports_for_user(user: Person) -> QuerySet[PartnerReportSent]:
+    """The log of weekly partner reports sent: billing staff only."""
+    found = PartnerReportSent.objects.all() if keeps_the_books(user) else PartnerReportSent.objects.none()
+    return found.select_related("partner")
 
 
 def reminder_tier_for_user(user: Person, tier_id: object) -> ReminderTier:

@@ -347,6 +347,8 @@ CELERY_TASK_ROUTES = {
     "billing.invoices.tasks.draft_recurring_invoices*": {"queue": "maintenance"},
     "billing.collections.tasks.send_reminders_in_every_firm": {"queue": "maintenance"},
     "billing.collections.tasks.fire_due_reminders": {"queue": "maintenance"},
+    "billing.collections.tasks.send_partner_reports_in_every_firm": {"queue": "maintenance"},
+    "billing.collections.tasks.send_partner_reports": {"queue": "maintenance"},
     "billing.stripe.plan_tasks.*": {"queue": "maintenance"},
     "tenants.tasks.directory_deliver": {"queue": "maintenance"},
 }
@@ -607,6 +609,12 @@ PORTICO_REMINDERS_SECONDS = env_int("PORTICO_REMINDERS_SECONDS", 3600, minimum=6
 CELERY_BEAT_SCHEDULE["send-reminders"] = {
     "task": "billing.collections.tasks.send_reminders_in_every_firm",
     "schedule": float(PORTICO_REMINDERS_SECONDS),
+}
+# How often every firm is asked whether its weekly partner report is due (it goes out on the firm's day and hour).
+PORTICO_PARTNER_REPORT_SECONDS = env_int("PORTICO_PARTNER_REPORT_SECONDS", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["send-partner-reports"] = {
+    "task": "billing.collections.tasks.send_partner_reports_in_every_firm",
+    "schedule": float(PORTICO_PARTNER_REPORT_SECONDS),
 }
 # How often every firm is asked to charge the payment plan installments that are due (billing/stripe/plans.py).
 PORTICO_PLAN_CHARGES_SECONDS = env_int("PORTICO_PLAN_CHARGES_SECONDS", 3600, minimum=60)

@@ -9,6 +9,7 @@ from portal.views import (
     billing_collections,
     billing_fee_statement,
     billing_invoices,
+    billing_kpis,
     billing_online,
     billing_payments,
     billing_reminders,
@@ -67,6 +68,16 @@ urlpatterns = [
         billing_reminders.client_reminders_pause,
         name="collections_client_pause",
     ),
+    # KPIs (staff): each with its formula, chart and the rows behind it; CSV, PDF, the weekly report's preview.
+    path("staff/billing/collections/kpis/", billing_kpis.kpis_page, name="collections_kpis"),
+    path("staff/billing/collections/kpis.pdf", billing_kpis.kpis_pdf, name="collections_kpis_pdf"),
+    path(
+        "staff/billing/collections/kpis/partner-report/",
+        billing_kpis.partner_report_preview,
+        name="collections_partner_report",
+    ),
+    path("staff/billing/collections/kpis/rows/", billing_kpis.kpi_rows, name="collections_kpi"),
+    path("staff/billing/collections/kpis/rows.csv", billing_kpis.kpi_csv, name="collections_kpi_csv"),
     path(
         "staff/billing/invoices/<int:invoice_id>/reminders/",
         billing_reminders.invoice_reminders,

@@ -31,6 +31,24 @@ class CollectionsSettingsForm(forms.Form):
     at_risk_days = forms.IntegerField(
         label=_("A matter is at risk when a checklist item is due within (days)"), min_value=0, max_value=365
     )
+    report_weekday = forms.TypedChoiceField(
+        label=_("Weekly partner report: day"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=[
+            (0, _("Monday")),
+            (1, _("Tuesday")),
+            (2, _("Wednesday")),
+            (3, _("Thursday")),
+            (4, _("Friday")),
+            (5, _("Saturday")),
+            (6, _("Sunday")),
+        ],
+    )
+    report_hour = forms.IntegerField(
+        label=_("Weekly partner report: hour (0-23)"), min_value=0, max_value=23, required=False
+    )
 
 
 class PauseForm(forms.Form):

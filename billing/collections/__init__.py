@@ -8,5 +8,10 @@
 * ``reminders`` — which tiers are due on which invoices (and which are skipped, why),
   firing one (row and queued send in one transaction), sending it.
 * ``at_risk`` — overdue balances on matters with a checklist item due soon.
-* ``tasks`` — the beat job that fans out per firm, and the send task per reminder.
+* ``kpis`` — the collections and intake KPIs: value, formula in words, the rows behind
+  it, over a period filtered by attorney and matter type, and its trend.
+* ``charts`` — a KPI's trend drawn by matplotlib: accessible SVG, PNG for email.
+* ``report`` — the KPI report (the page's PDF) and the weekly partner report by email.
+* ``tasks`` — the beat jobs that fan out per firm (reminders; the partner report), and
+  the send task per reminder.
 """

@@ -23,11 +23,22 @@ class CollectionsSettings(models.Model):
     at_risk_days = models.PositiveIntegerField(
         default=30, help_text="A matter with an overdue balance is at risk when a checklist item is due this soon."
     )
+    report_weekday = models.PositiveSmallIntegerField(
+        default=0, help_text="The day the weekly partner report goes out (0 Monday ... 6 Sunday)."
+    )
+    report_hour = models.PositiveSmallIntegerField(
+        default=7, help_text="The hour (0-23, the firm's time) the weekly partner report goes out."
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "collections settings"
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="collectionssettings_single_row")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="collectionssettings_single_row"),
+            models.CheckConstraint(
+                condition=models.Q(report_weekday__lte=6, report_hour__lte=23), name="collectionssettings_report_time"
+            ),
+        ]
 
     def __str__(self) -> str:
         return "collections settings"
@@ -105,3 +116,21 @@ class ReminderPause(models.Model):
 
     def __str__(self) -> str:
         return f"reminders paused for {self.client_id}"
+
+
+class PartnerReportSent(models.Model):
+    """The weekly report went to this partner for the week starting ``week_of``: one row each, the log staff read."""
+
+    partner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    week_of = models.DateField(help_text="The Monday of the week it was sent in.")
+    language = models.CharField(max_length=8)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["partner", "week_of"], name="partner_report_once_a_week")]
+
+    def __str__(self) -> str:
+        return f"partner report to {self.partner_id} for the week of {self.week_of}"

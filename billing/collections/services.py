@@ -64,16 +64,33 @@ def reminder_tier_save(*, tier: ReminderTier, by: User) -> ReminderTier:
 
 
 @money_transaction
-def collections_settings_update(*, quiet_days: int, at_risk_days: int, by: User) -> CollectionsSettings:
+def collections_settings_update(
+    *,
+    quiet_days: int,
+    at_risk_days: int,
+    by: User,
+    report_weekday: int | None = None,
+    report_hour: int | None = None,
+) -> CollectionsSettings:
+    """Save the firm's collections settings (a report day or hour left None stays as it is)."""
     if not (0 <= quiet_days <= 365 and 0 <= at_risk_days <= 365):
         raise ValidationError("days are between 0 and 365")
+    if report_weekday is not None and not 0 <= report_weekday <= 6:
+        raise ValidationError("the report's day is 0 (Monday) to 6 (Sunday)")
+    if report_hour is not None and not 0 <= report_hour <= 23:
+        raise ValidationError("the report's hour is 0 to 23")
     current = CollectionsSettings.load()
-    before = {"quiet_days": current.quiet_days, "at_risk_days": current.at_risk_days}
+    names = ("quiet_days", "at_risk_days", "report_weekday", "report_hour")
+    before = {name: getattr(current, name) for name in names}
     current.quiet_days, current.at_risk_days = quiet_days, at_risk_days
+    if report_weekday is not None:
+        current.report_weekday = report_weekday
+    if report_hour is not None:
+        current.report_hour = report_hour
     current.save()
     audit_record(
         AuditAction.COLLECTIONS_SETTINGS_CHANGED,
         actor=by,
-        data={"before": before, "after": {"quiet_days": quiet_days, "at_risk_days": at_risk_days}},
+        data={"before": before, "after": {name: getattr(current, name) for name in names}},
     )
     return current

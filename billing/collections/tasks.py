@@ -1,4 +1,4 @@
-"""Scheduled reminders. Thin: the beat task fans out one message per active firm; each reminder is its own task."""
+"""Scheduled collections work (thin): beat fans out one message per active firm; each reminder is its own task."""
 
 from __future__ import annotations
 
@@ -38,4 +38,23 @@ def send_reminder(self: PorticoTask, sent_id: int) -> str:
     try:
         return reminder_deliver(sent=sent).status
     except (OSError, DatabaseError) as exc:  # smtplib's errors are OSErrors
+        raise self.retry(exc=exc) from exc
+
+
+@app.task(tenant_required=False)
+def send_partner_reports_in_every_firm() -> int:
+    """Scheduled hourly (public schema): ask every active firm to send its weekly partner report if it is due."""
+    return send_to_every_active_firm(send_partner_reports)
+
+
+@app.task(bind=True, max_retries=3, default_retry_delay=300)
+def send_partner_reports(self: PorticoTask) -> int:
+    """In one firm: the weekly report to each partner not yet sent it this week; returns how many were sent."""
+    from django.db import DatabaseError
+
+    from billing.collections.report import partner_reports_send
+
+    try:
+        return len(partner_reports_send())
+    except (OSError, DatabaseError) as exc:  # a partner already sent to has its row: a retry skips them
         raise self.retry(exc=exc) from exc

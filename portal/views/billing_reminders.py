@@ -34,7 +34,12 @@ def _tiers_page(request: HttpRequest, *, tier_form: ReminderTierForm | None = No
         "tiers": [(tier, ReminderTierForm(instance=tier, prefix=f"tier-{tier.pk}")) for tier in tiers],
         "new_form": tier_form or ReminderTierForm(prefix="new"),
         "settings_form": CollectionsSettingsForm(
-            initial={"quiet_days": firm_settings.quiet_days, "at_risk_days": firm_settings.at_risk_days}
+            initial={
+                "quiet_days": firm_settings.quiet_days,
+                "at_risk_days": firm_settings.at_risk_days,
+                "report_weekday": firm_settings.report_weekday,
+                "report_hour": firm_settings.report_hour,
+            }
         ),
     }
     return render(request, "portal/billing_collections_reminders.html", context)
