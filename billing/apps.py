@@ -9,6 +9,7 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from billing import dashboard  # noqa: F401  (registers billing's panels on the staff home page)
         from billing.collections import tasks as collections_tasks  # noqa: F401  (registers the reminder tasks)
         from billing.fees.services import seed_after_migrate
         from billing.invoices import tasks  # noqa: F401  (registers the recurring-invoice tasks)

@@ -13,8 +13,11 @@ from django.views.decorators.http import require_GET
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_staff:
         return redirect("portal:client_matters")  # clients and outside counsel start at their matters
+    from core.dashboard import dashboard_panels
+
     roles = sorted(request.user.groups.values_list("name", flat=True))
-    return render(request, "home.html", {"firm": request.tenant, "roles": roles})  # type: ignore[attr-defined]
+    panels = dashboard_panels(request.user)
+    return render(request, "home.html", {"firm": request.tenant, "roles": roles, "panels": panels})  # type: ignore[attr-defined]
 
 
 @require_GET
