@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,7 +39,17 @@ from core.access import Person, matter_for_user, matters_for_user, may_change_ma
 from core.audit.actions import AuditAction
 from core.audit.services import audit_record
 from core.checklist import ACCEPTED, checklist_for
-from core.models import CalendarFeed, Deadline, DeadlineReminder, Matter, Task, User, WorkflowStage
+from core.models import (
+    CalendarFeed,
+    Deadline,
+    DeadlineReminder,
+    Matter,
+    MatterEvent,
+    ReceiptNotice,
+    Task,
+    User,
+    WorkflowStage,
+)
 from core.roles import VIEW_BILLING
 
 #: Reminders of a deadline go out this many days before it (and the day before).
@@ -555,3 +566,34 @@ def matter_tasks(matter: Matter) -> QuerySet[Task]:
 def matter_for_work(user: Person, matter_id: object) -> Matter:
     """The matter a task or deadline is added to: one the user may change (404/403 as ``matter_for_user``)."""
     return matter_for_user(user, matter_id, action="change")
+
+
+# --- Receipt notices ------------------------------------------------------------------
+
+RECEIPT_NUMBER = re.compile(r"[A-Z]{3}[0-9]{10}")
+
+
+def receipt_number_clean(text: str) -> str:
+    """``ioe 0912345678`` → ``IOE0912345678``; ValidationError unless three letters and ten digits remain."""
+    number = re.sub(r"[\s-]", "", text or "").upper()
+    if not RECEIPT_NUMBER.fullmatch(number):
+        raise ValidationError(_("A receipt number is three letters and ten digits, e.g. IOE0912345678."))
+    return number
+
+
+@transaction.atomic
+def receipt_add(
+    *, matter: Matter, by: User, receipt_number: str, form: str, received_on: datetime.date | None = None
+) -> ReceiptNotice:
+    if not by.is_staff or not may_change_matter(by, matter):
+        raise PermissionDenied("You may not record receipts on this matter.")
+    number = receipt_number_clean(receipt_number)
+    if ReceiptNotice.objects.filter(receipt_number=number).exists():
+        raise ValidationError(_("That receipt number is already recorded."))
+    receipt = ReceiptNotice.objects.create(
+        matter=matter, receipt_number=number, form=form.strip()[:20], received_on=received_on, created_by=by
+    )
+    data = {"receipt_number": number, "form": receipt.form}
+    MatterEvent.objects.create(matter=matter, kind="receipt.received", actor=by, at=timezone.now(), data=data)
+    audit_record(AuditAction.RECEIPT_ADDED, actor=by, target=matter, data=data)
+    return receipt

@@ -259,3 +259,9 @@ class CalendarForm(forms.Form):
     scope = forms.ChoiceField(choices=[("mine", "Mine"), ("firm", "The firm's")], required=False)
     start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     weeks = forms.IntegerField(required=False, min_value=1, max_value=26, label="Weeks")
+
+
+class ReceiptForm(forms.Form):
+    receipt_number = forms.CharField(max_length=20, label="Receipt number", help_text="e.g. IOE0912345678")
+    form = forms.CharField(max_length=20, label="Form", help_text="e.g. I-130")
+    received_on = forms.DateField(required=False, label="Notice date", widget=forms.DateInput(attrs={"type": "date"}))

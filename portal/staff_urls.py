@@ -22,6 +22,8 @@ urlpatterns = [
         work.matter_deadline_update,
         name="matter_deadline_update",
     ),
+    path("staff/matters/<int:matter_id>/receipts/", work.matter_receipt_add, name="matter_receipt_add"),
+    path("staff/search/", work.search, name="search"),
     path("staff/tasks/", work.task_list, name="tasks"),
     path("staff/tasks/<int:task_id>/", work.task_update, name="task_update"),
     path("staff/calendar/", work.calendar, name="calendar"),

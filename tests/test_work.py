@@ -301,3 +301,48 @@ def test_task_create_refuses_a_matter_the_person_may_not_change(cast: Cast) -> N
     with cast.firm.tenant, pytest.raises(PermissionDenied):
         task_create(title="Peek", by=cast.anna, matter=cast.m1)
     assert cast.firm.client(cast.anna).post(f"/staff/matters/{cast.m1.pk}/tasks/", {"title": "Peek"}).status_code == 404
+
+
+def test_a_receipt_number_is_recorded_on_the_matter_and_finds_it_in_search(cast: Cast) -> None:
+    arthur = cast.firm.client(cast.arthur)
+    bad = arthur.post(
+        f"/staff/matters/{cast.m1.pk}/receipts/", {"receipt_number": "IOE12", "form": "I-130"}, follow=True
+    )
+    assert "A receipt number is three letters and ten digits" in _text(bad)
+    added = arthur.post(
+        f"/staff/matters/{cast.m1.pk}/receipts/",
+        {"receipt_number": "ioe 0912345678", "form": "I-130", "received_on": "2026-11-02"},
+        follow=True,
+    )
+    page = _text(added)
+    assert "Receipt IOE0912345678 (I-130) recorded." in page
+    assert 'data-testid="receipt-IOE0912345678"' in page
+    again = arthur.post(f"/staff/matters/{cast.m1.pk}/receipts/", {"receipt_number": "IOE0912345678", "form": "I-485"})
+    assert again.status_code == 302
+    with cast.firm.tenant:
+        assert AuditEntry.objects.filter(action=AuditAction.RECEIPT_ADDED, target_id=str(cast.m1.pk)).count() == 1
+
+    found = _text(arthur.get("/staff/search/?q=IOE-0912345678"))
+    assert f'data-testid="found-matter-{cast.m1.pk}"' in found
+    by_name = _text(arthur.get("/staff/search/?q=carol"))
+    assert f'data-testid="found-matter-{cast.m1.pk}"' in by_name
+    assert f'data-testid="found-client-{cast.carol.pk}"' in by_name
+    # Anna reaches no matter of Carol's: neither the receipt nor the name finds anything of hers.
+    anna = _text(cast.firm.client(cast.anna).get("/staff/search/?q=IOE0912345678"))
+    assert "2025-0001" not in anna
+    assert "No matter matches." in anna
+    assert cast.firm.client(cast.dan).get("/staff/search/?q=carol").status_code == 403
+
+
+def test_billing_staff_find_an_invoice_by_its_number(cast: Cast) -> None:
+    from billing.fees.models import FeeTemplate
+    from billing.invoices.services import invoice_add_fee, invoice_create, invoice_issue
+
+    with cast.firm.tenant:
+        invoice = invoice_create(matter=cast.m2, by=cast.alice)
+        invoice_add_fee(invoice=invoice, template=FeeTemplate.objects.get(code="PET-FLAT"))
+        invoice = invoice_issue(invoice=invoice, by=cast.alice)
+    found = _text(cast.firm.client(cast.bill).get(f"/staff/search/?q=%23{invoice.number}"))
+    assert f'data-testid="found-invoice-{invoice.pk}"' in found
+    # Pete is no billing staff: no invoices section at all.
+    assert "Invoices</h2>" not in _text(cast.firm.client(cast.pete).get(f"/staff/search/?q={invoice.number}"))

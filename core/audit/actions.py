@@ -271,6 +271,8 @@ class AuditAction(StrEnum):
     DEADLINE_CHANGED = "deadline.changed"
     #: A staff member made a new private calendar feed address (the old one, if any, stops working).
     CALENDAR_FEED_ISSUED = "calendar_feed.issued"
+    #: A receipt notice (its number and form) was recorded on a matter.
+    RECEIPT_ADDED = "receipt.added"
     #: A staff member turned their private calendar feed off.
     CALENDAR_FEED_REVOKED = "calendar_feed.revoked"
 

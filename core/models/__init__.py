@@ -228,7 +228,7 @@ from core.models.matter_types import (  # noqa: E402
     WorkflowStage,
 )
 from core.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402
-from core.models.work import CalendarFeed, Deadline, DeadlineReminder, Task  # noqa: E402
+from core.models.work import CalendarFeed, Deadline, DeadlineReminder, ReceiptNotice, Task  # noqa: E402
 
 __all__ = [
     "BackupCode",
@@ -252,6 +252,7 @@ __all__ = [
     "MatterUserObjectPermission",
     "Message",
     "Notification",
+    "ReceiptNotice",
     "Task",
     "User",
     "WebhookDelivery",

@@ -130,3 +130,20 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.user_id}"
+
+
+class ReceiptNotice(models.Model):
+    """A USCIS receipt notice on a matter: the receipt number (three letters, ten digits) for one form."""
+
+    matter = models.ForeignKey("core.Matter", on_delete=models.CASCADE, related_name="receipts")
+    receipt_number = models.CharField(max_length=13, unique=True)
+    form = models.CharField(max_length=20, help_text="e.g. I-130")
+    received_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.form} {self.receipt_number}"

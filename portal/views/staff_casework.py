@@ -30,7 +30,15 @@ from core.stages import matter_advance_stage, matter_stages
 from core.thumbnails import document_thumbnail
 from core.work import matter_deadlines, matter_tasks
 from portal.guards import require_staff, signed_in_user, wrong_method
-from portal.staff_forms import DeadlineForm, MatterOpenForm, MessageForm, ReviewForm, StageForm, TaskForm
+from portal.staff_forms import (
+    DeadlineForm,
+    MatterOpenForm,
+    MessageForm,
+    ReceiptForm,
+    ReviewForm,
+    StageForm,
+    TaskForm,
+)
 
 REASONS = ReasonCode.choices
 
@@ -54,6 +62,8 @@ def casework_context(matter: Matter, user: User) -> dict[str, Any]:
         "matter_tasks": matter_tasks(matter),
         "deadline_form": DeadlineForm(),
         "task_form": TaskForm(),
+        "receipts": matter.receipts.all(),
+        "receipt_form": ReceiptForm(),
         "now": timezone.now(),
     }
 

@@ -9,12 +9,14 @@ an unknown, revoked or malformed token is 404.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -33,13 +35,14 @@ from core.work import (
     deadline_change,
     deadline_create,
     deadline_for_user,
+    receipt_add,
     task_change,
     task_create,
     task_for_user,
     tasks_for_user,
 )
 from portal.guards import require_staff, signed_in_user, wrong_method
-from portal.staff_forms import CalendarForm, DeadlineChangeForm, DeadlineForm, TaskChangeForm, TaskForm
+from portal.staff_forms import CalendarForm, DeadlineChangeForm, DeadlineForm, ReceiptForm, TaskChangeForm, TaskForm
 
 WHO = {"mine": "Mine", "unassigned": "Nobody's yet", "all": "Everyone's"}
 
@@ -254,3 +257,59 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["Content-Disposition"] = 'inline; filename="portico.ics"'
     return response
+
+
+# --- Receipt notices and search ------------------------------------------------------------
+
+
+@login_required
+def matter_receipt_add(request: HttpRequest, matter_id: int) -> HttpResponse:
+    user = signed_in_user(request)
+    matter = matter_for_user(user, matter_id, action="change")
+    require_staff(request)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    form = ReceiptForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, _errors(form))
+    else:
+        try:
+            receipt = receipt_add(matter=matter, by=user, **form.cleaned_data)
+        except ValidationError as error:
+            flash.error(request, error.messages[0])
+        else:
+            flash.success(request, f"Receipt {receipt.receipt_number} ({receipt.form}) recorded.")
+    return _back_to_matter(matter.pk)
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """One box for clients (name, email), matters (reference, title, receipt number) and invoices (number)."""
+    from billing.access import invoices_for_user
+    from core.access import clients_for_user
+    from core.matter_search import matters_search
+    from core.roles import VIEW_BILLING
+
+    user = require_staff(request)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    text = request.GET.get("q", "").strip()[:100]
+    context: dict[str, Any] = {"q": text, "searched": bool(text)}
+    if text:
+        receipt = re.sub(r"[\s-]", "", text).upper()
+        matters = matters_search(user, text=text)
+        by_receipt = (
+            matters_search(user).filter(receipts__receipt_number__icontains=receipt) if len(receipt) >= 4 else []
+        )
+        context["matters"] = list({matter.pk: matter for matter in [*by_receipt, *matters[:50]]}.values())[:50]
+        context["clients"] = clients_for_user(user).filter(Q(full_name__icontains=text) | Q(email__icontains=text))[:20]
+        if user.has_perm(VIEW_BILLING):
+            digits = text.lstrip("#")
+            invoices = invoices_for_user(user).select_related("client", "matter")
+            if digits.isdigit() and len(digits) < 10:
+                context["invoices"] = invoices.filter(number=int(digits))[:20]
+            else:
+                context["invoices"] = invoices.filter(
+                    Q(client__full_name__icontains=text) | Q(matter__reference__icontains=text), number__isnull=False
+                ).order_by("-number")[:20]
+    return render(request, "portal/staff_search.html", context)
