@@ -355,9 +355,12 @@ def _mine(user: User) -> Q:
     return Q(responsible_attorney=user) | Q(assigned_paralegal=user)
 
 
-def calendar_entries(user: Person, *, start: datetime.date, end: datetime.date, scope: str = "mine") -> list[Entry]:
+def calendar_entries(
+    user: Person, *, start: datetime.date, end: datetime.date, scope: str = "mine", person: User | None = None
+) -> list[Entry]:
     """What is due from ``start`` to ``end`` (inclusive): for ``scope="mine"`` the user's own deadlines, matters
-    and tasks; for ``"firm"`` everything the user reaches. Done deadlines and closed tasks are left out."""
+    and tasks; for ``"firm"`` everything the user reaches, or (``person``) that person's share of it. Done
+    deadlines and closed tasks are left out."""
     if not signed_in(user) or not user.is_staff:
         return []
     tz = timezone.get_current_timezone()
@@ -369,10 +372,11 @@ def calendar_entries(user: Person, *, start: datetime.date, end: datetime.date, 
         due_on__gte=start, due_on__lte=end, state__in=[Task.State.OPEN, Task.State.IN_PROGRESS]
     )
     matters = matters_for_user(user).filter(status=Matter.Status.OPEN)
-    if scope == "mine":
-        deadlines = deadlines.filter(Q(responsible=user) | Q(matter__in=Matter.objects.filter(_mine(user))))
-        tasks = tasks.filter(assignee=user)
-        matters = matters.filter(_mine(user))
+    whose = user if scope == "mine" else person
+    if whose is not None:
+        deadlines = deadlines.filter(Q(responsible=whose) | Q(matter__in=Matter.objects.filter(_mine(whose))))
+        tasks = tasks.filter(assignee=whose)
+        matters = matters.filter(_mine(whose))
     for deadline in deadlines:
         entries.append(
             Entry(

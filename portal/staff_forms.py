@@ -257,6 +257,7 @@ class DeadlineChangeForm(forms.Form):
 
 class CalendarForm(forms.Form):
     scope = forms.ChoiceField(choices=[("mine", "Mine"), ("firm", "The firm's")], required=False)
+    person = _StaffChoice(queryset=staff_to_assign(), required=False, label="Whose", empty_label="Everyone")
     start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     weeks = forms.IntegerField(required=False, min_value=1, max_value=26, label="Weeks")
 

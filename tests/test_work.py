@@ -158,6 +158,8 @@ def test_deadlines_added_on_the_matter_show_on_the_calendars_of_those_who_work_i
     # Paula (partner) sees it in the firm's calendar, not in her own; Anna (on nothing) in neither.
     paula = cast.firm.client(cast.paula)
     assert "Marriage interview" in _text(paula.get("/staff/calendar/?scope=firm"))
+    assert "Marriage interview" in _text(paula.get(f"/staff/calendar/?scope=firm&person={cast.arthur.pk}"))
+    assert "Marriage interview" not in _text(paula.get(f"/staff/calendar/?scope=firm&person={cast.anna.pk}"))
     assert "Marriage interview" not in _text(paula.get("/staff/calendar/"))
     anna = cast.firm.client(cast.anna)
     assert "Marriage interview" not in _text(anna.get("/staff/calendar/?scope=firm"))

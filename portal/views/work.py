@@ -209,7 +209,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
     start = data.get("start") or timezone.localdate()
     weeks = data.get("weeks") or 4
     end = start + datetime.timedelta(days=7 * weeks - 1)
-    entries = calendar_entries(user, start=start, end=end, scope=scope)
+    person = data.get("person") if scope == "firm" else None
+    entries = calendar_entries(user, start=start, end=end, scope=scope, person=person)
     days: dict[datetime.date, list[Any]] = {}
     for entry in entries:
         days.setdefault(entry.day, []).append(entry)
@@ -224,6 +225,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         "earlier": start - datetime.timedelta(days=7 * weeks),
         "later": end + datetime.timedelta(days=1),
         "weeks": weeks,
+        "person": person,
     }
     return render(request, "portal/staff_calendar.html", context)
 
