@@ -432,19 +432,9 @@ def _record(installment: PlanInstallment, charge: gateway.OffSessionCharge, toda
         outcome = _declined(
             installment, locked, reason=decline_reason(charge.message, charge.decline_code), today=today
         )
-    audit_record(
-        AuditAction.PAYMENT_PLAN_CHARGE,
-        target=plan,
-        data={
-            "installment": installment.number,
-            "attempt": installment.attempts,
-            "amount_minor": payment.amount_minor,
-            "idempotency_key": installment.idempotency_key,
-            "payment_intent": charge.payment_intent_id,
-            "outcome": outcome,
-            **({"decline_code": charge.decline_code} if charge.status == "declined" else {}),
-        },
-    )
+    declined = {"decline_code": charge.decline_code} if charge.status == "declined" else {}
+    extra = {"idempotency_key": installment.idempotency_key, **declined}
+    _audit_charge(installment, payment_intent=charge.payment_intent_id, outcome=outcome, **extra)
     if outcome == "failed":
         _plan_failed(locked, installment)
     elif outcome == "charged" and not locked.installments.exclude(status=Status.CHARGED).exists():
@@ -452,6 +442,23 @@ def _record(installment: PlanInstallment, charge: gateway.OffSessionCharge, toda
         locked.save(update_fields=["status", "ended_at"])
     plan.status = locked.status
     return outcome
+
+
+def _audit_charge(installment: PlanInstallment, *, payment_intent: str, outcome: str, **extra: str) -> None:
+    """One installment's charge attempt in the audit log: which attempt, how much, what Stripe answered."""
+    assert installment.payment is not None
+    audit_record(
+        AuditAction.PAYMENT_PLAN_CHARGE,
+        target=installment.plan,
+        data={
+            "installment": installment.number,
+            "attempt": installment.attempts,
+            "amount_minor": installment.payment.amount_minor,
+            "payment_intent": payment_intent,
+            "outcome": outcome,
+            **extra,
+        },
+    )
 
 
 def decline_reason(message: str, code: str) -> str:
@@ -501,18 +508,8 @@ def installment_failed_later(payment: OnlinePayment, obj: dict[str, object]) -> 
     installment.charged_at = None
     installment.save(update_fields=["charged_at"])
     outcome = _declined(installment, plan, reason=reason, today=timezone.localdate())
-    audit_record(
-        AuditAction.PAYMENT_PLAN_CHARGE,
-        target=plan,
-        data={
-            "installment": installment.number,
-            "attempt": installment.attempts,
-            "amount_minor": payment.amount_minor,
-            "payment_intent": payment.payment_intent_id,
-            "outcome": outcome,
-            "decline_code": str(error.get("decline_code") or error.get("code") or ""),
-        },
-    )
+    code = str(error.get("decline_code") or error.get("code") or "")
+    _audit_charge(installment, payment_intent=payment.payment_intent_id, outcome=outcome, decline_code=code)
     if outcome == "failed":
         _plan_failed(plan, installment)
     if outcome in ("declined", "failed"):

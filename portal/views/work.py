@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages as flash
@@ -51,6 +52,25 @@ def _errors(form: Any) -> str:
     return " ".join(str(message) for errors in form.errors.values() for message in errors)
 
 
+def _submit(request: HttpRequest, form: Any, act: Callable[[dict[str, Any]], str]) -> bool:
+    """Validate ``form`` and give its data to ``act`` (a service call); flash what ``act`` says it did, or the
+    form's or the service's refusal. True when it was done."""
+    if not form.is_valid():
+        flash.error(request, _errors(form))
+        return False
+    try:
+        done = act(form.cleaned_data)
+    except ValidationError as error:
+        flash.error(request, error.messages[0])
+        return False
+    flash.success(request, done)
+    return True
+
+
+def _added(task: Task) -> str:
+    return "Task added."
+
+
 def _back_to_matter(matter_id: int) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("portal:staff_matter", kwargs={"matter_id": matter_id}))
 
@@ -64,17 +84,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
     if refused := wrong_method(request, "GET", "POST"):
         return refused
     form = TaskForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                task_create(by=user, **form.cleaned_data)
-            except ValidationError as error:
-                flash.error(request, error.messages[0])
-            else:
-                flash.success(request, "Task added.")
-                return HttpResponseRedirect(reverse("portal:tasks"))
-        else:
-            flash.error(request, _errors(form))
+    if request.method == "POST" and _submit(request, form, lambda data: _added(task_create(by=user, **data))):
+        return HttpResponseRedirect(reverse("portal:tasks"))
     who = request.GET.get("who", "mine") if request.GET.get("who") in WHO else "mine"
     done = request.GET.get("state") == "done"
     tasks = tasks_for_user(user)
@@ -107,23 +118,15 @@ def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
     require_staff(request)
     if refused := wrong_method(request, "POST"):
         return refused
-    form = TaskChangeForm(request.POST)
-    if not form.is_valid():
-        flash.error(request, _errors(form))
-    else:
-        changes: dict[str, Any] = {}
-        if form.cleaned_data["state"]:
-            changes["state"] = form.cleaned_data["state"]
-        if form.cleaned_data["priority"]:
-            changes["priority"] = form.cleaned_data["priority"]
+
+    def change(data: dict[str, Any]) -> str:
+        changes: dict[str, Any] = {key: data[key] for key in ("state", "priority") if data[key]}
         if "assignee" in request.POST:
-            changes["assignee"] = form.cleaned_data["assignee"]
-        try:
-            task = task_change(task=task, by=user, **changes)
-        except ValidationError as error:
-            flash.error(request, error.messages[0])
-        else:
-            flash.success(request, f"Task “{task.title}” is {task.get_state_display().lower()}.")
+            changes["assignee"] = data["assignee"]
+        changed = task_change(task=task, by=user, **changes)
+        return f"Task “{changed.title}” is {changed.get_state_display().lower()}."
+
+    _submit(request, TaskChangeForm(request.POST), change)
     if request.POST.get("next") == "matter" and task.matter_id is not None:
         return _back_to_matter(task.matter_id)
     return HttpResponseRedirect(reverse("portal:tasks"))
@@ -136,16 +139,7 @@ def matter_task_create(request: HttpRequest, matter_id: int) -> HttpResponse:
     require_staff(request)
     if refused := wrong_method(request, "POST"):
         return refused
-    form = TaskForm(request.POST)
-    if not form.is_valid():
-        flash.error(request, _errors(form))
-    else:
-        try:
-            task_create(by=user, matter=matter, **form.cleaned_data)
-        except ValidationError as error:
-            flash.error(request, error.messages[0])
-        else:
-            flash.success(request, "Task added.")
+    _submit(request, TaskForm(request.POST), lambda data: _added(task_create(by=user, matter=matter, **data)))
     return _back_to_matter(matter.pk)
 
 
@@ -159,19 +153,13 @@ def matter_deadline_create(request: HttpRequest, matter_id: int) -> HttpResponse
     require_staff(request)
     if refused := wrong_method(request, "POST"):
         return refused
-    form = DeadlineForm(request.POST)
-    if not form.is_valid():
-        flash.error(request, _errors(form))
-    else:
-        try:
-            deadline = deadline_create(matter=matter, by=user, **form.cleaned_data)
-        except ValidationError as error:
-            flash.error(request, error.messages[0])
-        else:
-            when = timezone.localtime(deadline.due_at)
-            flash.success(
-                request, f"{deadline} on {when:%Y-%m-%d %H:%M} added; reminders go out 7 days and 1 day before."
-            )
+
+    def add(data: dict[str, Any]) -> str:
+        deadline = deadline_create(matter=matter, by=user, **data)
+        when = timezone.localtime(deadline.due_at)
+        return f"{deadline} on {when:%Y-%m-%d %H:%M} added; reminders go out 7 days and 1 day before."
+
+    _submit(request, DeadlineForm(request.POST), add)
     return _back_to_matter(matter.pk)
 
 
@@ -185,13 +173,12 @@ def matter_deadline_update(request: HttpRequest, matter_id: int, deadline_id: in
     require_staff(request)
     if refused := wrong_method(request, "POST"):
         return refused
-    form = DeadlineChangeForm(request.POST)
-    if not form.is_valid():
-        flash.error(request, _errors(form))
-    else:
-        done = {"yes": True, "no": False}.get(form.cleaned_data["done"])
-        deadline = deadline_change(deadline=deadline, by=user, due_at=form.cleaned_data["due_at"], done=done)
-        flash.success(request, f"{deadline} updated.")
+
+    def change(data: dict[str, Any]) -> str:
+        done = {"yes": True, "no": False}.get(data["done"])
+        return f"{deadline_change(deadline=deadline, by=user, due_at=data['due_at'], done=done)} updated."
+
+    _submit(request, DeadlineChangeForm(request.POST), change)
     return _back_to_matter(matter.pk)
 
 
@@ -271,16 +258,12 @@ def matter_receipt_add(request: HttpRequest, matter_id: int) -> HttpResponse:
     require_staff(request)
     if refused := wrong_method(request, "POST"):
         return refused
-    form = ReceiptForm(request.POST)
-    if not form.is_valid():
-        flash.error(request, _errors(form))
-    else:
-        try:
-            receipt = receipt_add(matter=matter, by=user, **form.cleaned_data)
-        except ValidationError as error:
-            flash.error(request, error.messages[0])
-        else:
-            flash.success(request, f"Receipt {receipt.receipt_number} ({receipt.form}) recorded.")
+
+    def add(data: dict[str, Any]) -> str:
+        receipt = receipt_add(matter=matter, by=user, **data)
+        return f"Receipt {receipt.receipt_number} ({receipt.form}) recorded."
+
+    _submit(request, ReceiptForm(request.POST), add)
     return _back_to_matter(matter.pk)
 
 
